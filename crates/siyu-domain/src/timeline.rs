@@ -1,0 +1,35 @@
+//! The customer timeline: append-only events that every capability writes into.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::id::{CustomerId, TimelineId, UserId};
+
+/// Well-known event types written by the foundation. Later capabilities add their own strings.
+pub mod kinds {
+    pub const CUSTOMER_CREATED: &str = "customer_created";
+    pub const PROFILE_UPDATED: &str = "profile_updated";
+    pub const TAG_ADDED: &str = "tag_added";
+    pub const TAG_REMOVED: &str = "tag_removed";
+    pub const NOTE_ADDED: &str = "note_added";
+    pub const IDENTITY_ADDED: &str = "identity_added";
+    pub const IDENTITY_REMOVED: &str = "identity_removed";
+    pub const FOLLOW_ADDED: &str = "follow_added";
+    pub const FOLLOW_REMOVED: &str = "follow_removed";
+    pub const IMPORTED: &str = "imported";
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TimelineEntry {
+    pub id: TimelineId,
+    pub customer_id: CustomerId,
+    pub occurred_at: DateTime<Utc>,
+    /// Which system wrote it: `console`, `api`, `import`, `wecom`, `sdk`, ...
+    pub source: String,
+    /// What happened: see [`kinds`].
+    pub kind: String,
+    pub actor_id: Option<UserId>,
+    #[schema(value_type = Object)]
+    pub payload: Value,
+}

@@ -1,0 +1,135 @@
+//! Identities. For PII kinds `lookup` is a hex HMAC blind index and `value_enc` the AES-GCM ciphertext;
+//! for the others `lookup` is the value itself and `value_enc` is empty.
+
+use chrono::{DateTime, Utc};
+use siyu_domain::id::{CustomerId, IdentityId, TenantId};
+use siyu_domain::identity::{Identity, IdentityKind};
+use uuid::Uuid;
+
+use crate::error::OptionExt;
+use crate::{Store, StoreError, exec, on_pool};
+
+pub struct Identities<'a>(pub(crate) &'a Store);
+
+/// What the store keeps for one identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityRecord {
+    pub identity: Identity,
+    pub lookup: String,
+    pub value_enc: Option<Vec<u8>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct IdentityRow {
+    id: Uuid,
+    customer_id: Uuid,
+    kind: String,
+    namespace: String,
+    lookup: String,
+    value_enc: Option<Vec<u8>>,
+    display: String,
+    source: String,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<IdentityRow> for IdentityRecord {
+    type Error = StoreError;
+    fn try_from(r: IdentityRow) -> Result<Self, StoreError> {
+        Ok(IdentityRecord {
+            identity: Identity {
+                id: IdentityId(r.id),
+                customer_id: CustomerId(r.customer_id),
+                kind: IdentityKind::parse(&r.kind)
+                    .ok_or_else(|| StoreError::Corrupt(format!("identity kind {}", r.kind)))?,
+                namespace: r.namespace,
+                display: r.display,
+                source: r.source,
+                created_at: r.created_at,
+            },
+            lookup: r.lookup,
+            value_enc: r.value_enc,
+        })
+    }
+}
+
+const SELECT: &str =
+    "SELECT id, customer_id, kind, namespace, lookup, value_enc, display, source, created_at FROM identities";
+
+impl Store {
+    pub fn identities(&self) -> Identities<'_> {
+        Identities(self)
+    }
+}
+
+impl Identities<'_> {
+    /// Inserts; a taken (kind, namespace, value) answers `Conflict("identities_lookup")`.
+    pub async fn insert(&self, tenant: TenantId, r: &IdentityRecord) -> Result<(), StoreError> {
+        let i = &r.identity;
+        let res = exec!(self.0, p => sqlx::query(
+            "INSERT INTO identities (tenant_id, id, customer_id, kind, namespace, lookup, value_enc, display, source, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            .bind(tenant.0).bind(i.id.0).bind(i.customer_id.0).bind(i.kind.as_str()).bind(&i.namespace).bind(&r.lookup)
+            .bind(&r.value_enc).bind(&i.display).bind(&i.source).bind(i.created_at)
+            .execute(p).await);
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) => match StoreError::from(e) {
+                StoreError::Conflict(_) => Err(StoreError::Conflict("identities_lookup".into())),
+                other => Err(other),
+            },
+        }
+    }
+
+    pub async fn of_customer(&self, tenant: TenantId, customer: CustomerId) -> Result<Vec<IdentityRecord>, StoreError> {
+        let sql = format!("{SELECT} WHERE tenant_id = $1 AND customer_id = $2 ORDER BY created_at, id");
+        let rows: Vec<IdentityRow> = on_pool!(self.0, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.0).bind(customer.0).fetch_all(p).await)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    /// Identities of several customers at once (for list pages showing a masked phone).
+    pub async fn of_customers(
+        &self,
+        tenant: TenantId,
+        kind: IdentityKind,
+        customers: &[CustomerId],
+    ) -> Result<Vec<IdentityRecord>, StoreError> {
+        if customers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = crate::sql::Sql::new(SELECT);
+        sql.push(" WHERE tenant_id = ").bind(crate::sql::Arg::Uuid(tenant.0));
+        sql.push(" AND kind = ").bind(crate::sql::Arg::Text(kind.as_str().into()));
+        sql.push(" AND customer_id IN ").bind_list(customers.iter().map(|c| c.0)).push(" ORDER BY created_at, id");
+        let rows: Vec<IdentityRow> =
+            on_pool!(self.0, p => crate::sql::dyn_query_as!(IdentityRow, sql).fetch_all(p).await)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    pub async fn get(&self, tenant: TenantId, id: IdentityId) -> Result<IdentityRecord, StoreError> {
+        let sql = format!("{SELECT} WHERE tenant_id = $1 AND id = $2");
+        let row: Option<IdentityRow> = on_pool!(self.0, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.0).bind(id.0).fetch_optional(p).await)?;
+        row.found()?.try_into()
+    }
+
+    /// The customer holding (kind, namespace, lookup), if any.
+    pub async fn resolve(
+        &self,
+        tenant: TenantId,
+        kind: IdentityKind,
+        namespace: &str,
+        lookup: &str,
+    ) -> Result<Option<CustomerId>, StoreError> {
+        let row: Option<(Uuid,)> = on_pool!(self.0, p => sqlx::query_as(
+            "SELECT customer_id FROM identities WHERE tenant_id = $1 AND kind = $2 AND namespace = $3 AND lookup = $4")
+            .bind(tenant.0).bind(kind.as_str()).bind(namespace).bind(lookup).fetch_optional(p).await)?;
+        Ok(row.map(|r| CustomerId(r.0)))
+    }
+
+    pub async fn delete(&self, tenant: TenantId, id: IdentityId) -> Result<(), StoreError> {
+        let done = exec!(self.0, p => sqlx::query("DELETE FROM identities WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.0).bind(id.0).execute(p).await)?;
+        if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+}

@@ -1,0 +1,69 @@
+//! Dynamic SQL for filters: text assembled from static fragments with numbered placeholders, and the
+//! bind values kept beside it so they can be bound on either backend. User input is only ever bound.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    Uuid(Uuid),
+    Time(DateTime<Utc>),
+    Text(String),
+    Int(i64),
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Sql {
+    pub text: String,
+    pub args: Vec<Arg>,
+}
+
+impl Sql {
+    pub fn new(text: &str) -> Self {
+        Self { text: text.to_string(), args: Vec::new() }
+    }
+
+    pub fn push(&mut self, fragment: &str) -> &mut Self {
+        self.text.push_str(fragment);
+        self
+    }
+
+    /// Appends a placeholder for `arg` and remembers the value.
+    pub fn bind(&mut self, arg: Arg) -> &mut Self {
+        self.args.push(arg);
+        self.text.push('$');
+        self.text.push_str(&self.args.len().to_string());
+        self
+    }
+
+    /// Appends `(p1, p2, ...)` for a list of uuids.
+    pub fn bind_list(&mut self, ids: impl IntoIterator<Item = Uuid>) -> &mut Self {
+        self.text.push('(');
+        for (i, id) in ids.into_iter().enumerate() {
+            if i > 0 {
+                self.text.push_str(", ");
+            }
+            self.bind(Arg::Uuid(id));
+        }
+        self.text.push(')');
+        self
+    }
+}
+
+/// Builds a `query_as` for the pool's database from an [`Sql`], binding every arg.
+macro_rules! dyn_query_as {
+    ($row:ty, $sql:expr) => {{
+        let sql: $crate::sql::Sql = $sql;
+        let mut q = sqlx::query_as::<_, $row>(sqlx::AssertSqlSafe(sql.text));
+        for a in sql.args {
+            q = match a {
+                $crate::sql::Arg::Uuid(v) => q.bind(v),
+                $crate::sql::Arg::Time(v) => q.bind(v),
+                $crate::sql::Arg::Text(v) => q.bind(v),
+                $crate::sql::Arg::Int(v) => q.bind(v),
+            };
+        }
+        q
+    }};
+}
+pub(crate) use dyn_query_as;

@@ -1,0 +1,217 @@
+//! Tag groups, tags, the tags customers hold, and the history of every change.
+
+use chrono::{DateTime, Utc};
+use siyu_domain::id::{CustomerId, TagGroupId, TagId, TenantId, TimelineId, UserId};
+use siyu_domain::tag::{Tag, TagGroup, TagKind};
+use siyu_domain::timeline::kinds;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::error::OptionExt;
+use crate::sql::{Arg, Sql, dyn_query_as};
+use crate::{Store, StoreError, exec, in_tx, on_pool};
+
+pub struct Tags<'a>(pub(crate) &'a Store);
+
+#[derive(sqlx::FromRow)]
+struct GroupRow {
+    id: Uuid,
+    name: String,
+    kind: String,
+    owner_id: Option<Uuid>,
+    exclusive: bool,
+    sort: i64,
+}
+
+impl From<GroupRow> for TagGroup {
+    fn from(r: GroupRow) -> Self {
+        TagGroup {
+            id: TagGroupId(r.id),
+            name: r.name,
+            kind: TagKind::parse(&r.kind).unwrap_or(TagKind::Enterprise),
+            owner_id: r.owner_id.map(UserId),
+            exclusive: r.exclusive,
+            sort: r.sort,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct TagRow {
+    id: Uuid,
+    group_id: Uuid,
+    name: String,
+    sort: i64,
+}
+
+impl From<TagRow> for Tag {
+    fn from(r: TagRow) -> Self {
+        Tag { id: TagId(r.id), group_id: TagGroupId(r.group_id), name: r.name, sort: r.sort }
+    }
+}
+
+/// One effective change to apply: which tag, its name (kept in history), add or remove.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagChange {
+    pub tag: TagId,
+    pub tag_name: String,
+    pub add: bool,
+}
+
+/// Who made a change and why, recorded in tag history and on the timeline.
+#[derive(Debug, Clone)]
+pub struct ChangeContext<'a> {
+    pub actor: Option<UserId>,
+    pub source: &'a str,
+    pub reason: &'a str,
+    pub at: DateTime<Utc>,
+}
+
+impl Store {
+    pub fn tags(&self) -> Tags<'_> {
+        Tags(self)
+    }
+}
+
+impl Tags<'_> {
+    pub async fn insert_group(&self, tenant: TenantId, g: &TagGroup, at: DateTime<Utc>) -> Result<(), StoreError> {
+        exec!(self.0, p => sqlx::query(
+            "INSERT INTO tag_groups (tenant_id, id, name, kind, owner_id, exclusive, sort, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+            .bind(tenant.0).bind(g.id.0).bind(&g.name).bind(g.kind.as_str()).bind(g.owner_id.map(|o| o.0))
+            .bind(g.exclusive).bind(g.sort).bind(at)
+            .execute(p).await)?;
+        Ok(())
+    }
+
+    pub async fn update_group(&self, tenant: TenantId, g: &TagGroup) -> Result<(), StoreError> {
+        let done = exec!(self.0, p => sqlx::query(
+            "UPDATE tag_groups SET name = $3, exclusive = $4, sort = $5 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.0).bind(g.id.0).bind(&g.name).bind(g.exclusive).bind(g.sort).execute(p).await)?;
+        if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    pub async fn delete_group(&self, tenant: TenantId, id: TagGroupId) -> Result<(), StoreError> {
+        let done = exec!(self.0, p => sqlx::query("DELETE FROM tag_groups WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.0).bind(id.0).execute(p).await)?;
+        if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    pub async fn groups(&self, tenant: TenantId) -> Result<Vec<TagGroup>, StoreError> {
+        let rows: Vec<GroupRow> = on_pool!(self.0, p => sqlx::query_as(
+            "SELECT id, name, kind, owner_id, exclusive, sort FROM tag_groups WHERE tenant_id = $1 ORDER BY sort, created_at, id")
+            .bind(tenant.0).fetch_all(p).await)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    pub async fn group(&self, tenant: TenantId, id: TagGroupId) -> Result<TagGroup, StoreError> {
+        let row: Option<GroupRow> = on_pool!(self.0, p => sqlx::query_as(
+            "SELECT id, name, kind, owner_id, exclusive, sort FROM tag_groups WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.0).bind(id.0).fetch_optional(p).await)?;
+        Ok(row.found()?.into())
+    }
+
+    pub async fn insert_tag(&self, tenant: TenantId, t: &Tag, at: DateTime<Utc>) -> Result<(), StoreError> {
+        exec!(self.0, p => sqlx::query(
+            "INSERT INTO tags (tenant_id, id, group_id, name, sort, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(tenant.0).bind(t.id.0).bind(t.group_id.0).bind(&t.name).bind(t.sort).bind(at)
+            .execute(p).await)?;
+        Ok(())
+    }
+
+    pub async fn update_tag(&self, tenant: TenantId, t: &Tag) -> Result<(), StoreError> {
+        let done = exec!(self.0, p => sqlx::query("UPDATE tags SET name = $3, sort = $4 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.0).bind(t.id.0).bind(&t.name).bind(t.sort).execute(p).await)?;
+        if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    pub async fn delete_tag(&self, tenant: TenantId, id: TagId) -> Result<(), StoreError> {
+        let done = exec!(self.0, p => sqlx::query("DELETE FROM tags WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.0).bind(id.0).execute(p).await)?;
+        if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    pub async fn all_tags(&self, tenant: TenantId) -> Result<Vec<Tag>, StoreError> {
+        let rows: Vec<TagRow> = on_pool!(self.0, p => sqlx::query_as(
+            "SELECT id, group_id, name, sort FROM tags WHERE tenant_id = $1 ORDER BY sort, created_at, id")
+            .bind(tenant.0).fetch_all(p).await)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    pub async fn tag(&self, tenant: TenantId, id: TagId) -> Result<Tag, StoreError> {
+        let row: Option<TagRow> = on_pool!(self.0, p => sqlx::query_as(
+            "SELECT id, group_id, name, sort FROM tags WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.0).bind(id.0).fetch_optional(p).await)?;
+        Ok(row.found()?.into())
+    }
+
+    /// How many customers hold each tag.
+    pub async fn usage(&self, tenant: TenantId) -> Result<Vec<(TagId, i64)>, StoreError> {
+        let rows: Vec<(Uuid, i64)> = on_pool!(self.0, p => sqlx::query_as(
+            "SELECT tag_id, COUNT(*) FROM customer_tags WHERE tenant_id = $1 GROUP BY tag_id")
+            .bind(tenant.0).fetch_all(p).await)?;
+        Ok(rows.into_iter().map(|(t, n)| (TagId(t), n)).collect())
+    }
+
+    /// Tags held by each of the given customers.
+    pub async fn held(
+        &self,
+        tenant: TenantId,
+        customers: &[CustomerId],
+    ) -> Result<Vec<(CustomerId, TagId)>, StoreError> {
+        if customers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new("SELECT customer_id, tag_id FROM customer_tags WHERE tenant_id = ");
+        sql.bind(Arg::Uuid(tenant.0)).push(" AND customer_id IN ").bind_list(customers.iter().map(|c| c.0));
+        sql.push(" ORDER BY added_at");
+        let rows: Vec<(Uuid, Uuid)> = on_pool!(self.0, p => dyn_query_as!((Uuid, Uuid), sql).fetch_all(p).await)?;
+        Ok(rows.into_iter().map(|(c, t)| (CustomerId(c), TagId(t))).collect())
+    }
+
+    /// Applies changes to one customer atomically. Only effective changes (a tag really added or really
+    /// removed) are written to history and the timeline; returns them.
+    pub async fn change(
+        &self,
+        tenant: TenantId,
+        customer: CustomerId,
+        changes: &[TagChange],
+        ctx: &ChangeContext<'_>,
+    ) -> Result<Vec<TagChange>, StoreError> {
+        let mut effective = Vec::new();
+        in_tx!(self.0, tx => {
+            for c in changes {
+                let done = if c.add {
+                    sqlx::query(
+                        "INSERT INTO customer_tags (tenant_id, customer_id, tag_id, added_by, added_at) VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT (tenant_id, customer_id, tag_id) DO NOTHING")
+                        .bind(tenant.0).bind(customer.0).bind(c.tag.0).bind(ctx.actor.map(|a| a.0)).bind(ctx.at)
+                        .execute(&mut *tx).await?
+                } else {
+                    sqlx::query("DELETE FROM customer_tags WHERE tenant_id = $1 AND customer_id = $2 AND tag_id = $3")
+                        .bind(tenant.0).bind(customer.0).bind(c.tag.0)
+                        .execute(&mut *tx).await?
+                };
+                if done.rows_affected() == 0 {
+                    continue;
+                }
+                let op = if c.add { "add" } else { "remove" };
+                sqlx::query(
+                    "INSERT INTO tag_history (tenant_id, id, customer_id, tag_id, tag_name, op, actor_id, reason, at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                    .bind(tenant.0).bind(Uuid::now_v7()).bind(customer.0).bind(c.tag.0).bind(&c.tag_name).bind(op)
+                    .bind(ctx.actor.map(|a| a.0)).bind(ctx.reason).bind(ctx.at)
+                    .execute(&mut *tx).await?;
+                let kind = if c.add { kinds::TAG_ADDED } else { kinds::TAG_REMOVED };
+                let payload = serde_json::json!({ "tag_id": c.tag, "tag": c.tag_name, "reason": ctx.reason });
+                sqlx::query(
+                    "INSERT INTO timeline (tenant_id, id, customer_id, occurred_at, source, kind, actor_id, payload) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                    .bind(tenant.0).bind(TimelineId::new().0).bind(customer.0).bind(ctx.at).bind(ctx.source).bind(kind)
+                    .bind(ctx.actor.map(|a| a.0)).bind(Json(&payload))
+                    .execute(&mut *tx).await?;
+                effective.push(c.clone());
+            }
+        });
+        Ok(effective)
+    }
+}

@@ -1,0 +1,98 @@
+//! API tokens for the Open API. Only a SHA-256 of the secret is stored; the token text embeds its tenant.
+
+use chrono::{DateTime, Utc};
+use siyu_domain::access::TokenScope;
+use siyu_domain::id::{ApiTokenId, TenantId, UserId};
+use siyu_domain::tenancy::ApiToken;
+use uuid::Uuid;
+
+use crate::error::OptionExt;
+use crate::{Store, StoreError, exec, on_pool};
+
+pub struct Tokens<'a>(pub(crate) &'a Store);
+
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    id: Uuid,
+    name: String,
+    prefix: String,
+    scopes: String,
+    created_by: Uuid,
+    created_at: DateTime<Utc>,
+    last_used_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<TokenRow> for ApiToken {
+    fn from(r: TokenRow) -> Self {
+        ApiToken {
+            id: ApiTokenId(r.id),
+            name: r.name,
+            prefix: r.prefix,
+            scopes: r.scopes.split(',').filter_map(TokenScope::parse).collect(),
+            created_by: UserId(r.created_by),
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+            revoked_at: r.revoked_at,
+        }
+    }
+}
+
+impl Store {
+    pub fn tokens(&self) -> Tokens<'_> {
+        Tokens(self)
+    }
+}
+
+const SELECT: &str =
+    "SELECT id, name, prefix, scopes, created_by, created_at, last_used_at, revoked_at FROM api_tokens";
+
+impl Tokens<'_> {
+    pub async fn insert(&self, tenant: TenantId, t: &ApiToken, hash: &[u8]) -> Result<(), StoreError> {
+        let scopes: Vec<&str> = t.scopes.iter().map(|s| s.as_str()).collect();
+        exec!(self.0, p => sqlx::query(
+            "INSERT INTO api_tokens (tenant_id, id, name, token_hash, prefix, scopes, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+            .bind(tenant.0).bind(t.id.0).bind(&t.name).bind(hash).bind(&t.prefix).bind(scopes.join(","))
+            .bind(t.created_by.0).bind(t.created_at)
+            .execute(p).await)?;
+        Ok(())
+    }
+
+    pub async fn list(&self, tenant: TenantId) -> Result<Vec<ApiToken>, StoreError> {
+        let sql = format!("{SELECT} WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC");
+        let rows: Vec<TokenRow> =
+            on_pool!(self.0, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(p).await)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    pub async fn get(&self, tenant: TenantId, id: ApiTokenId) -> Result<ApiToken, StoreError> {
+        let sql = format!("{SELECT} WHERE tenant_id = $1 AND id = $2");
+        let row: Option<TokenRow> = on_pool!(self.0, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(id.0).fetch_optional(p).await)?;
+        Ok(row.found()?.into())
+    }
+
+    /// A live (not revoked) token by its hash.
+    pub async fn by_hash(&self, tenant: TenantId, hash: &[u8]) -> Result<Option<ApiToken>, StoreError> {
+        let sql = format!("{SELECT} WHERE tenant_id = $1 AND token_hash = $2 AND revoked_at IS NULL");
+        let row: Option<TokenRow> = on_pool!(self.0, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(hash).fetch_optional(p).await)?;
+        Ok(row.map(Into::into))
+    }
+
+    pub async fn revoke(&self, tenant: TenantId, id: ApiTokenId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let done = exec!(self.0, p => sqlx::query(
+            "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $3) WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.0).bind(id.0).bind(at).execute(p).await)?;
+        if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    /// Records use, at most once a minute per token to keep hot paths write-free.
+    pub async fn touch(&self, tenant: TenantId, id: ApiTokenId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let stale = at - chrono::Duration::minutes(1);
+        exec!(self.0, p => sqlx::query(
+            "UPDATE api_tokens SET last_used_at = $3 WHERE tenant_id = $1 AND id = $2 \
+             AND (last_used_at IS NULL OR last_used_at < $4)")
+            .bind(tenant.0).bind(id.0).bind(at).bind(stale).execute(p).await)?;
+        Ok(())
+    }
+}
