@@ -1,1 +1,63 @@
-//! placeholder
+//! siyu's services (use cases), jobs and settings.
+//!
+//! [`App`] is the one handle the web layer and the CLI hold. Its methods are the use cases, grouped in
+//! modules by domain noun (`customers`, `tags`, `auth`, ...). Every method that touches tenant data takes
+//! an authenticated [`Actor`] and checks its permission and data scope itself: handlers never decide
+//! access and never touch a pool.
+
+pub mod actor;
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod crypto;
+pub mod customers;
+pub mod error;
+pub mod fields;
+pub mod jobs;
+pub mod settings;
+pub mod tags;
+pub mod telemetry;
+pub mod tenancy;
+
+use std::sync::Arc;
+
+pub use actor::Actor;
+pub use error::{AppError, AppResult, ErrorCode};
+pub use settings::Settings;
+pub use siyu_store::{BackendKind, Store};
+
+use clock::{Clock, SystemClock};
+use crypto::Vault;
+
+/// Shared application state: cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    pub store: Store,
+    pub settings: Arc<Settings>,
+    pub clock: Arc<dyn Clock>,
+    pub vault: Arc<Vault>,
+}
+
+impl App {
+    /// Connects to the configured database (running migrations if `migrate` is set).
+    pub async fn connect(settings: Settings, migrate: bool) -> anyhow::Result<Self> {
+        let opts = siyu_store::ConnectOptions {
+            max_connections: settings.database.max_connections,
+            ..siyu_store::ConnectOptions::new(&settings.database.url)
+        };
+        let store = Store::connect(&opts).await?;
+        if migrate {
+            store.migrate().await?;
+        }
+        Self::new(store, settings, Arc::new(SystemClock))
+    }
+
+    pub fn new(store: Store, settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let vault = Vault::new(&settings.master_key()?).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(Self { store, settings: Arc::new(settings), clock, vault: Arc::new(vault) })
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+}

@@ -2,16 +2,19 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
-use siyu_domain::customer::{Customer, CustomerFilter, Gender};
+use siyu_domain::customer::{Customer, CustomerFilter, Follow, Gender};
 use siyu_domain::id::{CustomerId, TenantId, UserId};
 use siyu_domain::identity::IdentityKind;
 use siyu_domain::page::{Cursor, PageRequest};
+use siyu_domain::timeline::TimelineEntry;
 use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::error::OptionExt;
+use crate::identities::IdentityRecord;
 use crate::sql::{Arg, Sql, dyn_query_as};
-use crate::{BackendKind, Store, StoreError, exec, on_pool};
+use crate::tags::{ChangeContext, TagChange};
+use crate::{BackendKind, Store, StoreError, exec, in_tx, on_pool};
 
 pub struct Customers<'a>(pub(crate) &'a Store);
 
@@ -62,6 +65,17 @@ pub struct CustomerQuery<'f> {
     pub pii_lookups: Vec<(IdentityKind, String)>,
 }
 
+/// A new customer and what is created with it, written in one transaction.
+pub struct NewCustomerRecord<'a> {
+    pub customer: &'a Customer,
+    pub identities: &'a [IdentityRecord],
+    pub follows: &'a [Follow],
+    /// Tags to add (history records `ctx`).
+    pub tags: &'a [TagChange],
+    pub ctx: &'a ChangeContext<'a>,
+    pub timeline: &'a [TimelineEntry],
+}
+
 impl Store {
     pub fn customers(&self) -> Customers<'_> {
         Customers(self)
@@ -77,6 +91,68 @@ impl Customers<'_> {
             .bind(&c.source).bind(Json(&c.custom)).bind(c.created_at).bind(c.updated_at).bind(c.last_active_at)
             .execute(p).await)?;
         Ok(())
+    }
+
+    /// Creates a customer with everything that comes with it in one transaction: nothing is half-written.
+    /// A taken identity answers `Conflict("identities_lookup")` and leaves no trace.
+    pub async fn create(&self, tenant: TenantId, new: &NewCustomerRecord<'_>) -> Result<(), StoreError> {
+        let c = new.customer;
+        let result: Result<(), StoreError> = async {
+            in_tx!(self.0, tx => {
+                sqlx::query(
+                    "INSERT INTO customers (tenant_id, id, name, gender, avatar_url, remark, source, custom, created_at, updated_at, last_active_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+                    .bind(tenant.0).bind(c.id.0).bind(&c.name).bind(c.gender.as_str()).bind(&c.avatar_url).bind(&c.remark)
+                    .bind(&c.source).bind(Json(&c.custom)).bind(c.created_at).bind(c.updated_at).bind(c.last_active_at)
+                    .execute(&mut *tx).await?;
+                for r in new.identities {
+                    let i = &r.identity;
+                    sqlx::query(
+                        "INSERT INTO identities (tenant_id, id, customer_id, kind, namespace, lookup, value_enc, display, source, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                        .bind(tenant.0).bind(i.id.0).bind(c.id.0).bind(i.kind.as_str()).bind(&i.namespace).bind(&r.lookup)
+                        .bind(&r.value_enc).bind(&i.display).bind(&i.source).bind(i.created_at)
+                        .execute(&mut *tx).await?;
+                }
+                for f in new.follows {
+                    sqlx::query(
+                        "INSERT INTO follows (tenant_id, customer_id, user_id, remark, description, add_way, state, added_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (tenant_id, customer_id, user_id) DO NOTHING")
+                        .bind(tenant.0).bind(c.id.0).bind(f.user_id.0).bind(&f.remark).bind(&f.description)
+                        .bind(&f.add_way).bind(&f.state).bind(f.added_at)
+                        .execute(&mut *tx).await?;
+                }
+                for t in new.tags {
+                    sqlx::query(
+                        "INSERT INTO customer_tags (tenant_id, customer_id, tag_id, added_by, added_at) VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT (tenant_id, customer_id, tag_id) DO NOTHING")
+                        .bind(tenant.0).bind(c.id.0).bind(t.tag.0).bind(new.ctx.actor.map(|a| a.0)).bind(new.ctx.at)
+                        .execute(&mut *tx).await?;
+                    sqlx::query(
+                        "INSERT INTO tag_history (tenant_id, id, customer_id, tag_id, tag_name, op, actor_id, reason, at) \
+                         VALUES ($1, $2, $3, $4, $5, 'add', $6, $7, $8)")
+                        .bind(tenant.0).bind(Uuid::now_v7()).bind(c.id.0).bind(t.tag.0).bind(&t.tag_name)
+                        .bind(new.ctx.actor.map(|a| a.0)).bind(new.ctx.reason).bind(new.ctx.at)
+                        .execute(&mut *tx).await?;
+                }
+                for e in new.timeline {
+                    sqlx::query(
+                        "INSERT INTO timeline (tenant_id, id, customer_id, occurred_at, source, kind, actor_id, payload) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                        .bind(tenant.0).bind(e.id.0).bind(c.id.0).bind(e.occurred_at).bind(&e.source).bind(&e.kind)
+                        .bind(e.actor_id.map(|a| a.0)).bind(Json(&e.payload))
+                        .execute(&mut *tx).await?;
+                }
+            });
+            Ok(())
+        }
+        .await;
+        result.map_err(|e| match e {
+            StoreError::Conflict(c) if c.contains("identities") || c.contains("lookup") => {
+                StoreError::Conflict("identities_lookup".into())
+            }
+            other => other,
+        })
     }
 
     pub async fn get(&self, tenant: TenantId, id: CustomerId) -> Result<Customer, StoreError> {

@@ -1,0 +1,208 @@
+//! The one error-code table, and the error type every service returns.
+//!
+//! Each [`ErrorCode`] has a stable snake_case name (what API clients and the console match on), an HTTP
+//! status, and whether retrying may help. `siyu-web` renders [`AppError`] as `{code, message, request_id}`
+//! or as an inline console message.
+
+use siyu_domain::{DomainError, Invalid};
+use siyu_store::StoreError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    InvalidInput,
+    MalformedRequest,
+    MaskedPhone,
+    Unauthenticated,
+    InvalidCredentials,
+    CsrfFailed,
+    Forbidden,
+    TenantSuspended,
+    NotFound,
+    Conflict,
+    DuplicateIdentity,
+    IdempotencyKeyReused,
+    IdempotencyInFlight,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    RateLimited,
+    Internal,
+    Unavailable,
+}
+
+/// (code, name, HTTP status, retryable)
+pub const ERROR_TABLE: &[(ErrorCode, &str, u16, bool)] = &[
+    (ErrorCode::InvalidInput, "invalid_input", 400, false),
+    (ErrorCode::MalformedRequest, "malformed_request", 400, false),
+    (ErrorCode::MaskedPhone, "masked_phone", 400, false),
+    (ErrorCode::Unauthenticated, "unauthenticated", 401, false),
+    (ErrorCode::InvalidCredentials, "invalid_credentials", 401, false),
+    (ErrorCode::CsrfFailed, "csrf_failed", 403, false),
+    (ErrorCode::Forbidden, "forbidden", 403, false),
+    (ErrorCode::TenantSuspended, "tenant_suspended", 403, false),
+    (ErrorCode::NotFound, "not_found", 404, false),
+    (ErrorCode::Conflict, "conflict", 409, false),
+    (ErrorCode::DuplicateIdentity, "duplicate_identity", 409, false),
+    (ErrorCode::IdempotencyKeyReused, "idempotency_key_reused", 422, false),
+    (ErrorCode::IdempotencyInFlight, "idempotency_in_flight", 409, true),
+    (ErrorCode::PayloadTooLarge, "payload_too_large", 413, false),
+    (ErrorCode::UnsupportedMediaType, "unsupported_media_type", 415, false),
+    (ErrorCode::RateLimited, "rate_limited", 429, true),
+    (ErrorCode::Internal, "internal", 500, true),
+    (ErrorCode::Unavailable, "unavailable", 503, true),
+];
+
+impl ErrorCode {
+    fn row(self) -> (&'static str, u16, bool) {
+        ERROR_TABLE.iter().find(|r| r.0 == self).map(|r| (r.1, r.2, r.3)).unwrap_or(("internal", 500, true))
+    }
+    pub fn name(self) -> &'static str {
+        self.row().0
+    }
+    pub fn status(self) -> u16 {
+        self.row().1
+    }
+    pub fn retryable(self) -> bool {
+        self.row().2
+    }
+}
+
+/// What went wrong in a service call.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Invalid(Invalid),
+    #[error("{0}")]
+    Malformed(String),
+    #[error("masked phone numbers (138****1234) cannot be stored; enter the full number")]
+    MaskedPhone,
+    #[error("sign in first")]
+    Unauthenticated,
+    #[error("wrong username or password")]
+    InvalidCredentials,
+    #[error("the form expired; reload the page and try again")]
+    CsrfFailed,
+    #[error("you do not have permission to do this")]
+    Forbidden,
+    #[error("this tenant is suspended")]
+    TenantSuspended,
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("this identity already belongs to another customer")]
+    DuplicateIdentity,
+    #[error("this Idempotency-Key was already used for a different request")]
+    IdempotencyKeyReused,
+    #[error("a request with this Idempotency-Key is still being processed")]
+    IdempotencyInFlight,
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("too many attempts; try again in {retry_after_secs} seconds")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("service unavailable")]
+    Unavailable,
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl AppError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Invalid(_) => ErrorCode::InvalidInput,
+            Self::Malformed(_) => ErrorCode::MalformedRequest,
+            Self::MaskedPhone => ErrorCode::MaskedPhone,
+            Self::Unauthenticated => ErrorCode::Unauthenticated,
+            Self::InvalidCredentials => ErrorCode::InvalidCredentials,
+            Self::CsrfFailed => ErrorCode::CsrfFailed,
+            Self::Forbidden => ErrorCode::Forbidden,
+            Self::TenantSuspended => ErrorCode::TenantSuspended,
+            Self::NotFound => ErrorCode::NotFound,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::DuplicateIdentity => ErrorCode::DuplicateIdentity,
+            Self::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
+            Self::IdempotencyInFlight => ErrorCode::IdempotencyInFlight,
+            Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Unavailable => ErrorCode::Unavailable,
+            Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Invalid(Invalid::new(field, reason))
+    }
+
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(e.into())
+    }
+
+    /// The field an `Invalid` error is about (for inline console messages).
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::Invalid(i) => Some(&i.field),
+            Self::MaskedPhone | Self::DuplicateIdentity => Some("phone"),
+            _ => None,
+        }
+    }
+}
+
+impl From<Invalid> for AppError {
+    fn from(i: Invalid) -> Self {
+        Self::Invalid(i)
+    }
+}
+
+impl From<DomainError> for AppError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::Invalid(i) => Self::Invalid(i),
+            DomainError::MaskedPhone => Self::MaskedPhone,
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::NotFound,
+            StoreError::Conflict(c) if c.contains("identities") => Self::DuplicateIdentity,
+            StoreError::Conflict(c) => Self::Conflict(conflict_message(&c)),
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+fn conflict_message(constraint: &str) -> String {
+    if constraint.contains("username") {
+        "this username is taken".into()
+    } else if constraint.contains("tags") || constraint.contains("group_id") {
+        "a tag with this name already exists in the group".into()
+    } else if constraint.contains("fields") || constraint.contains("key") {
+        "a field with this key already exists".into()
+    } else if constraint.contains("department_not_empty") {
+        "the department still has members or sub-departments".into()
+    } else if constraint.contains("members") {
+        "this user is already a member".into()
+    } else {
+        "this conflicts with existing data".into()
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_exactly_one_row_with_a_unique_name() {
+        let mut names: Vec<&str> = ERROR_TABLE.iter().map(|r| r.1).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ERROR_TABLE.len());
+        assert!(names.iter().all(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '_')));
+    }
+}

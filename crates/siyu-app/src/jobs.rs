@@ -1,0 +1,112 @@
+//! The worker: claims due jobs from the shared queue and runs them in checkpointed batches, so a job
+//! interrupted by a crash resumes from its last batch on whichever worker claims it next.
+
+use chrono::Duration;
+use serde_json::json;
+use siyu_domain::id::{JobId, TenantId, UserId};
+use siyu_domain::job::Job;
+
+use crate::actor::Via;
+use crate::error::{AppError, AppResult};
+use crate::{Actor, App};
+
+impl App {
+    fn lease(&self) -> chrono::DateTime<chrono::Utc> {
+        self.now() + Duration::seconds(self.settings.worker.lease_secs)
+    }
+
+    /// Claims and runs one due job; `false` when there was none.
+    pub async fn run_one_job(&self) -> AppResult<bool> {
+        let Some((tenant, job)) = self.store.jobs().claim(self.now(), self.lease()).await? else {
+            return Ok(false);
+        };
+        tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, "job claimed");
+        let outcome = self.run_job(tenant, &job).await;
+        match outcome {
+            Ok(result) => {
+                self.store.jobs().finish(tenant, job.id, Ok(&result), self.now()).await?;
+                metrics::counter!("siyu_jobs_total", "kind" => job.kind.clone(), "outcome" => "done").increment(1);
+            }
+            Err(e) => {
+                tracing::error!(job = %job.id, error = ?e, "job failed");
+                self.store.jobs().finish(tenant, job.id, Err(&e.to_string()), self.now()).await?;
+                metrics::counter!("siyu_jobs_total", "kind" => job.kind.clone(), "outcome" => "failed").increment(1);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Runs every due job until the queue is empty (tests step the worker with this).
+    pub async fn run_due_work(&self) -> AppResult<usize> {
+        let mut n = 0;
+        while self.run_one_job().await? {
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    async fn job_actor(&self, tenant: TenantId, user: Option<UserId>) -> AppResult<Actor> {
+        let user = user.ok_or_else(|| AppError::internal(anyhow::anyhow!("job has no creator")))?;
+        let member = self.store.members().get(tenant, user).await?;
+        Actor::for_member(&self.store, &member, Via::System).await
+    }
+
+    async fn run_job(&self, tenant: TenantId, job: &Job) -> AppResult<serde_json::Value> {
+        match job.kind.as_str() {
+            "bulk_tag" => self.run_bulk_tag(tenant, job).await,
+            other => Err(AppError::internal(anyhow::anyhow!("unknown job kind {other}"))),
+        }
+    }
+
+    async fn run_bulk_tag(&self, tenant: TenantId, job: &Job) -> AppResult<serde_json::Value> {
+        let actor = self.job_actor(tenant, job.created_by).await?;
+        let mut payload = job.payload.clone();
+        let mut changed = payload["changed"].as_i64().unwrap_or(0);
+        loop {
+            let (processed, next, finished) = self.bulk_tag_batch(&actor, &payload).await?;
+            changed += processed.len() as i64;
+            payload = next;
+            payload["changed"] = json!(changed);
+            let done = payload["done"].as_i64().unwrap_or(0);
+            self.store.jobs().checkpoint(tenant, job.id, &payload).await?;
+            self.store.jobs().progress(tenant, job.id, done, job.progress_total.max(done), self.lease()).await?;
+            if finished {
+                return Ok(json!({ "customers": changed }));
+            }
+        }
+    }
+
+    pub async fn job(&self, actor: &Actor, id: JobId) -> AppResult<Job> {
+        let job = self.store.jobs().get(actor.tenant, id).await?;
+        if job.created_by != Some(actor.user) && !actor.can(siyu_domain::access::Permission::UsersManage) {
+            return Err(AppError::NotFound);
+        }
+        Ok(job)
+    }
+
+    pub async fn recent_jobs(&self, actor: &Actor) -> AppResult<Vec<Job>> {
+        let jobs = self.store.jobs().recent(actor.tenant, 50).await?;
+        let all = actor.can(siyu_domain::access::Permission::UsersManage);
+        Ok(jobs.into_iter().filter(|j| all || j.created_by == Some(actor.user)).collect())
+    }
+
+    /// The worker loop: runs due jobs until `shutdown` fires; the job in hand is finished first.
+    pub async fn work(&self, shutdown: tokio_util::sync::CancellationToken) {
+        let idle = std::time::Duration::from_millis(self.settings.worker.poll_ms);
+        loop {
+            if shutdown.is_cancelled() {
+                break;
+            }
+            match self.run_one_job().await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => tracing::error!(error = ?e, "worker step failed"),
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(idle) => {}
+            }
+        }
+        tracing::info!("worker stopped");
+    }
+}

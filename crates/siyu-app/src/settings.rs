@@ -1,0 +1,131 @@
+//! Settings: embedded `config/default.toml` → optional file → `SIYU_SECTION__KEY` environment variables.
+
+use std::path::Path;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// The embedded defaults; `siyu config default` prints them.
+pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub security: SecuritySettings,
+    pub worker: WorkerSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub listen: String,
+    pub metrics_listen: String,
+    pub max_body_bytes: usize,
+    pub max_upload_bytes: usize,
+    pub request_timeout_secs: u64,
+    pub shutdown_grace_secs: u64,
+    pub secure_cookies: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub max_connections: u32,
+    pub migrate_on_start: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecuritySettings {
+    pub master_key: SecretString,
+    pub session_idle_minutes: i64,
+    pub session_absolute_hours: i64,
+    pub login_max_failures: i64,
+    pub login_window_minutes: i64,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub idempotency_hours: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerSettings {
+    pub poll_ms: u64,
+    pub lease_secs: i64,
+    pub batch_size: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: String,
+    pub filter: String,
+}
+
+impl Settings {
+    /// Loads the layers; `file` is the optional `--config` path.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut b =
+            config::Config::builder().add_source(config::File::from_str(DEFAULT_TOML, config::FileFormat::Toml));
+        let file = file.map(Path::to_path_buf).or_else(|| std::env::var_os("SIYU_CONFIG").map(Into::into));
+        if let Some(f) = file {
+            b = b.add_source(config::File::from(f).required(true));
+        }
+        b = b.add_source(
+            config::Environment::with_prefix("SIYU").prefix_separator("_").separator("__").try_parsing(true),
+        );
+        let s: Settings = b.build()?.try_deserialize()?;
+        s.check()?;
+        Ok(s)
+    }
+
+    /// The defaults alone (tests and tools).
+    pub fn defaults() -> anyhow::Result<Self> {
+        let s: Settings = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULT_TOML, config::FileFormat::Toml))
+            .build()?
+            .try_deserialize()?;
+        Ok(s)
+    }
+
+    /// Validates values that types alone cannot (`siyu config check` runs this).
+    pub fn check(&self) -> anyhow::Result<()> {
+        let key = self.master_key()?;
+        anyhow::ensure!(key.len() == 32, "security.master_key must be 64 hex characters");
+        anyhow::ensure!(
+            self.database.url.starts_with("sqlite:") || self.database.url.starts_with("postgres"),
+            "database.url must start with sqlite: or postgres://"
+        );
+        anyhow::ensure!(self.security.session_idle_minutes > 0, "security.session_idle_minutes must be positive");
+        anyhow::ensure!(self.security.session_absolute_hours > 0, "security.session_absolute_hours must be positive");
+        anyhow::ensure!(self.security.login_max_failures > 0, "security.login_max_failures must be positive");
+        anyhow::ensure!(self.worker.batch_size > 0, "worker.batch_size must be positive");
+        anyhow::ensure!(matches!(self.log.format.as_str(), "pretty" | "json"), "log.format must be pretty or json");
+        self.server.listen.parse::<std::net::SocketAddr>().map_err(|e| anyhow::anyhow!("server.listen: {e}"))?;
+        self.server
+            .metrics_listen
+            .parse::<std::net::SocketAddr>()
+            .map_err(|e| anyhow::anyhow!("server.metrics_listen: {e}"))?;
+        Ok(())
+    }
+
+    pub fn master_key(&self) -> anyhow::Result<Vec<u8>> {
+        Ok(hex::decode(self.security.master_key.expose_secret().trim())?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_defaults_are_valid() {
+        let s = Settings::defaults().unwrap();
+        s.check().unwrap();
+        assert_eq!(s.database.url, "sqlite://siyu.db");
+    }
+}

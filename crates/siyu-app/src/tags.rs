@@ -1,0 +1,457 @@
+//! Tag groups, tags, and tagging customers one at a time or in bulk (as a job).
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use siyu_domain::access::Permission;
+use siyu_domain::customer::CustomerFilter;
+use siyu_domain::id::{CustomerId, JobId, TagGroupId, TagId};
+use siyu_domain::job::{Job, JobStatus};
+use siyu_domain::tag::{self, HeldTag, Tag, TagGroup, TagKind};
+use siyu_domain::text;
+use siyu_store::tags::{ChangeContext, TagChange};
+
+use crate::audit::AuditEvent;
+use crate::customers::{TagRef, source_of};
+use crate::error::{AppError, AppResult};
+use crate::{Actor, App};
+
+/// A group with its tags and how many customers hold each.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TagGroupView {
+    #[serde(flatten)]
+    pub group: TagGroup,
+    pub tags: Vec<TagView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TagView {
+    #[serde(flatten)]
+    pub tag: Tag,
+    pub customers: i64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTagGroup {
+    pub name: String,
+    #[serde(default)]
+    pub exclusive: bool,
+    /// `enterprise` (shared) or `personal` (owned by the creator).
+    #[serde(default = "enterprise")]
+    pub kind: TagKind,
+    #[serde(default)]
+    pub sort: i64,
+    /// Tag names to create in the group right away.
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+fn enterprise() -> TagKind {
+    TagKind::Enterprise
+}
+
+/// Which customers a bulk tag job works on.
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum BulkTarget {
+    Ids(Vec<CustomerId>),
+    /// Every customer matching the filter (within the actor's data scope) when the job runs.
+    Filter(FilterSpec),
+}
+
+/// The serialisable form of [`CustomerFilter`].
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FilterSpec {
+    #[serde(default)]
+    pub tags_any: Vec<TagId>,
+    #[serde(default)]
+    pub tags_all: Vec<TagId>,
+    #[serde(default)]
+    pub tags_none: Vec<TagId>,
+    pub staff: Option<siyu_domain::id::UserId>,
+    pub created_from: Option<chrono::DateTime<chrono::Utc>>,
+    pub created_to: Option<chrono::DateTime<chrono::Utc>>,
+    pub active_from: Option<chrono::DateTime<chrono::Utc>>,
+    pub active_to: Option<chrono::DateTime<chrono::Utc>>,
+    pub q: Option<String>,
+}
+
+impl From<FilterSpec> for CustomerFilter {
+    fn from(f: FilterSpec) -> Self {
+        CustomerFilter {
+            tags_any: f.tags_any,
+            tags_all: f.tags_all,
+            tags_none: f.tags_none,
+            staff: f.staff,
+            created_from: f.created_from,
+            created_to: f.created_to,
+            active_from: f.active_from,
+            active_to: f.active_to,
+            q: f.q,
+        }
+    }
+}
+
+impl From<&CustomerFilter> for FilterSpec {
+    fn from(f: &CustomerFilter) -> Self {
+        FilterSpec {
+            tags_any: f.tags_any.clone(),
+            tags_all: f.tags_all.clone(),
+            tags_none: f.tags_none.clone(),
+            staff: f.staff,
+            created_from: f.created_from,
+            created_to: f.created_to,
+            active_from: f.active_from,
+            active_to: f.active_to,
+            q: f.q.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkTagRequest {
+    pub target: BulkTarget,
+    #[serde(default)]
+    pub add: Vec<TagId>,
+    #[serde(default)]
+    pub remove: Vec<TagId>,
+}
+
+impl App {
+    pub async fn tag_groups(&self, actor: &Actor) -> AppResult<Vec<TagGroupView>> {
+        actor.require(Permission::CustomersRead)?;
+        let groups = self.store.tags().groups(actor.tenant).await?;
+        let tags = self.store.tags().all_tags(actor.tenant).await?;
+        let usage: HashMap<TagId, i64> = self.store.tags().usage(actor.tenant).await?.into_iter().collect();
+        Ok(groups
+            .into_iter()
+            .filter(|g| tag::may_use(g, actor.user) || g.kind == TagKind::Enterprise)
+            .map(|g| {
+                let tags = tags
+                    .iter()
+                    .filter(|t| t.group_id == g.id)
+                    .map(|t| TagView { customers: usage.get(&t.id).copied().unwrap_or(0), tag: t.clone() })
+                    .collect();
+                TagGroupView { group: g, tags }
+            })
+            .collect())
+    }
+
+    pub async fn create_tag_group(&self, actor: &Actor, input: NewTagGroup) -> AppResult<TagGroupView> {
+        let needed = if input.kind == TagKind::Personal { Permission::CustomersWrite } else { Permission::TagsManage };
+        actor.require(needed)?;
+        let group = TagGroup {
+            id: TagGroupId::new(),
+            name: text::required("name", &input.name, 32)?,
+            kind: input.kind,
+            owner_id: (input.kind == TagKind::Personal).then_some(actor.user),
+            exclusive: input.exclusive,
+            sort: input.sort,
+        };
+        let mut names: Vec<String> = Vec::new();
+        for n in &input.tags {
+            let n = text::required("tags", n, 32)?;
+            if names.contains(&n) {
+                return Err(AppError::invalid("tags", "duplicate_tag_name"));
+            }
+            names.push(n);
+        }
+        let now = self.now();
+        self.store.tags().insert_group(actor.tenant, &group, now).await?;
+        let mut tags = Vec::new();
+        for (i, name) in names.into_iter().enumerate() {
+            let t = Tag { id: TagId::new(), group_id: group.id, name, sort: i as i64 };
+            self.store.tags().insert_tag(actor.tenant, &t, now).await?;
+            tags.push(TagView { tag: t, customers: 0 });
+        }
+        let ev = AuditEvent {
+            action: "tag_group.create",
+            object_type: "tag_group",
+            object_id: Some(group.id.to_string()),
+            detail: json!({"name": group.name}),
+        };
+        self.audit(actor, ev).await;
+        Ok(TagGroupView { group, tags })
+    }
+
+    async fn group_for_change(&self, actor: &Actor, id: TagGroupId) -> AppResult<TagGroup> {
+        let g = self.store.tags().group(actor.tenant, id).await?;
+        match g.kind {
+            TagKind::Enterprise => actor.require(Permission::TagsManage)?,
+            TagKind::Personal if g.owner_id == Some(actor.user) => {}
+            TagKind::Personal => return Err(AppError::NotFound),
+        }
+        Ok(g)
+    }
+
+    pub async fn update_tag_group(
+        &self,
+        actor: &Actor,
+        id: TagGroupId,
+        name: Option<&str>,
+        exclusive: Option<bool>,
+        sort: Option<i64>,
+    ) -> AppResult<TagGroup> {
+        let mut g = self.group_for_change(actor, id).await?;
+        if let Some(n) = name {
+            g.name = text::required("name", n, 32)?;
+        }
+        g.exclusive = exclusive.unwrap_or(g.exclusive);
+        g.sort = sort.unwrap_or(g.sort);
+        self.store.tags().update_group(actor.tenant, &g).await?;
+        Ok(g)
+    }
+
+    pub async fn delete_tag_group(&self, actor: &Actor, id: TagGroupId) -> AppResult<()> {
+        let g = self.group_for_change(actor, id).await?;
+        self.store.tags().delete_group(actor.tenant, id).await?;
+        let ev = AuditEvent {
+            action: "tag_group.delete",
+            object_type: "tag_group",
+            object_id: Some(id.to_string()),
+            detail: json!({"name": g.name}),
+        };
+        self.audit(actor, ev).await;
+        Ok(())
+    }
+
+    pub async fn create_tag(&self, actor: &Actor, group: TagGroupId, name: &str, sort: Option<i64>) -> AppResult<Tag> {
+        self.group_for_change(actor, group).await?;
+        let t =
+            Tag { id: TagId::new(), group_id: group, name: text::required("name", name, 32)?, sort: sort.unwrap_or(0) };
+        self.store.tags().insert_tag(actor.tenant, &t, self.now()).await?;
+        Ok(t)
+    }
+
+    pub async fn update_tag(&self, actor: &Actor, id: TagId, name: Option<&str>, sort: Option<i64>) -> AppResult<Tag> {
+        let mut t = self.store.tags().tag(actor.tenant, id).await?;
+        self.group_for_change(actor, t.group_id).await?;
+        if let Some(n) = name {
+            t.name = text::required("name", n, 32)?;
+        }
+        t.sort = sort.unwrap_or(t.sort);
+        self.store.tags().update_tag(actor.tenant, &t).await?;
+        Ok(t)
+    }
+
+    pub async fn delete_tag(&self, actor: &Actor, id: TagId) -> AppResult<()> {
+        let t = self.store.tags().tag(actor.tenant, id).await?;
+        self.group_for_change(actor, t.group_id).await?;
+        self.store.tags().delete_tag(actor.tenant, id).await?;
+        let ev = AuditEvent {
+            action: "tag.delete",
+            object_type: "tag",
+            object_id: Some(id.to_string()),
+            detail: json!({"name": t.name}),
+        };
+        self.audit(actor, ev).await;
+        Ok(())
+    }
+
+    /// Tag names (with group names) held by each customer.
+    pub async fn tag_refs(
+        &self,
+        actor: &Actor,
+        customers: &[CustomerId],
+    ) -> AppResult<HashMap<CustomerId, Vec<TagRef>>> {
+        let held = self.store.tags().held(actor.tenant, customers).await?;
+        if held.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let (groups, tags) = self.tag_catalog(actor).await?;
+        let mut out: HashMap<CustomerId, Vec<TagRef>> = HashMap::new();
+        for (c, t) in held {
+            if let Some(tag) = tags.get(&t)
+                && let Some(g) = groups.get(&tag.group_id)
+                && (g.kind == TagKind::Enterprise || g.owner_id == Some(actor.user))
+            {
+                out.entry(c).or_default().push(TagRef { id: t, name: tag.name.clone(), group: g.name.clone() });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn tag_catalog(&self, actor: &Actor) -> AppResult<(HashMap<TagGroupId, TagGroup>, HashMap<TagId, Tag>)> {
+        let groups = self.store.tags().groups(actor.tenant).await?.into_iter().map(|g| (g.id, g)).collect();
+        let tags = self.store.tags().all_tags(actor.tenant).await?.into_iter().map(|t| (t.id, t)).collect();
+        Ok((groups, tags))
+    }
+
+    /// Validates tags an actor wants to add at creation (known, usable, one per exclusive group).
+    pub async fn resolve_tag_adds(&self, actor: &Actor, ids: &[TagId]) -> AppResult<Vec<TagChange>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (groups, tags) = self.tag_catalog(actor).await?;
+        let mut out: Vec<TagChange> = Vec::new();
+        let mut exclusive_seen = Vec::new();
+        for id in ids {
+            let t = tags.get(id).ok_or_else(|| AppError::invalid("tags", format!("unknown_tag {id}")))?;
+            let g = groups.get(&t.group_id).ok_or_else(|| AppError::invalid("tags", "unknown_tag_group"))?;
+            if !tag::may_use(g, actor.user) {
+                return Err(AppError::invalid("tags", format!("unknown_tag {id}")));
+            }
+            if g.exclusive {
+                if exclusive_seen.contains(&g.id) {
+                    return Err(AppError::invalid("tags", format!("one_tag_per_exclusive_group ({})", g.name)));
+                }
+                exclusive_seen.push(g.id);
+            }
+            if !out.iter().any(|c| c.tag == *id) {
+                out.push(TagChange { tag: *id, tag_name: t.name.clone(), add: true });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds and removes tags on one customer. Adding to an exclusive group removes the sibling.
+    pub async fn tag_customer(
+        &self,
+        actor: &Actor,
+        customer: CustomerId,
+        add: &[TagId],
+        remove: &[TagId],
+    ) -> AppResult<Vec<TagChange>> {
+        actor.require(Permission::CustomersWrite)?;
+        self.ensure_visible(actor, customer).await?;
+        let adds = self.resolve_tag_adds(actor, add).await?;
+        let (groups, tags) = self.tag_catalog(actor).await?;
+        for id in remove {
+            let known = tags.get(id).and_then(|t| groups.get(&t.group_id)).is_some_and(|g| tag::may_use(g, actor.user));
+            if !known {
+                return Err(AppError::invalid("remove", format!("unknown_tag {id}")));
+            }
+        }
+        self.apply_tags(actor, customer, &adds, remove, &groups, &tags, "manual").await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn apply_tags(
+        &self,
+        actor: &Actor,
+        customer: CustomerId,
+        adds: &[TagChange],
+        remove: &[TagId],
+        groups: &HashMap<TagGroupId, TagGroup>,
+        tags: &HashMap<TagId, Tag>,
+        reason: &str,
+    ) -> AppResult<Vec<TagChange>> {
+        let held: Vec<HeldTag> = self
+            .store
+            .tags()
+            .held(actor.tenant, &[customer])
+            .await?
+            .into_iter()
+            .filter_map(|(_, t)| tags.get(&t).map(|tag| HeldTag { tag: t, group: tag.group_id }))
+            .collect();
+        let mut changes: Vec<TagChange> = Vec::new();
+        for a in adds {
+            let Some(t) = tags.get(&a.tag) else { continue };
+            let exclusive = groups.get(&t.group_id).is_some_and(|g| g.exclusive);
+            for displaced in tag::displaced_by(&held, a.tag, t.group_id, exclusive) {
+                if let Some(d) = tags.get(&displaced) {
+                    changes.push(TagChange { tag: displaced, tag_name: d.name.clone(), add: false });
+                }
+            }
+            changes.push(a.clone());
+        }
+        for r in remove {
+            if let Some(t) = tags.get(r)
+                && !changes.iter().any(|c| c.tag == *r)
+            {
+                changes.push(TagChange { tag: *r, tag_name: t.name.clone(), add: false });
+            }
+        }
+        let ctx = ChangeContext { actor: Some(actor.user), source: source_of(actor), reason, at: self.now() };
+        Ok(self.store.tags().change(actor.tenant, customer, &changes, &ctx).await?)
+    }
+
+    /// Queues a bulk tag job; a worker applies it in batches with progress.
+    pub async fn bulk_tag(&self, actor: &Actor, req: BulkTagRequest) -> AppResult<Job> {
+        actor.require(Permission::CustomersWrite)?;
+        if req.add.is_empty() && req.remove.is_empty() {
+            return Err(AppError::invalid("add", "nothing_to_do"));
+        }
+        self.resolve_tag_adds(actor, &req.add).await?;
+        let (groups, tags) = self.tag_catalog(actor).await?;
+        for r in &req.remove {
+            if !tags.get(r).and_then(|t| groups.get(&t.group_id)).is_some_and(|g| tag::may_use(g, actor.user)) {
+                return Err(AppError::invalid("remove", format!("unknown_tag {r}")));
+            }
+        }
+        let total = match &req.target {
+            BulkTarget::Ids(ids) => {
+                if ids.is_empty() || ids.len() > 10_000 {
+                    return Err(AppError::invalid("target", "one_to_10000_ids"));
+                }
+                ids.len() as i64
+            }
+            BulkTarget::Filter(f) => self.count_customers(actor, &CustomerFilter::from(f.clone())).await?,
+        };
+        let job = Job {
+            id: JobId::new(),
+            kind: "bulk_tag".into(),
+            status: JobStatus::Queued,
+            payload: json!({ "request": req, "actor": actor.user, "after": null, "done": 0 }),
+            progress_done: 0,
+            progress_total: total,
+            result: None,
+            error: None,
+            attempts: 0,
+            created_by: Some(actor.user),
+            created_at: self.now(),
+            finished_at: None,
+        };
+        self.store.jobs().enqueue(actor.tenant, &job).await?;
+        let ev = AuditEvent {
+            action: "customer.bulk_tag",
+            object_type: "job",
+            object_id: Some(job.id.to_string()),
+            detail: json!({"add": req.add, "remove": req.remove, "total": total}),
+        };
+        self.audit(actor, ev).await;
+        Ok(job)
+    }
+
+    /// Runs one batch of a bulk tag job; returns `(processed, done)` and the new payload checkpoint.
+    pub(crate) async fn bulk_tag_batch(
+        &self,
+        actor: &Actor,
+        payload: &serde_json::Value,
+    ) -> AppResult<(Vec<CustomerId>, serde_json::Value, bool)> {
+        let req: BulkTagRequest = serde_json::from_value(payload["request"].clone()).map_err(AppError::internal)?;
+        let after: Option<CustomerId> = serde_json::from_value(payload["after"].clone()).ok().flatten();
+        let batch = self.settings.worker.batch_size;
+        let ids: Vec<CustomerId> = match &req.target {
+            BulkTarget::Ids(ids) => {
+                let mut sorted = ids.clone();
+                sorted.sort();
+                sorted.dedup();
+                sorted.into_iter().filter(|id| after.is_none_or(|a| *id > a)).take(batch as usize).collect()
+            }
+            BulkTarget::Filter(f) => {
+                let filter = CustomerFilter::from(f.clone());
+                let q = self.customer_query(actor, &filter).await?;
+                self.store.customers().ids(actor.tenant, &q, after, batch).await?
+            }
+        };
+        let adds = self.resolve_tag_adds(actor, &req.add).await.unwrap_or_default();
+        let (groups, tags) = self.tag_catalog(actor).await?;
+        let mut processed = Vec::new();
+        for id in &ids {
+            if self.store.customers().is_visible(actor.tenant, *id, &actor.visibility).await? {
+                self.apply_tags(actor, *id, &adds, &req.remove, &groups, &tags, "bulk").await?;
+                processed.push(*id);
+            }
+        }
+        let finished = ids.len() < batch as usize;
+        let mut next = payload.clone();
+        next["after"] = json!(ids.last().copied().or(after));
+        next["done"] = json!(payload["done"].as_i64().unwrap_or(0) + ids.len() as i64);
+        Ok((processed, next, finished))
+    }
+}
