@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod customers;
 pub mod error;
 pub mod fields;
+pub mod idempotency;
 pub mod jobs;
 pub mod settings;
 pub mod tags;

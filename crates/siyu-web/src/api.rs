@@ -1,0 +1,29 @@
+//! The Open API under `/api/v1`: JSON in and out, bearer tokens, cursor pagination, stable error codes,
+//! `Idempotency-Key` on POSTs. One module per resource.
+
+pub mod customers;
+pub mod idempotency;
+
+use axum::Router;
+use serde::Serialize;
+
+use crate::state::AppState;
+
+pub fn router(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .merge(customers::router())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
+}
+
+/// A page of items and the cursor of the next page (absent on the last page).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PageBody<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> From<siyu_domain::page::Page<T>> for PageBody<T> {
+    fn from(p: siyu_domain::page::Page<T>) -> Self {
+        Self { items: p.items, next_cursor: p.next_cursor }
+    }
+}

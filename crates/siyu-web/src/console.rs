@@ -1,0 +1,245 @@
+//! The console: server-rendered pages (askama + htmx). One module per area; this file holds the router,
+//! sign-in/out, tenant and language switching, and the dashboard.
+
+pub mod page;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Query, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use siyu_app::AppError;
+use siyu_domain::customer::CustomerFilter;
+use siyu_domain::id::TenantId;
+
+use crate::auth::{ConsoleActor, ConsoleUser, LANG_COOKIE, Origin, SESSION_COOKIE};
+use crate::i18n::{Lang, Tr};
+use crate::state::AppState;
+use page::{Chrome, ConsoleError, ConsoleResult, check_csrf, render};
+
+pub fn router() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/console", get(dashboard))
+        .route("/console/login", get(login_page).post(login))
+        .route("/console/logout", post(logout))
+        .route("/console/switch", post(switch_tenant))
+        .route("/console/lang", post(set_lang))
+        .route("/console/tenants", get(no_tenant))
+}
+
+fn session_cookie(state: &AppState, value: &str, max_age_secs: i64) -> HeaderValue {
+    let secure = if state.app.settings.server.secure_cookies { "; Secure" } else { "" };
+    let c = format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}");
+    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    tr: Tr,
+    error: Option<String>,
+    username: String,
+    next: String,
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+fn lang_of(headers: &HeaderMap) -> Lang {
+    let from_cookie = headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|h| h.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == LANG_COOKIE)
+        .map(|(_, v)| v.to_string());
+    let accept = headers.get("accept-language").and_then(|v| v.to_str().ok()).unwrap_or("zh-CN");
+    Lang::parse(from_cookie.as_deref().unwrap_or(accept))
+}
+
+/// Only same-site relative targets are followed after login.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with("/console") && !n.starts_with("//") && !n.contains("://") => n.to_string(),
+        _ => "/console".to_string(),
+    }
+}
+
+async fn login_page(headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
+    render(&LoginPage {
+        tr: Tr(lang_of(&headers)),
+        error: None,
+        username: String::new(),
+        next: safe_next(q.next.as_deref()),
+    })
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+    next: Option<String>,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    origin: Origin,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Response {
+    let tr = Tr(lang_of(&headers));
+    let Ok(Form(form)) = form else {
+        let page = LoginPage {
+            tr,
+            error: Some(AppError::InvalidCredentials.to_string()),
+            username: String::new(),
+            next: "/console".into(),
+        };
+        return (axum::http::StatusCode::BAD_REQUEST, render(&page)).into_response();
+    };
+    let (ip, ua) = (origin.ip, origin.user_agent);
+    match state.app.login(&form.username, &form.password, ip, ua).await {
+        Ok(outcome) => {
+            let max_age = state.app.settings.security.session_absolute_hours * 3600;
+            let mut res = Redirect::to(&safe_next(form.next.as_deref())).into_response();
+            res.headers_mut().insert(SET_COOKIE, session_cookie(&state, &outcome.secret, max_age));
+            res
+        }
+        Err(e) => {
+            let status =
+                axum::http::StatusCode::from_u16(e.code().status()).unwrap_or(axum::http::StatusCode::UNAUTHORIZED);
+            let message = if status.is_server_error() { "internal error".to_string() } else { e.to_string() };
+            let page = LoginPage {
+                tr,
+                error: Some(message),
+                username: form.username.chars().take(64).collect(),
+                next: safe_next(form.next.as_deref()),
+            };
+            let mut res = (status, render(&page)).into_response();
+            if let AppError::RateLimited { retry_after_secs } = e
+                && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
+            {
+                res.headers_mut().insert("retry-after", v);
+            }
+            res
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+}
+
+async fn logout(State(state): State<AppState>, user: ConsoleUser, Form(f): Form<CsrfForm>) -> ConsoleResult {
+    check_csrf(&user, &f.csrf)?;
+    state.app.logout(&user.secret).await?;
+    let mut res = Redirect::to("/console/login").into_response();
+    res.headers_mut().insert(SET_COOKIE, session_cookie(&state, "", 0));
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+struct SwitchForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    tenant_id: String,
+}
+
+async fn switch_tenant(State(state): State<AppState>, user: ConsoleUser, Form(f): Form<SwitchForm>) -> ConsoleResult {
+    check_csrf(&user, &f.csrf)?;
+    let tenant: TenantId = f.tenant_id.parse().map_err(|_| ConsoleError(AppError::NotFound))?;
+    state.app.switch_tenant(&user.ctx, tenant).await?;
+    Ok(Redirect::to("/console").into_response())
+}
+
+#[derive(Deserialize)]
+struct LangForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    lang: String,
+}
+
+async fn set_lang(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: ConsoleUser,
+    Form(f): Form<LangForm>,
+) -> ConsoleResult {
+    check_csrf(&user, &f.csrf)?;
+    let lang = Lang::parse(&f.lang);
+    state.app.store.accounts().set_locale(user.ctx.account.id, lang.code()).await.map_err(AppError::from)?;
+    let back = headers
+        .get("referer")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| r.find("/console").map(|i| r[i..].to_string()));
+    let mut res = Redirect::to(&safe_next(back.as_deref())).into_response();
+    if let Ok(v) =
+        HeaderValue::from_str(&format!("{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000", lang.code()))
+    {
+        res.headers_mut().insert(SET_COOKIE, v);
+    }
+    Ok(res)
+}
+
+async fn no_tenant(user: ConsoleUser) -> Response {
+    let msg = if user.ctx.memberships.is_empty() {
+        "你的账号还没有加入任何品牌，请联系管理员。/ Your account does not belong to any brand yet."
+    } else {
+        "当前品牌不可用（已停用或你的成员资格已停用）。/ The current brand is unavailable."
+    };
+    ConsoleError(AppError::Conflict(msg.into())).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    chrome: Chrome,
+    customers: i64,
+    new_7d: i64,
+    tags: usize,
+    members: usize,
+    top_tags: Vec<(String, i64, i64)>,
+}
+
+async fn dashboard(State(state): State<AppState>, ca: ConsoleActor) -> ConsoleResult {
+    let app = &state.app;
+    let a = &ca.actor;
+    let customers = app.count_customers(a, &CustomerFilter::default()).await?;
+    let week = CustomerFilter { created_from: Some(app.now() - chrono::Duration::days(7)), ..Default::default() };
+    let new_7d = app.count_customers(a, &week).await?;
+    let groups = app.tag_groups(a).await?;
+    let mut all: Vec<(String, i64)> =
+        groups.iter().flat_map(|g| g.tags.iter().map(|t| (t.tag.name.clone(), t.customers))).collect();
+    all.sort_by(|x, y| y.1.cmp(&x.1));
+    all.truncate(8);
+    let max = all.first().map(|x| x.1).unwrap_or(0).max(1);
+    let top_tags = all.into_iter().map(|(n, c)| (n, c, c * 100 / max)).collect();
+    let members = app.list_members(a).await?.len();
+    let tags = groups.iter().map(|g| g.tags.len()).sum();
+    let page = DashboardPage {
+        chrome: Chrome::new(&ca.user, Some(a), "dashboard"),
+        customers,
+        new_7d,
+        tags,
+        members,
+        top_tags,
+    };
+    Ok(render(&page))
+}
+
+/// Reads the `_csrf` field or the `X-CSRF-Token` header (htmx requests).
+pub fn csrf_from(headers: &HeaderMap, form_value: Option<&str>) -> String {
+    form_value
+        .map(str::to_string)
+        .or_else(|| headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_string))
+        .unwrap_or_default()
+}

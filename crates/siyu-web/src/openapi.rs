@@ -1,0 +1,106 @@
+//! The OpenAPI 3.1 document, generated from the handlers (utoipa), served at `/api/openapi.json` and
+//! browsable at `/api/docs`. The committed `openapi.json` is checked by a test.
+
+use axum::Router;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::api;
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "siyu Open API", description = "私域客户运营平台 Open API. Authenticate with `Authorization: Bearer <token>` (create tokens in the console). Errors are `{code, message, request_id}` with stable codes. Lists use cursor pagination (`cursor`, `limit`, `next_cursor`). POSTs accept `Idempotency-Key`."),
+    paths(
+        api::customers::list_customers, api::customers::create_customer, api::customers::get_customer,
+        api::customers::update_customer, api::customers::delete_customer, api::customers::tag_customer,
+        api::customers::bulk_tag, api::customers::get_job, api::customers::customer_timeline,
+        api::customers::list_identities, api::customers::add_identity, api::customers::remove_identity,
+        api::customers::reveal_identity, api::customers::list_follows, api::customers::add_follow,
+        api::customers::remove_follow, api::customers::list_notes, api::customers::add_note, api::customers::delete_note,
+    ),
+    modifiers(&Bearer)
+)]
+pub struct ApiDoc;
+
+struct Bearer;
+
+impl Modify for Bearer {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The document as pretty JSON (what `openapi.json` holds).
+pub fn document() -> String {
+    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/openapi.json", get(spec)).route("/api/docs", get(docs))
+}
+
+async fn spec() -> Response {
+    ([("content-type", "application/json")], document()).into_response()
+}
+
+/// A self-contained reference page rendered from the document (no CDN needed).
+async fn docs() -> Html<String> {
+    let doc = ApiDoc::openapi();
+    let mut html = String::from(
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>siyu Open API</title><link rel=\"stylesheet\" href=\"/static/app.css\"></head><body><main class=\"content\">",
+    );
+    html.push_str(&format!(
+        "<h1>{}</h1><p class=\"muted\">{}</p><p><a class=\"btn\" href=\"/api/openapi.json\">openapi.json</a></p>",
+        esc(&doc.info.title),
+        esc(doc.info.description.as_deref().unwrap_or(""))
+    ));
+    for (path, item) in &doc.paths.paths {
+        for (method, op) in item_ops(item) {
+            html.push_str("<div class=\"card\">");
+            html.push_str(&format!("<h2><span class=\"badge\">{method}</span> <code>{}</code></h2>", esc(path)));
+            if let Some(s) = &op.summary {
+                html.push_str(&format!("<p>{}</p>", esc(s)));
+            }
+            if let Some(params) = &op.parameters {
+                html.push_str("<table><tr><th>parameter</th><th>in</th><th>required</th><th>description</th></tr>");
+                for p in params {
+                    let utoipa::openapi::RefOr::T(p) = p else { continue };
+                    let loc = serde_json::to_value(&p.parameter_in)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    let req = matches!(p.required, utoipa::openapi::Required::True);
+                    html.push_str(&format!(
+                        "<tr><td><code>{}</code></td><td>{loc}</td><td>{req}</td><td>{}</td></tr>",
+                        esc(&p.name),
+                        esc(p.description.as_deref().unwrap_or(""))
+                    ));
+                }
+                html.push_str("</table>");
+            }
+            let codes: Vec<String> = op.responses.responses.keys().cloned().collect();
+            html.push_str(&format!("<p class=\"muted\">responses: {}</p></div>", esc(&codes.join(", "))));
+        }
+    }
+    html.push_str("</main></body></html>");
+    Html(html)
+}
+
+fn item_ops(item: &utoipa::openapi::PathItem) -> Vec<(&'static str, &utoipa::openapi::path::Operation)> {
+    [("GET", &item.get), ("POST", &item.post), ("PUT", &item.put), ("PATCH", &item.patch), ("DELETE", &item.delete)]
+        .into_iter()
+        .filter_map(|(m, op)| op.as_ref().map(|o| (m, o)))
+        .collect()
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
