@@ -1,7 +1,13 @@
 //! The console: server-rendered pages (askama + htmx). One module per area; this file holds the router,
 //! sign-in/out, tenant and language switching, and the dashboard.
 
+pub mod audit;
+pub mod customers;
 pub mod page;
+pub mod tags;
+pub mod tokens;
+pub mod transfer;
+pub mod users;
 
 use askama::Template;
 use axum::Form;
@@ -29,6 +35,12 @@ pub fn router() -> axum::Router<AppState> {
         .route("/console/switch", post(switch_tenant))
         .route("/console/lang", post(set_lang))
         .route("/console/tenants", get(no_tenant))
+        .merge(customers::router())
+        .merge(tags::router())
+        .merge(users::router())
+        .merge(tokens::router())
+        .merge(audit::router())
+        .merge(transfer::router())
 }
 
 fn session_cookie(state: &AppState, value: &str, max_age_secs: i64) -> HeaderValue {

@@ -1,0 +1,9 @@
+//! Console pages: transfer.
+
+use axum::Router;
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+}

@@ -1,0 +1,9 @@
+//! Console pages: users.
+
+use axum::Router;
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+}
