@@ -76,9 +76,7 @@ impl Actor {
 
     pub fn can(&self, p: Permission) -> bool {
         let token_ok = match &self.via {
-            Via::Token { scopes, .. } => {
-                scopes.contains(&TokenScope::needed_for(p)) || scopes.contains(&TokenScope::Admin)
-            }
+            Via::Token { scopes, .. } => scopes.iter().any(|s| s.covers(TokenScope::needed_for(p))),
             _ => true,
         };
         self.role.can(p) && token_ok

@@ -5,7 +5,7 @@ use siyu_domain::access::Permission;
 use siyu_domain::audit::AuditEntry;
 use siyu_domain::id::{AuditId, TenantId, UserId};
 use siyu_domain::page::Page;
-use siyu_store::audit::AuditQuery;
+pub use siyu_store::audit::AuditQuery;
 
 use crate::error::AppResult;
 use crate::{Actor, App};

@@ -205,4 +205,48 @@ mod tests {
         assert_eq!(names.len(), ERROR_TABLE.len());
         assert!(names.iter().all(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '_')));
     }
+
+    /// Each error variant must be raised somewhere outside this file, or it is dead weight in the table.
+    #[test]
+    fn every_error_code_is_produced_somewhere() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+        let mut sources = String::new();
+        let mut stack = vec![std::path::PathBuf::from(root)];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    if !path.ends_with("target") && !path.ends_with("tests") {
+                        stack.push(path);
+                    }
+                } else if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("siyu-app/src/error.rs") {
+                    sources.push_str(&std::fs::read_to_string(&path).unwrap());
+                }
+            }
+        }
+        let variants = [
+            ("InvalidInput", "AppError::invalid("),
+            ("MalformedRequest", "AppError::Malformed("),
+            ("MaskedPhone", "DomainError::MaskedPhone"),
+            ("Unauthenticated", "AppError::Unauthenticated"),
+            ("InvalidCredentials", "AppError::InvalidCredentials"),
+            ("CsrfFailed", "AppError::CsrfFailed"),
+            ("Forbidden", "AppError::Forbidden"),
+            ("TenantSuspended", "AppError::TenantSuspended"),
+            ("NotFound", "AppError::NotFound"),
+            ("Conflict", "StoreError::Conflict("),
+            ("DuplicateIdentity", "Conflict(\"identities_lookup"),
+            ("IdempotencyKeyReused", "AppError::IdempotencyKeyReused"),
+            ("IdempotencyInFlight", "AppError::IdempotencyInFlight"),
+            ("PayloadTooLarge", "AppError::PayloadTooLarge"),
+            ("UnsupportedMediaType", "AppError::UnsupportedMediaType("),
+            ("RateLimited", "AppError::RateLimited {"),
+            ("Internal", "AppError::internal("),
+            ("Unavailable", "AppError::Unavailable"),
+        ];
+        assert_eq!(variants.len(), ERROR_TABLE.len(), "every code is listed here");
+        for (name, needle) in variants {
+            assert!(sources.contains(needle), "{name}: nothing raises it ({needle})");
+        }
+    }
 }

@@ -15,10 +15,12 @@ pub mod error;
 pub mod fields;
 pub mod idempotency;
 pub mod jobs;
+pub mod seed;
 pub mod settings;
 pub mod tags;
 pub mod telemetry;
 pub mod tenancy;
+pub mod transfer;
 
 use std::sync::Arc;
 

@@ -67,6 +67,38 @@ impl App {
         Ok(())
     }
 
+    /// A platform admin creates a brand with its owner (an existing account joins; a new one needs a password).
+    pub async fn platform_create_tenant(
+        &self,
+        platform_admin: &Account,
+        name: &str,
+        owner_username: &str,
+        owner_name: &str,
+        password: Option<&str>,
+    ) -> AppResult<Tenant> {
+        if !platform_admin.platform_admin {
+            return Err(AppError::Forbidden);
+        }
+        let username = tenancy::parse_username(owner_username)?;
+        let owner = match self.store.accounts().by_username(&username).await? {
+            Some((a, _)) => a,
+            None => {
+                let pw = password.filter(|p| !p.is_empty()).ok_or_else(|| AppError::invalid("password", "required"))?;
+                self.create_account(&username, owner_name, pw, false).await?
+            }
+        };
+        let tenant = self.create_tenant(name).await?;
+        self.add_membership(tenant.id, &owner, Role::Owner, None, None).await?;
+        let ev = AuditEvent {
+            action: "tenant.create",
+            object_type: "tenant",
+            object_id: Some(tenant.id.to_string()),
+            detail: json!({"name": tenant.name, "owner": owner.username}),
+        };
+        self.audit_raw(tenant.id, Some((platform_admin.id, platform_admin.display_name.clone())), None, None, ev).await;
+        Ok(tenant)
+    }
+
     pub async fn list_tenants(&self, platform_admin: &Account) -> AppResult<Vec<Tenant>> {
         if !platform_admin.platform_admin {
             return Err(AppError::Forbidden);

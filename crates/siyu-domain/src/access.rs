@@ -164,6 +164,16 @@ impl TokenScope {
         Self::ALL.into_iter().find(|d| d.as_str() == s)
     }
 
+    /// `write` includes `read`; `admin` includes both.
+    pub fn covers(self, needed: TokenScope) -> bool {
+        let rank = |s: TokenScope| match s {
+            Self::Read => 0,
+            Self::Write => 1,
+            Self::Admin => 2,
+        };
+        rank(self) >= rank(needed)
+    }
+
     /// The token scope a permission needs.
     pub fn needed_for(p: Permission) -> TokenScope {
         use Permission::*;

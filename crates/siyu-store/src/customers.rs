@@ -16,6 +16,9 @@ use crate::sql::{Arg, Sql, dyn_query_as};
 use crate::tags::{ChangeContext, TagChange};
 use crate::{BackendKind, Store, StoreError, exec, in_tx, on_pool};
 
+mod merge;
+pub use merge::CustomerMerge;
+
 pub struct Customers<'a>(pub(crate) &'a Store);
 
 #[derive(sqlx::FromRow)]

@@ -14,6 +14,7 @@ mod sql;
 
 pub mod accounts;
 pub mod audit;
+pub mod bulk;
 pub mod customers;
 pub mod departments;
 pub mod error;

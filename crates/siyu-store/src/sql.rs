@@ -10,6 +10,11 @@ pub(crate) enum Arg {
     Time(DateTime<Utc>),
     Text(String),
     Int(i64),
+    OptUuid(Option<Uuid>),
+    OptTime(Option<DateTime<Utc>>),
+    OptText(Option<String>),
+    OptBytes(Option<Vec<u8>>),
+    Json(serde_json::Value),
 }
 
 #[derive(Debug, Default)]
@@ -50,20 +55,42 @@ impl Sql {
     }
 }
 
-/// Builds a `query_as` for the pool's database from an [`Sql`], binding every arg.
-macro_rules! dyn_query_as {
-    ($row:ty, $sql:expr) => {{
-        let sql: $crate::sql::Sql = $sql;
-        let mut q = sqlx::query_as::<_, $row>(sqlx::AssertSqlSafe(sql.text));
-        for a in sql.args {
+/// Binds every arg of an [`Sql`] to a `query` or `query_as` (both have the same `bind`).
+macro_rules! bind_args {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
             q = match a {
                 $crate::sql::Arg::Uuid(v) => q.bind(v),
                 $crate::sql::Arg::Time(v) => q.bind(v),
                 $crate::sql::Arg::Text(v) => q.bind(v),
                 $crate::sql::Arg::Int(v) => q.bind(v),
+                $crate::sql::Arg::OptUuid(v) => q.bind(v),
+                $crate::sql::Arg::OptTime(v) => q.bind(v),
+                $crate::sql::Arg::OptText(v) => q.bind(v),
+                $crate::sql::Arg::OptBytes(v) => q.bind(v),
+                $crate::sql::Arg::Json(v) => q.bind(sqlx::types::Json(v)),
             };
         }
         q
     }};
 }
+pub(crate) use bind_args;
+
+/// Builds a `query_as` for the pool's database from an [`Sql`], binding every arg.
+macro_rules! dyn_query_as {
+    ($row:ty, $sql:expr) => {{
+        let sql: $crate::sql::Sql = $sql;
+        $crate::sql::bind_args!(sqlx::query_as::<_, $row>(sqlx::AssertSqlSafe(sql.text)), sql.args)
+    }};
+}
 pub(crate) use dyn_query_as;
+
+/// Builds a `query` (a statement) for the pool's database from an [`Sql`], binding every arg.
+macro_rules! dyn_query {
+    ($sql:expr) => {{
+        let sql: $crate::sql::Sql = $sql;
+        $crate::sql::bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql.text)), sql.args)
+    }};
+}
+pub(crate) use dyn_query;

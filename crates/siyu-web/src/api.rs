@@ -2,7 +2,11 @@
 //! `Idempotency-Key` on POSTs. One module per resource.
 
 pub mod customers;
+pub mod fields;
 pub mod idempotency;
+pub mod tags;
+pub mod tokens;
+pub mod users;
 
 use axum::Router;
 use serde::Serialize;
@@ -12,6 +16,10 @@ use crate::state::AppState;
 pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(customers::router())
+        .merge(tags::router())
+        .merge(fields::router())
+        .merge(users::router())
+        .merge(tokens::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
 }
 

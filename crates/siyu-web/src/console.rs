@@ -3,7 +3,9 @@
 
 pub mod audit;
 pub mod customers;
+pub mod fields;
 pub mod page;
+pub mod platform;
 pub mod tags;
 pub mod tokens;
 pub mod transfer;
@@ -16,7 +18,6 @@ use axum::extract::{Query, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
 use siyu_app::AppError;
 use siyu_domain::customer::CustomerFilter;
@@ -24,23 +25,28 @@ use siyu_domain::id::TenantId;
 
 use crate::auth::{ConsoleActor, ConsoleUser, LANG_COOKIE, Origin, SESSION_COOKIE};
 use crate::i18n::{Lang, Tr};
+use crate::routes::Routes;
 use crate::state::AppState;
 use page::{Chrome, ConsoleError, ConsoleResult, check_csrf, render};
 
 pub fn router() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/console", get(dashboard))
-        .route("/console/login", get(login_page).post(login))
-        .route("/console/logout", post(logout))
-        .route("/console/switch", post(switch_tenant))
-        .route("/console/lang", post(set_lang))
-        .route("/console/tenants", get(no_tenant))
+    Routes::new()
+        .get("/console", dashboard)
+        .get("/console/login", login_page)
+        .post("/console/login", login)
+        .post("/console/logout", logout)
+        .post("/console/switch", switch_tenant)
+        .post("/console/lang", set_lang)
+        .get("/console/tenants", no_tenant)
+        .into_router()
         .merge(customers::router())
         .merge(tags::router())
         .merge(users::router())
         .merge(tokens::router())
         .merge(audit::router())
         .merge(transfer::router())
+        .merge(platform::router())
+        .merge(fields::router())
 }
 
 fn session_cookie(state: &AppState, value: &str, max_age_secs: i64) -> HeaderValue {

@@ -12,6 +12,7 @@ pub mod console;
 pub mod error;
 pub mod i18n;
 pub mod openapi;
+pub mod routes;
 pub mod state;
 
 use std::net::SocketAddr;

@@ -2,6 +2,7 @@
 //! PostgreSQL, against a fresh database each.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+mod bulk;
 mod customers;
 mod platform;
 mod queue;

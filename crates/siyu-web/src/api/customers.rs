@@ -3,7 +3,6 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -20,23 +19,31 @@ use siyu_domain::timeline::TimelineEntry;
 use super::PageBody;
 use crate::auth::ApiActor;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody};
+use crate::routes::Routes;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/customers", get(list_customers).post(create_customer))
-        .route("/api/v1/customers/bulk-tag", post(bulk_tag))
-        .route("/api/v1/customers/{id}", get(get_customer).patch(update_customer).delete(delete_customer))
-        .route("/api/v1/customers/{id}/tags", post(tag_customer))
-        .route("/api/v1/customers/{id}/timeline", get(customer_timeline))
-        .route("/api/v1/customers/{id}/identities", get(list_identities).post(add_identity))
-        .route("/api/v1/customers/{id}/identities/{identity_id}", delete(remove_identity))
-        .route("/api/v1/customers/{id}/identities/{identity_id}/reveal", post(reveal_identity))
-        .route("/api/v1/customers/{id}/follows", get(list_follows).post(add_follow))
-        .route("/api/v1/customers/{id}/follows/{user_id}", delete(remove_follow))
-        .route("/api/v1/customers/{id}/notes", get(list_notes).post(add_note))
-        .route("/api/v1/customers/{id}/notes/{note_id}", delete(delete_note))
-        .route("/api/v1/jobs/{id}", get(get_job))
+    Routes::new()
+        .get("/api/v1/customers", list_customers)
+        .post("/api/v1/customers", create_customer)
+        .post("/api/v1/customers/bulk-tag", bulk_tag)
+        .get("/api/v1/customers/{id}", get_customer)
+        .patch("/api/v1/customers/{id}", update_customer)
+        .delete("/api/v1/customers/{id}", delete_customer)
+        .post("/api/v1/customers/{id}/tags", tag_customer)
+        .get("/api/v1/customers/{id}/timeline", customer_timeline)
+        .get("/api/v1/customers/{id}/identities", list_identities)
+        .post("/api/v1/customers/{id}/identities", add_identity)
+        .delete("/api/v1/customers/{id}/identities/{identity_id}", remove_identity)
+        .post("/api/v1/customers/{id}/identities/{identity_id}/reveal", reveal_identity)
+        .get("/api/v1/customers/{id}/follows", list_follows)
+        .post("/api/v1/customers/{id}/follows", add_follow)
+        .delete("/api/v1/customers/{id}/follows/{user_id}", remove_follow)
+        .get("/api/v1/customers/{id}/notes", list_notes)
+        .post("/api/v1/customers/{id}/notes", add_note)
+        .delete("/api/v1/customers/{id}/notes/{note_id}", delete_note)
+        .get("/api/v1/jobs/{id}", get_job)
+        .into_router()
 }
 
 /// Filters of the customer list. Id lists are comma separated; dates are RFC 3339 or `YYYY-MM-DD` (UTC).

@@ -63,6 +63,14 @@ impl Chrome {
     }
 }
 
+/// A time as the console shows it: China Standard Time, to the minute.
+pub fn local_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    match chrono::FixedOffset::east_opt(8 * 3600) {
+        Some(cst) => t.with_timezone(&cst).format("%Y-%m-%d %H:%M").to_string(),
+        None => t.format("%Y-%m-%d %H:%M UTC").to_string(),
+    }
+}
+
 /// Renders a template into an HTML response.
 pub fn render<T: Template>(t: &T) -> Response {
     match t.render() {

@@ -1,9 +1,348 @@
-//! Console pages: transfer.
+//! Console pages: importing customers and tags (upload → column mapping → dry-run preview → import with
+//! progress → report with an errors CSV), and the customer export downloads.
 
-use axum::Router;
+mod export;
+mod uploads;
+mod views;
 
+use askama::Template;
+use axum::body::Body;
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Form, Router};
+use siyu_app::transfer::{ColumnMapping, Table, TagImportReport, Target};
+use siyu_app::{AppError, AppResult};
+use siyu_domain::access::Permission;
+
+use self::uploads::Outcome;
+use self::views::{ColumnView, PreviewView, ProgressView, ReportView, target_options};
+use crate::auth::ConsoleActor;
+use crate::console::page::{Chrome, ConsoleResult, check_csrf, render};
+use crate::routes::Routes;
 use crate::state::AppState;
 
+// Paths with a dot live in constants: the i18n test reads any quoted dotted argument of a `t` call as a key.
+const EXPORT_CSV: &str = "/console/customers/export.csv";
+const EXPORT_XLSX: &str = "/console/customers/export.xlsx";
+const ERRORS_CSV: &str = "/console/imports/{id}/errors.csv";
+
 pub fn router() -> Router<AppState> {
-    Router::new()
+    // Upload routes read their body themselves, bounded by `server.max_upload_bytes`.
+    let uploads = Routes::new()
+        .post("/console/imports/preview", preview)
+        .post("/console/imports/tags", import_tags)
+        .into_router()
+        .layer(axum::extract::DefaultBodyLimit::disable());
+    Routes::new()
+        .get("/console/imports", imports_page)
+        .post("/console/imports/run", run)
+        .get("/console/imports/{id}", status)
+        .get(ERRORS_CSV, errors_csv)
+        .get(EXPORT_CSV, export::export_csv)
+        .get(EXPORT_XLSX, export::export_xlsx)
+        .into_router()
+        .merge(uploads)
+}
+
+#[derive(Template)]
+#[template(path = "imports.html")]
+struct ImportsPage {
+    chrome: Chrome,
+    can_import: bool,
+    can_tags: bool,
+    can_export: bool,
+    error: Option<String>,
+    tag_report: Option<TagImportReport>,
+    tag_dry_run: bool,
+}
+
+impl ImportsPage {
+    fn new(ca: &ConsoleActor) -> Self {
+        let a = &ca.actor;
+        Self {
+            chrome: Chrome::new(&ca.user, Some(a), "imports"),
+            can_import: a.can(Permission::CustomersImport),
+            can_tags: a.can(Permission::TagsManage),
+            can_export: a.can(Permission::CustomersExport),
+            error: None,
+            tag_report: None,
+            tag_dry_run: false,
+        }
+    }
+}
+
+async fn imports_page(ca: ConsoleActor) -> ConsoleResult {
+    Ok(render(&ImportsPage::new(&ca)))
+}
+
+fn page_error(mut page: ImportsPage, e: &AppError) -> Response {
+    let status = StatusCode::from_u16(e.code().status()).unwrap_or(StatusCode::BAD_REQUEST);
+    page.error = Some(if status.is_server_error() {
+        "内部错误，请稍后重试 / Internal error".into()
+    } else {
+        e.to_string()
+    });
+    (status, render(&page)).into_response()
+}
+
+/// A form or multipart body, read whole but never beyond the upload limit.
+enum Body_ {
+    Upload { csrf: String, file_name: String, bytes: Vec<u8>, fields: Vec<(String, String)> },
+    Form(Vec<(String, String)>),
+}
+
+async fn read_body(state: &AppState, req: Request) -> AppResult<Body_> {
+    let limit = state.app.settings.server.max_upload_bytes.saturating_add(64 * 1024);
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| AppError::PayloadTooLarge)?;
+    let multipart = parts.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let multipart = multipart.starts_with("multipart/form-data");
+    let req = Request::from_parts(parts, Body::from(bytes));
+    if !multipart {
+        let Form(pairs) = Form::<Vec<(String, String)>>::from_request(req, state)
+            .await
+            .map_err(|_| AppError::Malformed("expected a form".into()))?;
+        return Ok(Body_::Form(pairs));
+    }
+    let bad = |_| AppError::Malformed("unreadable upload".into());
+    let mut mp =
+        Multipart::from_request(req, state).await.map_err(|_| AppError::Malformed("expected a form".into()))?;
+    let (mut csrf, mut file_name, mut data, mut fields) = (String::new(), String::new(), None, Vec::new());
+    while let Some(field) = mp.next_field().await.map_err(bad)? {
+        match field.name().unwrap_or("") {
+            "file" => {
+                file_name = field.file_name().unwrap_or("upload").to_string();
+                data = Some(field.bytes().await.map_err(bad)?.to_vec());
+            }
+            "_csrf" => csrf = field.text().await.map_err(bad)?,
+            name => {
+                let name = name.to_string();
+                fields.push((name, field.text().await.map_err(bad)?));
+            }
+        }
+    }
+    let bytes = data.filter(|d| !d.is_empty()).ok_or_else(|| AppError::invalid("file", "required"))?;
+    Ok(Body_::Upload { csrf, file_name, bytes, fields })
+}
+
+fn one<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// The mapping the form posted: `col_<n>` = target key, plus `appid` and `corp_id`.
+fn posted_mapping(pairs: &[(String, String)], width: usize) -> AppResult<ColumnMapping> {
+    let mut columns = vec![Target::Ignore; width];
+    for (i, slot) in columns.iter_mut().enumerate() {
+        if let Some(v) = one(pairs, &format!("col_{i}")) {
+            *slot = Target::parse(v).ok_or_else(|| AppError::invalid("mapping", format!("unknown target {v}")))?;
+        }
+    }
+    let text = |k: &str| one(pairs, k).map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    Ok(ColumnMapping { columns, appid: text("appid"), corp_id: text("corp_id") })
+}
+
+#[derive(Template)]
+#[template(path = "import_mapping.html")]
+struct MappingPage {
+    chrome: Chrome,
+    id: String,
+    file_name: String,
+    total_rows: usize,
+    columns: Vec<ColumnView>,
+    options: Vec<(String, String)>,
+    appid: String,
+    corp_id: String,
+    error: Option<String>,
+    preview: Option<PreviewView>,
+}
+
+/// What the mapping page shows under the mapping form.
+enum Step {
+    /// Just uploaded: the suggested mapping, no dry run yet.
+    Suggest,
+    /// The dry run of the posted mapping.
+    Preview,
+    /// The posted mapping cannot be used.
+    Refused(AppError),
+}
+
+async fn mapping_page(
+    state: &AppState,
+    ca: &ConsoleActor,
+    id: uuid::Uuid,
+    file_name: &str,
+    table: &Table,
+    mapping: &ColumnMapping,
+    step: Step,
+) -> ConsoleResult {
+    let app = &state.app;
+    let fields = app.fields(&ca.actor).await?;
+    let chrome = Chrome::new(&ca.user, Some(&ca.actor), "imports");
+    let (preview, error) = match step {
+        Step::Suggest => (None, None),
+        Step::Refused(e) => (None, Some(e.to_string())),
+        Step::Preview => match app.preview_import(&ca.actor, table, mapping).await {
+            Ok(p) => (Some(PreviewView::new(p)), None),
+            Err(e @ AppError::Invalid(_)) => (None, Some(e.to_string())),
+            Err(e) => return Err(e.into()),
+        },
+    };
+    let page = MappingPage {
+        id: id.to_string(),
+        file_name: file_name.to_string(),
+        total_rows: table.rows.len(),
+        columns: ColumnView::all(table, mapping),
+        options: target_options(&chrome, &fields),
+        appid: mapping.appid.clone().unwrap_or_default(),
+        corp_id: mapping.corp_id.clone().unwrap_or_default(),
+        error,
+        preview,
+        chrome,
+    };
+    Ok(render(&page))
+}
+
+/// Step 2 and 3: an upload shows the suggested mapping; a posted mapping shows the dry run.
+async fn preview(State(state): State<AppState>, ca: ConsoleActor, req: Request) -> ConsoleResult {
+    let body = match read_body(&state, req).await {
+        Ok(b) => b,
+        Err(e) => return Ok(page_error(ImportsPage::new(&ca), &e)),
+    };
+    match body {
+        Body_::Upload { csrf, file_name, bytes, .. } => {
+            check_csrf(&ca.user, &csrf)?;
+            ca.actor.require(Permission::CustomersImport)?;
+            let table = match state.app.read_import_file(file_name.clone(), bytes.clone()).await {
+                Ok(t) => t,
+                Err(e) => return Ok(page_error(ImportsPage::new(&ca), &e)),
+            };
+            let id = uploads::save(&ca.actor, &file_name, bytes, state.app.now()).await?;
+            let fields = state.app.fields(&ca.actor).await?;
+            let mapping = ColumnMapping::suggest(&table.headers, &fields);
+            mapping_page(&state, &ca, id, &file_name, &table, &mapping, Step::Suggest).await
+        }
+        Body_::Form(pairs) => {
+            check_csrf(&ca.user, one(&pairs, "_csrf").unwrap_or(""))?;
+            let (id, meta) = uploads::meta(&ca.actor, one(&pairs, "id").unwrap_or("")).await?;
+            let table = state.app.read_import_file(meta.file_name.clone(), uploads::bytes(id).await?).await?;
+            let mapping = match posted_mapping(&pairs, table.width()) {
+                Ok(m) => m,
+                Err(e) => {
+                    return mapping_page(
+                        &state,
+                        &ca,
+                        id,
+                        &meta.file_name,
+                        &table,
+                        &ColumnMapping::default(),
+                        Step::Refused(e),
+                    )
+                    .await;
+                }
+            };
+            mapping_page(&state, &ca, id, &meta.file_name, &table, &mapping, Step::Preview).await
+        }
+    }
+}
+
+/// Step 4: runs the import in the background and shows its progress.
+async fn run(
+    State(state): State<AppState>,
+    ca: ConsoleActor,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> ConsoleResult {
+    check_csrf(&ca.user, one(&pairs, "_csrf").unwrap_or(""))?;
+    ca.actor.require(Permission::CustomersImport)?;
+    let (id, meta) = uploads::meta(&ca.actor, one(&pairs, "id").unwrap_or("")).await?;
+    let target = format!("/console/imports/{id}");
+    let Ok(bytes) = uploads::bytes(id).await else { return Ok(Redirect::to(&target).into_response()) };
+    let table = state.app.read_import_file(meta.file_name.clone(), bytes).await?;
+    let mapping = posted_mapping(&pairs, table.width())?;
+    let fields = state.app.fields(&ca.actor).await?;
+    if let Err(e) = mapping.validate(table.width(), &fields) {
+        return mapping_page(&state, &ca, id, &meta.file_name, &table, &mapping, Step::Refused(e)).await;
+    }
+    if uploads::start(id) {
+        let (app, actor) = (state.app.clone(), ca.actor.clone());
+        tokio::spawn(async move {
+            let mut progress = |p: &siyu_app::transfer::ImportProgress| uploads::set_progress(id, *p);
+            let outcome = match app.import_customers(&actor, &table, &mapping, &mut progress).await {
+                Ok(report) => Outcome::Done(report),
+                Err(e) => {
+                    tracing::error!(error = ?e, import = %id, "console import failed");
+                    Outcome::Failed(if e.code().status() >= 500 { "internal error".into() } else { e.to_string() })
+                }
+            };
+            uploads::finish(id, &outcome).await;
+        });
+    }
+    Ok(Redirect::to(&target).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "import_status.html")]
+struct StatusPage {
+    chrome: Chrome,
+    id: String,
+    file_name: String,
+    running: Option<ProgressView>,
+    report: Option<ReportView>,
+    failed: Option<String>,
+}
+
+async fn status(ca: ConsoleActor, Path(id): Path<String>) -> ConsoleResult {
+    let (id, meta) = uploads::meta(&ca.actor, &id).await?;
+    let chrome = Chrome::new(&ca.user, Some(&ca.actor), "imports");
+    let (mut running, mut report, mut failed) = (None, None, None);
+    match uploads::outcome(id).await {
+        Some(Outcome::Done(r)) => report = Some(ReportView::new(r)),
+        Some(Outcome::Failed(m)) => failed = Some(m),
+        None => match uploads::progress(id) {
+            Some(p) => running = Some(ProgressView::new(p)),
+            None => return Err(AppError::NotFound.into()),
+        },
+    }
+    let page = StatusPage { chrome, id: id.to_string(), file_name: meta.file_name, running, report, failed };
+    Ok(render(&page))
+}
+
+/// Attachment headers for a download.
+pub fn download(content_type: &'static str, file_name: &str, body: Body) -> Response {
+    let mut res = Response::new(body);
+    let h = res.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
+        h.insert(CONTENT_DISPOSITION, v);
+    }
+    res
+}
+
+async fn errors_csv(ca: ConsoleActor, Path(id): Path<String>) -> ConsoleResult {
+    let (id, _) = uploads::meta(&ca.actor, &id).await?;
+    let bytes = uploads::errors_csv(id).await?;
+    let name = format!("import-errors-{}.csv", &id.simple().to_string()[..8]);
+    Ok(download("text/csv; charset=utf-8", &name, Body::from(bytes)))
+}
+
+/// The tag catalogue import: one upload, then the result on the imports page.
+async fn import_tags(State(state): State<AppState>, ca: ConsoleActor, req: Request) -> ConsoleResult {
+    let page = ImportsPage::new(&ca);
+    let (csrf, file_name, bytes, fields) = match read_body(&state, req).await {
+        Ok(Body_::Upload { csrf, file_name, bytes, fields }) => (csrf, file_name, bytes, fields),
+        Ok(Body_::Form(_)) => return Ok(page_error(page, &AppError::invalid("file", "required"))),
+        Err(e) => return Ok(page_error(page, &e)),
+    };
+    check_csrf(&ca.user, &csrf)?;
+    let dry_run = one(&fields, "dry_run").is_some();
+    let result = match state.app.read_import_file(file_name, bytes).await {
+        Ok(table) => state.app.import_tags(&ca.actor, &table, dry_run).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(report) => Ok(render(&ImportsPage { tag_report: Some(report), tag_dry_run: dry_run, ..page })),
+        Err(e) => Ok(page_error(page, &e)),
+    }
 }

@@ -1,0 +1,64 @@
+//! siyu-app integration tests: services against a real database, SQLite always and PostgreSQL when
+//! `SIYU_TEST_DATABASE_URL` is set.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod transfer;
+
+use std::sync::Arc;
+
+use siyu_app::actor::Via;
+use siyu_app::{Actor, App, Settings};
+use siyu_domain::access::{DataScope, Role};
+use siyu_store::testing::TestDb;
+
+/// An app on a fresh database with one tenant and its owner.
+pub struct Ctx {
+    pub app: App,
+    pub owner: Actor,
+    _db: TestDb,
+}
+
+impl Ctx {
+    pub async fn new(db: TestDb) -> Self {
+        let mut settings = Settings::defaults().unwrap();
+        settings.security.argon2_memory_kib = 1024;
+        settings.security.argon2_iterations = 1;
+        let app = App::new(db.store.clone(), settings, Arc::new(siyu_app::clock::SystemClock)).unwrap();
+        let tenant = app.create_tenant("测试品牌").await.unwrap();
+        let account = app.create_account("owner", "店主", "correct horse battery", false).await.unwrap();
+        let member = app.add_membership(tenant.id, &account, Role::Owner, None, None).await.unwrap();
+        let owner = Actor::for_member(&app.store, &member, Via::System).await.unwrap();
+        Self { app, owner, _db: db }
+    }
+
+    /// Another member of the tenant with the given role and scope.
+    pub async fn member(&self, username: &str, role: Role, scope: DataScope) -> Actor {
+        let account = self.app.create_account(username, username, "correct horse battery", false).await.unwrap();
+        let m = self.app.add_membership(self.owner.tenant, &account, role, Some(scope), None).await.unwrap();
+        Actor::for_member(&self.app.store, &m, Via::System).await.unwrap()
+    }
+}
+
+/// Declares one `#[tokio::test]` per backend for each listed `async fn(Ctx)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod on_sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                let db = siyu_store::testing::TestDb::sqlite().await.unwrap();
+                super::$name($crate::Ctx::new(db).await).await;
+            })+
+        }
+        mod on_postgres {
+            $(#[tokio::test]
+            async fn $name() {
+                match siyu_store::testing::TestDb::postgres().await.unwrap() {
+                    Some(db) => super::$name($crate::Ctx::new(db).await).await,
+                    None => eprintln!("SIYU_TEST_DATABASE_URL not set: postgres run skipped"),
+                }
+            })+
+        }
+    };
+}

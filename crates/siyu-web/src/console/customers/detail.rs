@@ -1,0 +1,390 @@
+//! The customer page: profile, identities (with audited reveal), tags (htmx add/remove), follows, notes,
+//! custom fields and the timeline.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect};
+use siyu_app::AppError;
+use siyu_app::customers::CustomerDetail;
+use siyu_domain::access::Permission;
+use siyu_domain::id::{CustomerId, IdentityId, UserId};
+use siyu_domain::page::PageRequest;
+
+use super::form::FieldInput;
+use super::timeline::{self, More, TimelineRow};
+use super::view::{FieldError, FormErrors, fmt_opt, fmt_time, label, one, text};
+use super::{parse_id, tag_ids};
+use crate::auth::ConsoleActor;
+use crate::console::csrf_from;
+use crate::console::page::{Chrome, ConsoleResult, check_csrf, render};
+use crate::i18n::Tr;
+use crate::state::AppState;
+
+pub struct IdentityRow {
+    pub id: String,
+    pub kind: String,
+    pub namespace: String,
+    pub display: String,
+    pub source: String,
+    pub created: String,
+    pub pii: bool,
+}
+
+pub struct FollowRow {
+    pub user_id: String,
+    pub name: String,
+    pub add_way: String,
+    pub state: String,
+    pub remark: String,
+    pub added: String,
+}
+
+pub struct NoteRow {
+    pub author: String,
+    pub body: String,
+    pub created: String,
+}
+
+/// Tags of one group a customer could still get: (id, name).
+pub struct TagOptionGroup {
+    pub name: String,
+    pub exclusive: bool,
+    pub tags: Vec<(String, String)>,
+}
+
+/// The tags card (also swapped in by htmx after a change).
+pub struct TagsCard {
+    pub customer: String,
+    pub held: Vec<(String, String, String)>,
+    /// Tags not held yet, by group.
+    pub options: Vec<TagOptionGroup>,
+    pub can_write: bool,
+    pub error: Option<String>,
+}
+
+impl TagsCard {
+    async fn load(
+        state: &AppState,
+        ca: &ConsoleActor,
+        d: &CustomerDetail,
+        error: Option<String>,
+    ) -> Result<Self, AppError> {
+        let groups = state.app.tag_groups(&ca.actor).await?;
+        let held: Vec<String> = d.tags.iter().map(|t| t.id.to_string()).collect();
+        let options = groups
+            .iter()
+            .map(|g| {
+                let tags = g
+                    .tags
+                    .iter()
+                    .map(|t| (t.tag.id.to_string(), t.tag.name.clone()))
+                    .filter(|(id, _)| !held.contains(id))
+                    .collect::<Vec<_>>();
+                TagOptionGroup { name: g.group.name.clone(), exclusive: g.group.exclusive, tags }
+            })
+            .filter(|o| !o.tags.is_empty())
+            .collect();
+        Ok(Self {
+            customer: d.customer.id.to_string(),
+            held: d.tags.iter().map(|t| (t.id.to_string(), t.name.clone(), t.group.clone())).collect(),
+            options,
+            can_write: ca.actor.can(Permission::CustomersWrite),
+            error,
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "customer_tags.html")]
+struct TagsFragment {
+    chrome: Chrome,
+    tags: TagsCard,
+}
+
+#[derive(Template)]
+#[template(path = "timeline_items.html")]
+struct TimelineFragment {
+    entries: Vec<TimelineRow>,
+    more: Option<More>,
+}
+
+#[derive(Template)]
+#[template(source = r#"<span class="pii-value mono" data-revealed="1">{{ value }}</span>"#, ext = "html")]
+struct Revealed {
+    value: String,
+}
+
+#[derive(Template)]
+#[template(path = "customer_detail.html")]
+struct DetailPage {
+    chrome: Chrome,
+    id: String,
+    name: String,
+    initial: String,
+    gender: String,
+    remark: String,
+    source: String,
+    created: String,
+    updated: String,
+    last_active: String,
+    phone: Option<(String, String)>,
+    identities: Vec<IdentityRow>,
+    tags: TagsCard,
+    follows: Vec<FollowRow>,
+    notes: Vec<NoteRow>,
+    custom: Vec<(String, String)>,
+    entries: Vec<TimelineRow>,
+    more: Option<More>,
+    staff: Vec<(String, String)>,
+    can_write: bool,
+    can_reveal: bool,
+    note_body: String,
+    note_error: Option<FieldError>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct DetailQuery {
+    timeline_cursor: Option<String>,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    ca: ConsoleActor,
+    Path(id): Path<String>,
+    Query(q): Query<DetailQuery>,
+) -> ConsoleResult {
+    let id: CustomerId = parse_id(&id)?;
+    detail_page(&state, &ca, id, q.timeline_cursor.as_deref(), String::new(), None).await
+}
+
+fn custom_rows(tr: Tr, fields: Vec<FieldInput>) -> Vec<(String, String)> {
+    fields
+        .into_iter()
+        .map(|f| {
+            let value = if f.kind == "multi_choice" {
+                f.options.iter().filter(|o| o.1).map(|o| o.0.clone()).collect::<Vec<_>>().join(super::view::sep(tr))
+            } else {
+                f.value
+            };
+            (f.label, if value.is_empty() { "—".to_string() } else { value })
+        })
+        .collect()
+}
+
+async fn detail_page(
+    state: &AppState,
+    ca: &ConsoleActor,
+    id: CustomerId,
+    cursor: Option<&str>,
+    note_body: String,
+    note_error: Option<FieldError>,
+) -> ConsoleResult {
+    let (app, a) = (&state.app, &ca.actor);
+    let chrome = Chrome::new(&ca.user, Some(a), "customers");
+    let tr = chrome.tr;
+    let d = app.get_customer(a, id).await?;
+    let names = app.member_names(a).await?;
+    let page = PageRequest::parse(cursor, Some(timeline::PAGE)).unwrap_or(PageRequest::first(timeline::PAGE));
+    let tl = app.timeline(a, id, page).await?;
+    let defs = app.fields(a).await?;
+    let fields = defs
+        .iter()
+        .map(|def| FieldInput::new(def, &super::form::stored_values(d.customer.custom.get(&def.key))))
+        .collect();
+    let staff = app
+        .list_members(a)
+        .await?
+        .into_iter()
+        .filter(|m| m.active && !d.follows.iter().any(|f| f.follow.user_id == m.user_id))
+        .map(|m| (m.user_id.to_string(), m.display_name))
+        .collect();
+    let c = &d.customer;
+    let phone = d
+        .identities
+        .iter()
+        .find(|i| i.kind == siyu_domain::identity::IdentityKind::Phone)
+        .map(|i| (i.id.to_string(), i.display.clone()));
+    let page = DetailPage {
+        id: c.id.to_string(),
+        name: c.name.clone(),
+        initial: c.name.chars().next().map(String::from).unwrap_or_default(),
+        gender: label(tr, "gender", c.gender.as_str()),
+        remark: c.remark.clone().unwrap_or_default(),
+        source: label(tr, "source", &c.source),
+        created: fmt_time(&c.created_at),
+        updated: fmt_time(&c.updated_at),
+        last_active: fmt_opt(&c.last_active_at),
+        phone,
+        identities: d
+            .identities
+            .iter()
+            .map(|i| IdentityRow {
+                id: i.id.to_string(),
+                kind: label(tr, "identity", i.kind.as_str()),
+                namespace: i.namespace.clone(),
+                display: i.display.clone(),
+                source: label(tr, "source", &i.source),
+                created: fmt_time(&i.created_at),
+                pii: i.kind.is_pii(),
+            })
+            .collect(),
+        tags: TagsCard::load(state, ca, &d, None).await?,
+        follows: d
+            .follows
+            .iter()
+            .map(|f| FollowRow {
+                user_id: f.follow.user_id.to_string(),
+                name: f.user_name.clone(),
+                add_way: label(tr, "add_way", &f.follow.add_way),
+                state: f.follow.state.clone().unwrap_or_default(),
+                remark: f.follow.remark.clone().unwrap_or_default(),
+                added: fmt_time(&f.follow.added_at),
+            })
+            .collect(),
+        notes: d
+            .notes
+            .iter()
+            .map(|n| NoteRow {
+                author: n.author_name.clone(),
+                body: n.note.body.clone(),
+                created: fmt_time(&n.note.created_at),
+            })
+            .collect(),
+        custom: custom_rows(tr, fields),
+        entries: timeline::rows(tr, &tl.items, &names),
+        more: tl.next_cursor.as_deref().map(|cur| More::new(tr, &c.id.to_string(), cur)),
+        staff,
+        can_write: a.can(Permission::CustomersWrite),
+        can_reveal: a.can(Permission::PiiReveal),
+        note_body,
+        note_error,
+        chrome,
+    };
+    Ok(render(&page))
+}
+
+#[derive(serde::Deserialize)]
+pub struct CursorQuery {
+    cursor: Option<String>,
+}
+
+/// A further page of the timeline (htmx appends it in place of the "more" link).
+pub async fn timeline(
+    State(state): State<AppState>,
+    ca: ConsoleActor,
+    Path(id): Path<String>,
+    Query(q): Query<CursorQuery>,
+) -> ConsoleResult {
+    let id: CustomerId = parse_id(&id)?;
+    let tr = Chrome::new(&ca.user, Some(&ca.actor), "customers").tr;
+    let page = PageRequest::parse(q.cursor.as_deref(), Some(timeline::PAGE)).map_err(AppError::Invalid)?;
+    let tl = state.app.timeline(&ca.actor, id, page).await?;
+    let names = state.app.member_names(&ca.actor).await?;
+    let fragment = TimelineFragment {
+        entries: timeline::rows(tr, &tl.items, &names),
+        more: tl.next_cursor.as_deref().map(|cur| More::new(tr, &id.to_string(), cur)),
+    };
+    Ok(render(&fragment))
+}
+
+fn is_htmx(headers: &HeaderMap) -> bool {
+    headers.contains_key("hx-request")
+}
+
+pub async fn change_tags(
+    State(state): State<AppState>,
+    ca: ConsoleActor,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> ConsoleResult {
+    check_csrf(&ca.user, &csrf_from(&headers, one(&pairs, "_csrf")))?;
+    let id: CustomerId = parse_id(&id)?;
+    let add = tag_ids("add", &super::view::all(&pairs, "add"))?;
+    let remove = tag_ids("remove", &super::view::all(&pairs, "remove"))?;
+    let chrome = Chrome::new(&ca.user, Some(&ca.actor), "customers");
+    let error = match state.app.tag_customer(&ca.actor, id, &add, &remove).await {
+        Ok(_) => None,
+        Err(e @ AppError::Invalid(_)) if is_htmx(&headers) => Some(super::view::error_message(chrome.tr, &e)),
+        Err(e) => return Err(e.into()),
+    };
+    if !is_htmx(&headers) {
+        return Ok(Redirect::to(&format!("/console/customers/{id}")).into_response());
+    }
+    let d = state.app.get_customer(&ca.actor, id).await?;
+    let tags = TagsCard::load(&state, &ca, &d, error).await?;
+    Ok(render(&TagsFragment { chrome, tags }))
+}
+
+pub async fn add_note(
+    State(state): State<AppState>,
+    ca: ConsoleActor,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> ConsoleResult {
+    check_csrf(&ca.user, &csrf_from(&headers, one(&pairs, "_csrf")))?;
+    let id: CustomerId = parse_id(&id)?;
+    let body = one(&pairs, "body").unwrap_or("").to_string();
+    match state.app.add_note(&ca.actor, id, &body).await {
+        Ok(_) => Ok(Redirect::to(&format!("/console/customers/{id}#notes")).into_response()),
+        Err(e @ AppError::Invalid(_)) => {
+            let tr = Chrome::new(&ca.user, Some(&ca.actor), "customers").tr;
+            let err = FormErrors::from_error(tr, &e, "body").0.into_iter().next();
+            let page = detail_page(&state, &ca, id, None, body, err).await?;
+            Ok((StatusCode::BAD_REQUEST, page).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn add_follow(
+    State(state): State<AppState>,
+    ca: ConsoleActor,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> ConsoleResult {
+    check_csrf(&ca.user, &csrf_from(&headers, one(&pairs, "_csrf")))?;
+    let id: CustomerId = parse_id(&id)?;
+    let user: UserId = text(&pairs, "user_id").parse().map_err(|_| AppError::invalid("user_id", "unknown_user"))?;
+    let state_value = Some(text(&pairs, "state")).filter(|s| !s.is_empty());
+    let remark = Some(text(&pairs, "remark")).filter(|s| !s.is_empty());
+    state.app.add_follow(&ca.actor, id, user, remark.as_deref(), state_value.as_deref()).await?;
+    Ok(Redirect::to(&format!("/console/customers/{id}#follows")).into_response())
+}
+
+pub async fn remove_follow(
+    State(state): State<AppState>,
+    ca: ConsoleActor,
+    headers: HeaderMap,
+    Path((id, user)): Path<(String, String)>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> ConsoleResult {
+    check_csrf(&ca.user, &csrf_from(&headers, one(&pairs, "_csrf")))?;
+    let id: CustomerId = parse_id(&id)?;
+    let user: UserId = parse_id(&user)?;
+    state.app.remove_follow(&ca.actor, id, user).await?;
+    Ok(Redirect::to(&format!("/console/customers/{id}#follows")).into_response())
+}
+
+/// Decrypts one phone or email for a member with the reveal permission (audited by the app).
+pub async fn reveal(
+    State(state): State<AppState>,
+    ca: ConsoleActor,
+    headers: HeaderMap,
+    Path((id, identity)): Path<(String, String)>,
+    form: Result<Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>,
+) -> ConsoleResult {
+    let pairs = form.map(|f| f.0).unwrap_or_default();
+    check_csrf(&ca.user, &csrf_from(&headers, one(&pairs, "_csrf")))?;
+    let id: CustomerId = parse_id(&id)?;
+    let identity: IdentityId = parse_id(&identity)?;
+    let value = state.app.reveal_identity(&ca.actor, id, identity).await?;
+    let value = value.strip_prefix("+86").map(str::to_string).unwrap_or(value);
+    let mut res = render(&Revealed { value });
+    res.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    Ok(res)
+}

@@ -1,0 +1,11 @@
+//! HTTP-level tests of the whole stack: a real server per test over a fresh database.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod console;
+mod helpers;
+mod input;
+mod nodes;
+mod openapi;
+mod pii;
+mod tenancy;

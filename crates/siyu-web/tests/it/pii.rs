@@ -1,0 +1,46 @@
+//! No phone number is ever stored in clear text: the raw bytes of the database are searched.
+
+use serde_json::json;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn no_phone_number_appears_in_clear_text_in_the_database() {
+    let t = spawn_app().await;
+    let f = t.tenant("品牌").await;
+    let phones = ["13812345678", "15900001111", "18688889999"];
+    for (i, p) in phones.iter().enumerate() {
+        let (s, _) = t
+            .api(
+                "POST",
+                "/api/v1/customers",
+                &f.token,
+                Some(json!({"name": format!("客户{i}"), "phone": p, "email": format!("user{i}@example.com")})),
+            )
+            .await;
+        assert_eq!(s, 201);
+    }
+    // Searching by phone still works through the blind index.
+    let (_, found) = t.api("GET", "/api/v1/customers?q=15900001111", &f.token, None).await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 1);
+    let raw: Vec<u8> = match t.app.store.raw_dump().await.unwrap() {
+        Some(text) => text.into_bytes(),
+        None => {
+            let dir = t.db.dir.as_ref().unwrap().path();
+            let mut bytes = Vec::new();
+            for entry in std::fs::read_dir(dir).unwrap() {
+                bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
+            }
+            bytes
+        }
+    };
+    assert!(raw.len() > 10_000, "the dump holds the data");
+    let haystack = String::from_utf8_lossy(&raw);
+    for p in phones {
+        let hex: String = p.bytes().map(|b| format!("{b:02x}")).collect();
+        assert!(!haystack.contains(p), "{p} found in clear text");
+        assert!(!haystack.contains(&hex), "{p} found hex-encoded");
+        assert!(!haystack.contains(&p[3..]), "the tail of {p} found");
+    }
+    assert!(!haystack.contains("user1@example.com"), "emails are encrypted too");
+}

@@ -1,0 +1,180 @@
+//! Tenant isolation across every route, and data scopes.
+
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+use siyu_domain::access::{DataScope, Role};
+
+use crate::helpers::{Fixture, TestApp, csrf, spawn_app};
+
+/// Creates one of everything in a tenant and returns the ids by path parameter name and resource.
+async fn objects(t: &TestApp, f: &Fixture) -> HashMap<&'static str, String> {
+    let mut ids = HashMap::new();
+    let (_, g) = t.api("POST", "/api/v1/tag-groups", &f.token, Some(json!({"name": "等级", "tags": ["VIP"]}))).await;
+    ids.insert("tag_group", g["id"].as_str().unwrap().to_string());
+    ids.insert("tag", g["tags"][0]["id"].as_str().unwrap().to_string());
+    let (s, c) = t
+        .api(
+            "POST",
+            "/api/v1/customers",
+            &f.token,
+            Some(json!({"name": "客户", "phone": "13912345678", "tags": [ids["tag"]]})),
+        )
+        .await;
+    assert_eq!(s, 201, "{c}");
+    let customer = c["id"].as_str().unwrap().to_string();
+    let (_, detail) = t.api("GET", &format!("/api/v1/customers/{customer}"), &f.token, None).await;
+    ids.insert("identity", detail["identities"][0]["id"].as_str().unwrap().to_string());
+    let (_, n) =
+        t.api("POST", &format!("/api/v1/customers/{customer}/notes"), &f.token, Some(json!({"body": "note"}))).await;
+    ids.insert("note", n["id"].as_str().unwrap().to_string());
+    let (_, fld) =
+        t.api("POST", "/api/v1/fields", &f.token, Some(json!({"key": "skin", "label": "肤质", "kind": "text"}))).await;
+    ids.insert("field", fld["id"].as_str().unwrap().to_string());
+    let (_, d) = t.api("POST", "/api/v1/departments", &f.token, Some(json!({"name": "华东"}))).await;
+    ids.insert("department", d["id"].as_str().unwrap().to_string());
+    ids.insert("user", f.owner.id.to_string());
+    let (_, tok) = t.api("POST", "/api/v1/tokens", &f.token, Some(json!({"name": "x", "scopes": ["read"]}))).await;
+    ids.insert("token", tok["id"].as_str().unwrap().to_string());
+    let (_, job) = t
+        .api(
+            "POST",
+            "/api/v1/customers/bulk-tag",
+            &f.token,
+            Some(json!({"target": {"ids": [customer]}, "add": [ids["tag"]]})),
+        )
+        .await;
+    ids.insert("job", job["id"].as_str().unwrap().to_string());
+    ids.insert("customer", customer);
+    ids
+}
+
+/// Which object a path parameter names, judged by the path it appears in.
+fn resolve(path: &str, ids: &HashMap<&'static str, String>) -> String {
+    let resource = |p: &str| -> &'static str {
+        match p {
+            p if p.starts_with("/api/v1/customers") || p.starts_with("/console/customers") => "customer",
+            p if p.contains("tag-groups") || p.contains("tag_groups") || p.starts_with("/console/tags/groups") => {
+                "tag_group"
+            }
+            p if p.contains("/tags/") => "tag",
+            p if p.contains("/fields/") => "field",
+            p if p.contains("/users/") => "user",
+            p if p.contains("/departments/") => "department",
+            p if p.contains("/tokens/") => "token",
+            p if p.contains("/jobs/") => "job",
+            p if p.contains("/imports/") => "customer",
+            _ => "customer",
+        }
+    };
+    let mut out = String::new();
+    let mut rest = path;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find('}').unwrap() + start;
+        let name = &rest[start + 1..end];
+        let key = match name {
+            "identity_id" => "identity",
+            "note_id" => "note",
+            "user_id" => "user",
+            "tag_id" => "tag",
+            _ => resource(path),
+        };
+        out.push_str(ids.get(key).map(String::as_str).unwrap_or("00000000-0000-0000-0000-000000000000"));
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A valid body for each write route, so that only the tenant check can refuse the request.
+fn body_for(method: &str, path: &str, ids: &HashMap<&'static str, String>) -> Option<Value> {
+    let body = match (method, path) {
+        ("PATCH", "/api/v1/customers/{id}") => json!({"name": "改名"}),
+        ("POST", "/api/v1/customers/{id}/tags") => json!({"add": [], "remove": []}),
+        ("POST", "/api/v1/customers/{id}/identities") => json!({"kind": "unionid", "value": "u-x"}),
+        ("POST", "/api/v1/customers/{id}/follows") => json!({"user_id": ids["user"]}),
+        ("POST", "/api/v1/customers/{id}/notes") => json!({"body": "x"}),
+        ("PATCH", "/api/v1/tag-groups/{id}") => json!({"name": "x"}),
+        ("POST", "/api/v1/tag-groups/{id}/tags") => json!({"name": "x"}),
+        ("PATCH", "/api/v1/tags/{id}") => json!({"name": "x"}),
+        ("PATCH", "/api/v1/fields/{id}") => json!({"label": "x"}),
+        ("PATCH", "/api/v1/users/{id}") => json!({"display_name": "x"}),
+        ("PATCH", "/api/v1/departments/{id}") => json!({"name": "x"}),
+        ("POST", _) | ("PATCH", _) => json!({}),
+        _ => return None,
+    };
+    Some(body)
+}
+
+#[tokio::test]
+async fn every_api_and_console_route_answers_404_for_another_tenants_objects() {
+    let t = spawn_app().await;
+    let (a, b) = (t.tenant("品牌A").await, t.tenant("品牌B").await);
+    let theirs = objects(&t, &b).await;
+    let _mine = objects(&t, &a).await;
+    let console = t.console(&a.owner.username).await;
+    let page = console.get(t.url("/console")).send().await.unwrap().text().await.unwrap();
+    let token = csrf(&page);
+    let table = siyu_web::routes::table();
+    assert!(table.len() > 30, "the route table lists the router's routes");
+    let mut checked = 0;
+    for (method, path) in table.iter().filter(|(_, p)| p.contains('{')) {
+        let url = t.url(&resolve(path, &theirs));
+        let status = if path.starts_with("/api/") {
+            let client = reqwest::Client::new();
+            let mut req = client.request(method.parse().unwrap(), &url).bearer_auth(&a.token);
+            if let Some(body) = body_for(method, path, &theirs) {
+                req = req.json(&body);
+            }
+            req.send().await.unwrap().status().as_u16()
+        } else {
+            let req = console.request(method.parse().unwrap(), &url).header("x-csrf-token", &token);
+            let req = if *method == "POST" { req.form(&[("_csrf", token.as_str())]) } else { req };
+            req.send().await.unwrap().status().as_u16()
+        };
+        assert_eq!(status, 404, "{method} {path} must not reach tenant B's object");
+        checked += 1;
+    }
+    assert!(checked > 20);
+    // Tenant B's objects are untouched.
+    let (s, c) = t.api("GET", &format!("/api/v1/customers/{}", theirs["customer"]), &b.token, None).await;
+    assert_eq!((s, c["name"].as_str()), (200, Some("客户")));
+    let (_, list) = t.api("GET", "/api/v1/customers", &a.token, None).await;
+    assert!(list["items"].as_array().unwrap().iter().all(|c| c["id"] != theirs["customer"].as_str()));
+}
+
+#[tokio::test]
+async fn a_staff_member_with_scope_self_sees_only_the_customers_they_follow() {
+    let t = spawn_app().await;
+    let f = t.tenant("品牌").await;
+    let (staff, staff_token, _) = t.member(&f, Role::Staff, DataScope::SelfOnly).await;
+    let (_, mine) = t
+        .api("POST", "/api/v1/customers", &f.token, Some(json!({"name": "我的客户", "follow_user_id": staff.user})))
+        .await;
+    let (_, other) = t.api("POST", "/api/v1/customers", &f.token, Some(json!({"name": "别人的客户"}))).await;
+    let (_, list) = t.api("GET", "/api/v1/customers", &staff_token, None).await;
+    let names: Vec<&str> = list["items"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["我的客户"]);
+    let (s, _) =
+        t.api("GET", &format!("/api/v1/customers/{}", other["id"].as_str().unwrap()), &staff_token, None).await;
+    assert_eq!(s, 404);
+    let (s, _) = t.api("GET", &format!("/api/v1/customers/{}", mine["id"].as_str().unwrap()), &staff_token, None).await;
+    assert_eq!(s, 200);
+    // A customer the staff member creates is followed by them, so they keep seeing it.
+    let (s, created) = t.api("POST", "/api/v1/customers", &staff_token, Some(json!({"name": "新客"}))).await;
+    assert_eq!(s, 201);
+    let (s, _) =
+        t.api("GET", &format!("/api/v1/customers/{}", created["id"].as_str().unwrap()), &staff_token, None).await;
+    assert_eq!(s, 200);
+    // Staff may not see full phone numbers.
+    let (_, with_phone) =
+        t.api("POST", "/api/v1/customers", &staff_token, Some(json!({"name": "有手机", "phone": "13700001111"}))).await;
+    let id = with_phone["id"].as_str().unwrap();
+    let (_, detail) = t.api("GET", &format!("/api/v1/customers/{id}"), &staff_token, None).await;
+    assert_eq!(detail["phone"], "137****1111");
+    let identity = detail["identities"][0]["id"].as_str().unwrap();
+    let (s, body) =
+        t.api("POST", &format!("/api/v1/customers/{id}/identities/{identity}/reveal"), &staff_token, None).await;
+    assert_eq!((s, body["code"].as_str()), (403, Some("forbidden")));
+}

@@ -1,0 +1,171 @@
+//! The results table, the machine it ran on, and the section of `docs/benchmarks.md` it updates.
+
+use std::path::Path;
+
+use super::load::Stats;
+
+const BEGIN: &str = "<!-- bench api: begin -->";
+const END: &str = "<!-- bench api: end -->";
+const INTRO: &str = "# Benchmarks
+
+How siyu compares with a peer on the same machine. Each benchmark is a `siyu bench <name>` command that
+prints the peer's figure, ours and the ratio; `--write-docs` pastes them here with the date and the machine.
+Benchmarks are not tests: rerun them on your hardware before drawing conclusions.
+";
+
+/// One scenario measured on both servers.
+pub struct Row {
+    pub scenario: &'static str,
+    pub siyu: Stats,
+    pub bare: Stats,
+}
+
+/// How the run was set up.
+pub struct Setup {
+    pub customers: i64,
+    pub rows: Option<u64>,
+    pub concurrency: usize,
+    pub seconds: u64,
+    pub pool: u32,
+    pub seeded: Option<(f64, f64)>,
+}
+
+fn thousands(n: f64) -> String {
+    let s = format!("{:.0}", n.max(0.0));
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The results as a Markdown table (also what the terminal shows).
+pub fn table(rows: &[Row]) -> String {
+    let mut t = String::from(
+        "| scenario | siyu req/s | siyu p50 | siyu p99 | bare req/s | bare p50 | bare p99 | ratio |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for r in rows {
+        let ratio = r.siyu.rate() / r.bare.rate().max(1e-9);
+        t.push_str(&format!(
+            "| {} | {} | {:.2} ms | {:.2} ms | {} | {:.2} ms | {:.2} ms | {:.2}× |\n",
+            r.scenario,
+            thousands(r.siyu.rate()),
+            r.siyu.quantile_ms(0.5),
+            r.siyu.quantile_ms(0.99),
+            thousands(r.bare.rate()),
+            r.bare.quantile_ms(0.5),
+            r.bare.quantile_ms(0.99),
+            ratio
+        ));
+    }
+    t
+}
+
+/// CPU model, cores, memory and kernel, from `/proc` where there is one.
+pub fn machine() -> String {
+    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+    let cpu = read("/proc/cpuinfo")
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let mem_gib = read("/proc/meminfo")
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| format!(", {:.0} GiB RAM", kb / 1024.0 / 1024.0))
+        .unwrap_or_default();
+    let kernel = read("/proc/sys/kernel/osrelease");
+    let os =
+        if kernel.trim().is_empty() { std::env::consts::OS.to_string() } else { format!("Linux {}", kernel.trim()) };
+    format!("{cpu}, {cores} cores{mem_gib}, {os}")
+}
+
+/// The `siyu bench api` section of `docs/benchmarks.md`.
+pub fn section(rows: &[Row], setup: &Setup) -> String {
+    let seeded = match setup.seeded {
+        Some((secs, rate)) => format!(" (this run seeded it in {secs:.0} s, {} customers/s)", thousands(rate)),
+        None => String::new(),
+    };
+    let rows_note = setup.rows.map(|r| format!(", {} rows in all", thousands(r as f64))).unwrap_or_default();
+    format!(
+        "{BEGIN}
+## API: customer profile and customer list (`siyu bench api`)
+
+Goal: siyu serves at least 0.3× the requests per second of a bare axum handler returning the same JSON.
+
+- **siyu**: the real router (`siyu_web::router`: bearer-token auth, request ids, tracing, metrics, timeout)
+  over a SQLite file holding the demo brand with {customers} customers{rows_note}; pool of {pool} connections.
+  Profile GET = `GET /api/v1/customers/{{id}}` for a random customer of all {customers}; list =
+  `GET /api/v1/customers?limit=50` (newest first, masked phones and tags).
+- **bare**: axum with no middleware, no auth and no database, answering the same routes with the same JSON
+  (sampled from siyu before the run) serialised from memory on every request.
+- **load**: an in-process client with {c} keep-alive connections, {s} s per scenario after a warm-up, in the
+  same process as both servers; p50/p99 are per-request latencies seen by the client.
+
+{table}
+Measured {date} on {machine}, release build.
+
+Reproduce: `cargo build --release -p siyu && target/release/siyu bench api --write-docs`. The first run seeds
+`target/bench-api.db`{seeded}; later runs reuse it. Flags: `--customers`, `--concurrency`, `--seconds`, `--db`.
+{END}
+",
+        customers = thousands(setup.customers as f64),
+        pool = setup.pool,
+        c = setup.concurrency,
+        s = setup.seconds,
+        table = table(rows),
+        date = chrono::Utc::now().format("%Y-%m-%d"),
+        machine = machine(),
+    )
+}
+
+/// Replaces (or appends) the section in `path`, creating the file with an introduction if needed.
+pub fn write_docs(path: &Path, section: &str) -> anyhow::Result<()> {
+    let current = std::fs::read_to_string(path).unwrap_or_else(|_| INTRO.to_string());
+    let updated = match (current.find(BEGIN), current.find(END)) {
+        (Some(b), Some(e)) if e > b => format!("{}{}{}", &current[..b], section.trim_end(), &current[e + END.len()..]),
+        _ => format!("{}\n{}", current.trim_end(), section),
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, updated)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_are_separated_with_commas() {
+        assert_eq!(thousands(1_000_000.0), "1,000,000");
+        assert_eq!(thousands(999.4), "999");
+        assert_eq!(thousands(12_345.6), "12,346");
+    }
+
+    #[test]
+    fn writing_the_docs_replaces_only_the_marked_section() {
+        let dir = tempfile_dir();
+        let path = dir.join("benchmarks.md");
+        std::fs::write(&path, format!("# B\n\nother\n\n{BEGIN}\nold\n{END}\n\n## later\n")).unwrap();
+        write_docs(&path, &format!("{BEGIN}\nnew\n{END}\n")).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, format!("# B\n\nother\n\n{BEGIN}\nnew\n{END}\n\n## later\n"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    fn tempfile_dir() -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("siyu-bench-docs-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+}
