@@ -332,7 +332,11 @@ impl App {
             Ok(m) if m.active => m,
             _ => return Err(AppError::Unauthenticated),
         };
-        self.store.tokens().touch(tenant, api_token.id, self.now()).await?;
+        // The row just read says whether a write is due (at most once a minute): hot paths stay read-only.
+        let now = self.now();
+        if api_token.last_used_at.is_none_or(|t| t < now - Duration::minutes(1)) {
+            self.store.tokens().touch(tenant, api_token.id, now).await?;
+        }
         let via = Via::Token { id: api_token.id, name: api_token.name, scopes: api_token.scopes };
         Ok(Actor::for_member(&self.store, &member, via).await?.with_origin(ip, ua))
     }

@@ -37,26 +37,30 @@ impl TenantKeys {
     }
 
     pub fn encrypt(&self, plain: &str) -> AppResult<Vec<u8>> {
+        self.encrypt_bytes(plain.as_bytes())
+    }
+
+    pub fn decrypt(&self, data: &[u8]) -> AppResult<String> {
+        String::from_utf8(self.decrypt_bytes(data)?).map_err(AppError::internal)
+    }
+
+    /// Encrypts arbitrary bytes (uploaded files): nonce followed by ciphertext.
+    pub fn encrypt_bytes(&self, plain: &[u8]) -> AppResult<Vec<u8>> {
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-        let ct = self
-            .cipher
-            .encrypt(&nonce, plain.as_bytes())
-            .map_err(|_| AppError::internal(anyhow::anyhow!("encrypt")))?;
+        let ct = self.cipher.encrypt(&nonce, plain).map_err(|_| AppError::internal(anyhow::anyhow!("encrypt")))?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ct);
         Ok(out)
     }
 
-    pub fn decrypt(&self, data: &[u8]) -> AppResult<String> {
+    pub fn decrypt_bytes(&self, data: &[u8]) -> AppResult<Vec<u8>> {
         if data.len() < NONCE_LEN {
             return Err(AppError::internal(anyhow::anyhow!("ciphertext too short")));
         }
         let (nonce, ct) = data.split_at(NONCE_LEN);
-        let plain = self
-            .cipher
+        self.cipher
             .decrypt(Nonce::from_slice(nonce), ct)
-            .map_err(|_| AppError::internal(anyhow::anyhow!("decrypt failed: wrong master key?")))?;
-        String::from_utf8(plain).map_err(AppError::internal)
+            .map_err(|_| AppError::internal(anyhow::anyhow!("decrypt failed: wrong master key?")))
     }
 
     /// Hex HMAC of the canonical value, namespaced by kind.

@@ -75,4 +75,5 @@ id_type!(
     ApiTokenId,
     AuditId,
     JobId,
+    UploadId,
 );

@@ -30,6 +30,7 @@ pub mod tenants;
 pub mod testing;
 pub mod timeline;
 pub mod tokens;
+pub mod uploads;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -136,7 +137,10 @@ impl Store {
                 .busy_timeout(Duration::from_secs(10))
                 .pragma("cache_size", "-65536")
                 .pragma("temp_store", "memory");
+            // An embedded file cannot drop a connection: skip the ping before each checkout (a round trip
+            // to the connection's worker thread per query).
             let pool = SqlitePoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(opts.max_connections.max(1))
                 .acquire_timeout(opts.acquire_timeout)
                 .connect_with(connect)

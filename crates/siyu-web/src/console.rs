@@ -237,7 +237,7 @@ async fn dashboard(State(state): State<AppState>, ca: ConsoleActor) -> ConsoleRe
     let groups = app.tag_groups(a).await?;
     let mut all: Vec<(String, i64)> =
         groups.iter().flat_map(|g| g.tags.iter().map(|t| (t.tag.name.clone(), t.customers))).collect();
-    all.sort_by(|x, y| y.1.cmp(&x.1));
+    all.sort_by_key(|x| std::cmp::Reverse(x.1));
     all.truncate(8);
     let max = all.first().map(|x| x.1).unwrap_or(0).max(1);
     let top_tags = all.into_iter().map(|(n, c)| (n, c, c * 100 / max)).collect();

@@ -230,6 +230,21 @@ impl<'a> Pass<'a> {
         if errors.is_empty() { Ok(ids) } else { Err(errors) }
     }
 
+    /// Plans and writes one parsed row (the import's step for each row).
+    pub async fn import_row(
+        &mut self,
+        parsed: Result<RowInput, Vec<RowError>>,
+        existing: &HashMap<IdKey, CustomerId>,
+    ) -> Result<Outcome, Vec<RowError>> {
+        match parsed {
+            Ok(input) => {
+                let plan = self.plan(input, existing).await?;
+                self.apply(plan).await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Writes a planned row; an error leaves nothing of it behind.
     pub async fn apply(&self, plan: Plan) -> Result<Outcome, Vec<RowError>> {
         let (line, result) = match plan {
@@ -362,23 +377,8 @@ impl App {
         for rows in table.rows.chunks(CHUNK) {
             let (parsed, existing) = pass.load_chunk(rows).await?;
             for parsed in parsed {
-                let planned = match parsed {
-                    Ok(input) => pass.plan(input, &existing).await,
-                    Err(e) => Err(e),
-                };
-                let outcome = match planned {
-                    Ok(plan) => pass.apply(plan).await,
-                    Err(e) => Err(e),
-                };
-                match outcome {
-                    Ok(Outcome::Created) => report.created += 1,
-                    Ok(Outcome::Updated) => report.updated += 1,
-                    Ok(Outcome::Unchanged) => report.unchanged += 1,
-                    Err(e) => {
-                        report.skipped += 1;
-                        pass.report(e);
-                    }
-                }
+                let outcome = pass.import_row(parsed, &existing).await;
+                report.count(outcome, &mut pass);
                 done += 1;
                 progress(&ImportProgress {
                     done,
@@ -393,12 +393,32 @@ impl App {
         report.new_tags = std::mem::take(&mut pass.catalog.created);
         report.errors = pass.errors;
         report.errors_omitted = pass.errors_omitted;
+        self.imported(actor, table, &report).await;
+        Ok(report)
+    }
+
+    /// Audits a finished import and counts its skipped rows.
+    pub(super) async fn imported(&self, actor: &Actor, table: &Table, report: &ImportReport) {
         let detail = json!({"format": table.format, "rows": report.total_rows, "created": report.created,
             "updated": report.updated, "unchanged": report.unchanged, "skipped": report.skipped,
             "tags_created": report.new_tags.len()});
         self.audit(actor, AuditEvent { action: "customer.import", object_type: "customer", object_id: None, detail })
             .await;
         metrics::counter!("siyu_import_rows_total", "outcome" => "skipped").increment(report.skipped as u64);
-        Ok(report)
+    }
+}
+
+impl ImportReport {
+    /// Adds one row's outcome (its errors go to the pass's capped list).
+    pub(super) fn count(&mut self, outcome: Result<Outcome, Vec<RowError>>, pass: &mut Pass<'_>) {
+        match outcome {
+            Ok(Outcome::Created) => self.created += 1,
+            Ok(Outcome::Updated) => self.updated += 1,
+            Ok(Outcome::Unchanged) => self.unchanged += 1,
+            Err(e) => {
+                self.skipped += 1;
+                pass.report(e);
+            }
+        }
     }
 }

@@ -24,6 +24,7 @@ crate::on_both_backends!(
     xlsx_and_gbk_files_import_like_utf8_csv,
     rows_naming_customers_outside_the_data_scope_are_refused,
     a_tag_catalogue_imports_once,
+    openids_are_imported_within_the_appid_the_mapping_names,
 );
 
 pub fn csv(text: &str) -> Table {
@@ -235,4 +236,23 @@ async fn a_tag_catalogue_imports_once(ctx: Ctx) {
     assert_eq!(level.tags.len(), 2);
     let again = app.import_tags(owner, &csv(file), false).await.unwrap();
     assert_eq!((again.groups_created, again.tags_created, again.existing), (0, 0, 4));
+}
+
+async fn openids_are_imported_within_the_appid_the_mapping_names(ctx: Ctx) {
+    let (app, owner) = (&ctx.app, &ctx.owner);
+    let table = csv("昵称,openid\n小程序用户,o6_bmjrPTlm6_2sgVt7hMZOPfL2M\n");
+    let mut mapping = ColumnMapping::suggest(&table.headers, &[]);
+    let err = app.preview_import(owner, &table, &mapping).await.unwrap_err();
+    assert!(err.to_string().contains("openid_needs_an_appid"), "{err}");
+    mapping.appid = Some("wx1234567890".into());
+    let report = app.import_customers(owner, &table, &mapping, &mut |_| {}).await.unwrap();
+    assert_eq!(report.created, 1);
+    let again = app.import_customers(owner, &table, &mapping, &mut |_| {}).await.unwrap();
+    assert_eq!(again.unchanged, 1, "the same openid in the same appid is the same customer");
+    mapping.appid = Some("wx_other_app".into());
+    let other_app = app.import_customers(owner, &table, &mapping, &mut |_| {}).await.unwrap();
+    assert_eq!(other_app.created, 1, "an openid is only unique within its appid");
+    let page = app.list_customers(owner, &CustomerFilter::default(), PageRequest::first(10)).await.unwrap();
+    let d = app.get_customer(owner, page.items[0].customer.id).await.unwrap();
+    assert_eq!((d.identities[0].kind, d.identities[0].namespace.as_str()), (IdentityKind::Openid, "wx_other_app"));
 }

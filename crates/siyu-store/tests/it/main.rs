@@ -8,6 +8,7 @@ mod platform;
 mod queue;
 mod schema;
 mod tags;
+mod uploads;
 
 use chrono::{DateTime, Utc};
 use siyu_domain::id::TenantId;

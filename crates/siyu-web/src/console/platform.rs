@@ -96,6 +96,7 @@ async fn create_tenant(
 struct StatusForm {
     #[serde(rename = "_csrf", default)]
     csrf: String,
+    #[serde(default)]
     status: String,
 }
 
@@ -107,12 +108,12 @@ async fn set_status(
     Form(form): Form<StatusForm>,
 ) -> ConsoleResult {
     check_csrf(&user, &csrf_from(&headers, Some(&form.csrf)))?;
-    let id: TenantId = id.parse().map_err(|_| ConsoleError(AppError::NotFound))?;
-    let status =
-        TenantStatus::parse(&form.status).ok_or_else(|| ConsoleError(AppError::invalid("status", "unknown_status")))?;
     if !user.ctx.account.platform_admin {
         return Err(ConsoleError(AppError::NotFound));
     }
+    let id: TenantId = id.parse().map_err(|_| ConsoleError(AppError::NotFound))?;
+    let status =
+        TenantStatus::parse(&form.status).ok_or_else(|| ConsoleError(AppError::invalid("status", "unknown_status")))?;
     state.app.set_tenant_status(&user.ctx.account, id, status).await?;
     Ok(Redirect::to("/console/platform/tenants").into_response())
 }

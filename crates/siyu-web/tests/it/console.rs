@@ -99,3 +99,73 @@ async fn an_agency_operator_switches_between_brands_and_sees_each_brands_own_dat
         .unwrap();
     assert_eq!(res.status().as_u16(), 404, "no switching into a brand you do not belong to");
 }
+
+#[tokio::test]
+async fn in_the_console_a_person_finds_a_customer_by_phone_tags_them_and_sees_it_on_the_timeline() {
+    let t = spawn_app().await;
+    let f = t.tenant("花漾美妆").await;
+    let (_, g) = t
+        .api(
+            "POST",
+            "/api/v1/tag-groups",
+            &f.token,
+            Some(serde_json::json!({"name": "会员等级", "exclusive": true, "tags": ["金卡"]})),
+        )
+        .await;
+    let gold = g["tags"][0]["id"].as_str().unwrap().to_string();
+    let (_, c) = t
+        .api("POST", "/api/v1/customers", &f.token, Some(serde_json::json!({"name": "林小姐", "phone": "13566667777"})))
+        .await;
+    let id = c["id"].as_str().unwrap().to_string();
+    for i in 0..5 {
+        t.api("POST", "/api/v1/customers", &f.token, Some(serde_json::json!({"name": format!("路人{i}")}))).await;
+    }
+    let console = t.console(&f.owner.username).await;
+    let list = console.get(t.url("/console/customers?q=135+6666+7777")).send().await.unwrap().text().await.unwrap();
+    assert!(list.contains("林小姐") && list.contains("135****7777"), "found by phone, shown masked");
+    assert!(!list.contains("路人") && !list.contains("13566667777"));
+    let page = console.get(t.url(&format!("/console/customers/{id}"))).send().await.unwrap().text().await.unwrap();
+    let res = console
+        .post(t.url(&format!("/console/customers/{id}/tags")))
+        .form(&[("_csrf", csrf(&page).as_str()), ("add", gold.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 303);
+    let page = console.get(t.url(&format!("/console/customers/{id}"))).send().await.unwrap().text().await.unwrap();
+    let timeline = &page[page.find("timeline").unwrap()..];
+    assert!(timeline.contains("金卡"), "the tag shows on the customer's timeline");
+    let (_, tl) = t.api("GET", &format!("/api/v1/customers/{id}/timeline"), &f.token, None).await;
+    assert_eq!(tl["items"][0]["kind"], "tag_added");
+    assert_eq!(tl["items"][0]["source"], "console");
+}
+
+#[tokio::test]
+async fn a_platform_admin_creates_and_suspends_brands_and_a_suspended_brand_is_locked_out() {
+    let t = spawn_app().await;
+    t.app.create_account("platform.root", "平台管理员", PASSWORD, true).await.unwrap();
+    let f = t.tenant("要停用的品牌").await;
+    let admin = t.console("platform.root").await;
+    let page = admin.get(t.url("/console/platform/tenants")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("要停用的品牌"));
+    let token = csrf(&page);
+    let form = [
+        ("_csrf", token.as_str()),
+        ("name", "新品牌"),
+        ("owner_username", "new.owner"),
+        ("owner_name", "新店长"),
+        ("password", PASSWORD),
+    ];
+    assert_eq!(admin.post(t.url("/console/platform/tenants")).form(&form).send().await.unwrap().status().as_u16(), 303);
+    let _new_owner = t.console("new.owner").await;
+    let url = t.url(&format!("/console/platform/tenants/{}/status", f.tenant.id));
+    let res = admin.post(url).form(&[("_csrf", token.as_str()), ("status", "suspended")]).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 303);
+    let (s, body) = t.api("GET", "/api/v1/customers", &f.token, None).await;
+    assert_eq!((s, body["code"].as_str()), (403, Some("tenant_suspended")));
+    let owner = t.console(&f.owner.username).await;
+    assert_ne!(owner.get(t.url("/console/customers")).send().await.unwrap().status().as_u16(), 200);
+    // Brand owners are not platform admins.
+    let res = owner.get(t.url("/console/platform/tenants")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 403);
+}

@@ -68,7 +68,6 @@ pub async fn spawn_with_clock(db: Arc<TestDb>, clock: Arc<dyn siyu_app::clock::C
 pub struct Fixture {
     pub tenant: Tenant,
     pub owner: Account,
-    pub owner_actor: Actor,
     pub token: String,
 }
 
@@ -80,7 +79,7 @@ impl TestApp {
         let member = self.app.add_membership(tenant.id, &owner, Role::Owner, None, None).await.unwrap();
         let owner_actor = Actor::for_member(&self.app.store, &member, Via::Session).await.unwrap();
         let (_, token) = self.app.create_token(&owner_actor, "test", &[TokenScope::Admin]).await.unwrap();
-        Fixture { tenant, owner, owner_actor, token }
+        Fixture { tenant, owner, token }
     }
 
     /// A member of the fixture's tenant with a token; returns (actor, token, username).

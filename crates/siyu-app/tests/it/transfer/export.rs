@@ -1,9 +1,11 @@
 //! Exporting customers: masked PII unless revealed, data scope, audit, and files Excel opens.
 
+use siyu_app::fields::NewField;
 use siyu_app::transfer::{ExportFormat, ExportRequest, Table};
 use siyu_app::{Actor, App, ErrorCode};
 use siyu_domain::access::{DataScope, Role};
 use siyu_domain::customer::CustomerFilter;
+use siyu_domain::field::FieldKind;
 use siyu_store::audit::AuditQuery;
 
 use super::{csv, import};
@@ -58,7 +60,10 @@ async fn exports_mask_phones_unless_a_permitted_member_asks_and_are_audited(ctx:
 
 async fn an_xlsx_export_reads_back_with_its_headers_and_rows(ctx: Ctx) {
     let (app, owner) = (&ctx.app, &ctx.owner);
-    import(app, owner, &csv(FILE)).await;
+    let field =
+        NewField { key: "points".into(), label: "积分".into(), kind: FieldKind::Number, options: vec![], sort: 0 };
+    app.create_field(owner, field).await.unwrap();
+    import(app, owner, &csv(&FILE.replace("备注\n", "备注,积分\n").replace("\"x\")\n", "\"x\"),1200\n"))).await;
     let request = ExportRequest { format: ExportFormat::Xlsx, ..Default::default() };
     let (bytes, rows) = app.export_customers(owner, request, Vec::new()).await.unwrap();
     assert_eq!(rows, 2);
@@ -68,6 +73,8 @@ async fn an_xlsx_export_reads_back_with_its_headers_and_rows(ctx: Ctx) {
     assert_eq!(names, vec!["张三", "李四"]);
     assert_eq!(table.rows[0].cells[2], "138****5678");
     assert_eq!(table.rows[0].cells[6], "=HYPERLINK(\"x\")", "a string cell, never a formula");
+    assert_eq!(table.headers[8], "积分");
+    assert_eq!(table.rows[0].cells[8], "1200");
 }
 
 async fn exports_stay_within_the_data_scope_and_the_filter(ctx: Ctx) {

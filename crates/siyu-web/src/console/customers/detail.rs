@@ -349,6 +349,8 @@ pub async fn add_follow(
 ) -> ConsoleResult {
     check_csrf(&ca.user, &csrf_from(&headers, one(&pairs, "_csrf")))?;
     let id: CustomerId = parse_id(&id)?;
+    // Another tenant's (or an invisible) customer is not found, whatever the form says.
+    state.app.ensure_visible(&ca.actor, id).await?;
     let user: UserId = text(&pairs, "user_id").parse().map_err(|_| AppError::invalid("user_id", "unknown_user"))?;
     let state_value = Some(text(&pairs, "state")).filter(|s| !s.is_empty());
     let remark = Some(text(&pairs, "remark")).filter(|s| !s.is_empty());
@@ -365,6 +367,8 @@ pub async fn remove_follow(
 ) -> ConsoleResult {
     check_csrf(&ca.user, &csrf_from(&headers, one(&pairs, "_csrf")))?;
     let id: CustomerId = parse_id(&id)?;
+    // Another tenant's (or an invisible) customer is not found, whatever the form says.
+    state.app.ensure_visible(&ca.actor, id).await?;
     let user: UserId = parse_id(&user)?;
     state.app.remove_follow(&ca.actor, id, user).await?;
     Ok(Redirect::to(&format!("/console/customers/{id}#follows")).into_response())

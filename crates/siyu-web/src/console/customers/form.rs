@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Redirect};
 use serde_json::{Map, Value};
 use siyu_app::AppError;
 use siyu_app::customers::{CustomerPatch, NewCustomerInput};
+use siyu_domain::access::Permission;
 use siyu_domain::customer::{Customer, Gender};
 use siyu_domain::field::{FieldDef, FieldKind};
 use siyu_domain::id::CustomerId;
@@ -121,6 +122,7 @@ fn inline(e: &AppError) -> bool {
 }
 
 pub async fn new_page(State(state): State<AppState>, ca: ConsoleActor) -> ConsoleResult {
+    ca.actor.require(Permission::CustomersWrite)?;
     create_page(&state, &ca, &[], FormErrors::default()).await
 }
 
@@ -208,6 +210,7 @@ pub async fn create(
 
 pub async fn edit_page(State(state): State<AppState>, ca: ConsoleActor, Path(id): Path<String>) -> ConsoleResult {
     let id: CustomerId = parse_id(&id)?;
+    ca.actor.require(Permission::CustomersWrite)?;
     let detail = state.app.get_customer(&ca.actor, id).await?;
     edit_form(&state, &ca, &detail.customer, None, FormErrors::default()).await
 }
