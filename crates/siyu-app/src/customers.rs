@@ -3,130 +3,31 @@
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use siyu_domain::access::Permission;
-use siyu_domain::customer::{Customer, CustomerFilter, Follow, Gender, Note, Profile};
-use siyu_domain::id::{CustomerId, IdentityId, NoteId, TagId, TimelineId, UserId};
+use siyu_domain::customer::{Customer, CustomerFilter, Follow, Profile};
+use siyu_domain::id::{CustomerId, TimelineId, UserId};
 use siyu_domain::identity::{Identity, IdentityKind, NewIdentity};
 use siyu_domain::page::{Cursor, Page, PageRequest};
 use siyu_domain::phone::Phone;
-use siyu_domain::text;
 use siyu_domain::timeline::{TimelineEntry, kinds};
 use siyu_store::customers::{CustomerQuery, NewCustomerRecord};
 use siyu_store::identities::IdentityRecord;
 use siyu_store::tags::ChangeContext;
 
+mod identities;
+mod model;
+mod relations;
+
+pub use model::{
+    CustomerDetail, CustomerPatch, CustomerSummary, FollowView, IdentityInput, NewCustomerInput, NoteView, TagRef,
+};
+
 use crate::audit::AuditEvent;
 use crate::error::{AppError, AppResult};
 use crate::{Actor, App};
 
-#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct IdentityInput {
-    pub kind: IdentityKind,
-    /// appid for openid, corp_id for external_userid, platform for platform_buyer.
-    pub namespace: Option<String>,
-    pub value: String,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewCustomerInput {
-    pub name: String,
-    #[serde(default)]
-    pub gender: Option<Gender>,
-    pub avatar_url: Option<String>,
-    pub remark: Option<String>,
-    /// Full phone number (stored encrypted, shown masked).
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    #[serde(default)]
-    pub identities: Vec<IdentityInput>,
-    #[serde(default)]
-    pub tags: Vec<TagId>,
-    /// Custom profile field values by field key.
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    pub custom: Map<String, Value>,
-    /// The staff member following this customer (defaults to the creator unless they see all customers).
-    pub follow_user_id: Option<UserId>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CustomerPatch {
-    pub name: Option<String>,
-    pub gender: Option<Gender>,
-    /// `null` clears it.
-    #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<String>)]
-    pub avatar_url: Option<Option<String>>,
-    #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<String>)]
-    pub remark: Option<Option<String>>,
-    /// Custom values to set; a `null` value clears that field.
-    #[schema(value_type = Option<Object>)]
-    pub custom: Option<Map<String, Value>>,
-}
-
-/// Distinguishes an absent field from an explicit `null`.
-mod double_option {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-        Option::<String>::deserialize(d).map(Some)
-    }
-
-    pub fn serialize<S: Serializer>(v: &Option<Option<String>>, s: S) -> Result<S::Ok, S::Error> {
-        v.serialize(s)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct TagRef {
-    pub id: TagId,
-    pub name: String,
-    pub group: String,
-}
-
-/// A customer as lists show it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct CustomerSummary {
-    #[serde(flatten)]
-    pub customer: Customer,
-    /// Masked phone (`138****5678`).
-    pub phone: Option<String>,
-    pub tags: Vec<TagRef>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct FollowView {
-    #[serde(flatten)]
-    pub follow: Follow,
-    pub user_name: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct NoteView {
-    #[serde(flatten)]
-    pub note: Note,
-    pub author_name: String,
-}
-
-/// Everything the customer page shows.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct CustomerDetail {
-    #[serde(flatten)]
-    pub customer: Customer,
-    pub phone: Option<String>,
-    pub identities: Vec<Identity>,
-    pub tags: Vec<TagRef>,
-    pub follows: Vec<FollowView>,
-    pub notes: Vec<NoteView>,
-}
-
-fn entry(
+pub(crate) fn entry(
     customer: CustomerId,
     actor: &Actor,
     source: &str,
@@ -155,36 +56,6 @@ pub fn source_of(actor: &Actor) -> &'static str {
 }
 
 impl App {
-    /// Validates identity input and turns it into a storable record (PII encrypted, blind-indexed).
-    pub async fn identity_record(
-        &self,
-        actor: &Actor,
-        customer: CustomerId,
-        input: &IdentityInput,
-        source: &str,
-    ) -> AppResult<IdentityRecord> {
-        let id = NewIdentity::parse(input.kind, input.namespace.as_deref(), &input.value)?;
-        let (lookup, value_enc, display) = if id.kind.is_pii() {
-            let keys = self.vault.keys(&self.store, actor.tenant).await?;
-            (keys.blind_index(id.kind, &id.value), Some(keys.encrypt(&id.value)?), id.masked())
-        } else {
-            (id.value.clone(), None, id.value.clone())
-        };
-        Ok(IdentityRecord {
-            identity: Identity {
-                id: IdentityId::new(),
-                customer_id: customer,
-                kind: id.kind,
-                namespace: id.namespace,
-                display,
-                source: source.into(),
-                created_at: self.now(),
-            },
-            lookup,
-            value_enc,
-        })
-    }
-
     /// Checks custom values against the tenant's field definitions; returns canonical values.
     pub async fn coerce_custom(&self, actor: &Actor, values: &Map<String, Value>) -> AppResult<Map<String, Value>> {
         if values.is_empty() {
@@ -288,16 +159,6 @@ impl App {
             last_active_at: None,
         };
         let mut timeline = vec![entry(id, actor, source, kinds::CUSTOMER_CREATED, now, json!({"name": customer.name}))];
-        for t in &tags {
-            timeline.push(entry(
-                id,
-                actor,
-                source,
-                kinds::TAG_ADDED,
-                now,
-                json!({"tag_id": t.tag, "tag": t.tag_name, "reason": "created"}),
-            ));
-        }
         for f in &follows {
             timeline.push(entry(id, actor, source, kinds::FOLLOW_ADDED, now, json!({"user_id": f.user_id})));
         }
@@ -447,6 +308,25 @@ impl App {
         Ok(Page { items, next_cursor: page.next_cursor })
     }
 
+    /// New customers per China day over the last `days` days (oldest first, zero-filled), within scope.
+    pub async fn daily_new_customers(&self, actor: &Actor, days: i64) -> AppResult<Vec<(chrono::NaiveDate, i64)>> {
+        actor.require(Permission::CustomersRead)?;
+        let cst =
+            chrono::FixedOffset::east_opt(8 * 3600).ok_or_else(|| AppError::internal(anyhow::anyhow!("offset")))?;
+        let today = self.now().with_timezone(&cst).date_naive();
+        let first = today - chrono::Duration::days(days - 1);
+        let since = first.and_hms_opt(0, 0, 0).and_then(|t| t.and_local_timezone(cst).single()).map(|t| t.to_utc());
+        let since = since.ok_or_else(|| AppError::internal(anyhow::anyhow!("day start")))?;
+        let counts: HashMap<String, i64> =
+            self.store.customers().created_per_day(actor.tenant, since, &actor.visibility).await?.into_iter().collect();
+        Ok((0..days)
+            .map(|i| {
+                let d = first + chrono::Duration::days(i);
+                (d, counts.get(&d.format("%Y-%m-%d").to_string()).copied().unwrap_or(0))
+            })
+            .collect())
+    }
+
     pub async fn count_customers(&self, actor: &Actor, filter: &CustomerFilter) -> AppResult<i64> {
         actor.require(Permission::CustomersRead)?;
         let q = self.customer_query(actor, filter).await?;
@@ -469,173 +349,5 @@ impl App {
                 customer: c,
             })
             .collect())
-    }
-
-    /// Decrypts one PII identity for a member allowed to see it; every reveal is audited.
-    pub async fn reveal_identity(
-        &self,
-        actor: &Actor,
-        customer: CustomerId,
-        identity: IdentityId,
-    ) -> AppResult<String> {
-        actor.require(Permission::PiiReveal)?;
-        self.ensure_visible(actor, customer).await?;
-        let rec = self.store.identities().get(actor.tenant, identity).await?;
-        if rec.identity.customer_id != customer {
-            return Err(AppError::NotFound);
-        }
-        let value = match &rec.value_enc {
-            Some(enc) => self.vault.keys(&self.store, actor.tenant).await?.decrypt(enc)?,
-            None => rec.lookup.clone(),
-        };
-        let ev = AuditEvent {
-            action: "pii.reveal",
-            object_type: "customer",
-            object_id: Some(customer.to_string()),
-            detail: json!({"identity_id": identity, "kind": rec.identity.kind}),
-        };
-        self.audit(actor, ev).await;
-        Ok(value)
-    }
-
-    pub async fn add_identity(&self, actor: &Actor, customer: CustomerId, input: IdentityInput) -> AppResult<Identity> {
-        actor.require(Permission::CustomersWrite)?;
-        self.ensure_visible(actor, customer).await?;
-        let source = source_of(actor);
-        let rec = self.identity_record(actor, customer, &input, source).await?;
-        self.store.identities().insert(actor.tenant, &rec).await?;
-        let e = entry(
-            customer,
-            actor,
-            source,
-            kinds::IDENTITY_ADDED,
-            self.now(),
-            json!({"kind": rec.identity.kind, "display": rec.identity.display}),
-        );
-        self.store.timeline().append(actor.tenant, &e).await?;
-        Ok(rec.identity)
-    }
-
-    pub async fn remove_identity(&self, actor: &Actor, customer: CustomerId, identity: IdentityId) -> AppResult<()> {
-        actor.require(Permission::CustomersWrite)?;
-        self.ensure_visible(actor, customer).await?;
-        let rec = self.store.identities().get(actor.tenant, identity).await?;
-        if rec.identity.customer_id != customer {
-            return Err(AppError::NotFound);
-        }
-        self.store.identities().delete(actor.tenant, identity).await?;
-        let e = entry(
-            customer,
-            actor,
-            source_of(actor),
-            kinds::IDENTITY_REMOVED,
-            self.now(),
-            json!({"kind": rec.identity.kind, "display": rec.identity.display}),
-        );
-        self.store.timeline().append(actor.tenant, &e).await?;
-        Ok(())
-    }
-
-    pub async fn add_follow(
-        &self,
-        actor: &Actor,
-        customer: CustomerId,
-        user: UserId,
-        remark: Option<&str>,
-        state: Option<&str>,
-    ) -> AppResult<Follow> {
-        actor.require(Permission::CustomersWrite)?;
-        self.ensure_visible(actor, customer).await?;
-        self.store.members().get(actor.tenant, user).await.map_err(|_| AppError::invalid("user_id", "unknown_user"))?;
-        let f = Follow {
-            customer_id: customer,
-            user_id: user,
-            remark: text::optional("remark", remark, 64)?,
-            description: None,
-            add_way: "manual".into(),
-            state: text::optional("state", state, 64)?,
-            added_at: self.now(),
-        };
-        self.store.follows().upsert(actor.tenant, &f).await?;
-        let e = entry(customer, actor, source_of(actor), kinds::FOLLOW_ADDED, f.added_at, json!({"user_id": user}));
-        self.store.timeline().append(actor.tenant, &e).await?;
-        Ok(f)
-    }
-
-    pub async fn remove_follow(&self, actor: &Actor, customer: CustomerId, user: UserId) -> AppResult<()> {
-        actor.require(Permission::CustomersWrite)?;
-        self.ensure_visible(actor, customer).await?;
-        self.store.follows().delete(actor.tenant, customer, user).await?;
-        let e = entry(customer, actor, source_of(actor), kinds::FOLLOW_REMOVED, self.now(), json!({"user_id": user}));
-        self.store.timeline().append(actor.tenant, &e).await?;
-        Ok(())
-    }
-
-    pub async fn add_note(&self, actor: &Actor, customer: CustomerId, body: &str) -> AppResult<Note> {
-        actor.require(Permission::CustomersWrite)?;
-        self.ensure_visible(actor, customer).await?;
-        let note = Note {
-            id: NoteId::new(),
-            customer_id: customer,
-            author_id: actor.user,
-            body: text::required("body", body, 2000)?,
-            created_at: self.now(),
-        };
-        self.store.notes().insert(actor.tenant, &note).await?;
-        let preview: String = note.body.chars().take(80).collect();
-        let e = entry(
-            customer,
-            actor,
-            source_of(actor),
-            kinds::NOTE_ADDED,
-            note.created_at,
-            json!({"note_id": note.id, "preview": preview}),
-        );
-        self.store.timeline().append(actor.tenant, &e).await?;
-        Ok(note)
-    }
-
-    pub async fn delete_note(&self, actor: &Actor, customer: CustomerId, note: NoteId) -> AppResult<()> {
-        actor.require(Permission::CustomersWrite)?;
-        self.ensure_visible(actor, customer).await?;
-        self.store.notes().delete(actor.tenant, customer, note).await?;
-        Ok(())
-    }
-
-    pub async fn notes(&self, actor: &Actor, customer: CustomerId) -> AppResult<Vec<Note>> {
-        actor.require(Permission::CustomersRead)?;
-        self.ensure_visible(actor, customer).await?;
-        Ok(self.store.notes().of_customer(actor.tenant, customer).await?)
-    }
-
-    pub async fn identities(&self, actor: &Actor, customer: CustomerId) -> AppResult<Vec<Identity>> {
-        actor.require(Permission::CustomersRead)?;
-        self.ensure_visible(actor, customer).await?;
-        Ok(self.store.identities().of_customer(actor.tenant, customer).await?.into_iter().map(|r| r.identity).collect())
-    }
-
-    pub async fn follows(&self, actor: &Actor, customer: CustomerId) -> AppResult<Vec<Follow>> {
-        actor.require(Permission::CustomersRead)?;
-        self.ensure_visible(actor, customer).await?;
-        Ok(self.store.follows().of_customer(actor.tenant, customer).await?)
-    }
-
-    pub async fn timeline(
-        &self,
-        actor: &Actor,
-        customer: CustomerId,
-        page: PageRequest,
-    ) -> AppResult<Page<TimelineEntry>> {
-        actor.require(Permission::CustomersRead)?;
-        self.ensure_visible(actor, customer).await?;
-        let rows = self.store.timeline().of_customer(actor.tenant, customer, page).await?;
-        Ok(Page::from_overfetch(rows, page.limit, |e: &TimelineEntry| Cursor { at: e.occurred_at, id: e.id.0 }))
-    }
-
-    /// Appends a timeline entry written by another capability (and marks the customer active).
-    pub async fn record_event(&self, actor: &Actor, e: &TimelineEntry) -> AppResult<()> {
-        self.store.timeline().append(actor.tenant, e).await?;
-        self.store.customers().touch_active(actor.tenant, e.customer_id, e.occurred_at).await?;
-        Ok(())
     }
 }

@@ -54,6 +54,7 @@ impl App {
     async fn run_job(&self, tenant: TenantId, job: &Job) -> AppResult<serde_json::Value> {
         match job.kind.as_str() {
             "bulk_tag" => self.run_bulk_tag(tenant, job).await,
+            crate::transfer::IMPORT_JOB => self.run_import_job(tenant, job).await,
             other => Err(AppError::internal(anyhow::anyhow!("unknown job kind {other}"))),
         }
     }

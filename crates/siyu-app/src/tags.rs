@@ -5,12 +5,14 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use siyu_domain::access::Permission;
-use siyu_domain::customer::CustomerFilter;
-use siyu_domain::id::{CustomerId, JobId, TagGroupId, TagId};
-use siyu_domain::job::{Job, JobStatus};
+use siyu_domain::id::{CustomerId, TagGroupId, TagId};
 use siyu_domain::tag::{self, HeldTag, Tag, TagGroup, TagKind};
 use siyu_domain::text;
 use siyu_store::tags::{ChangeContext, TagChange};
+
+mod bulk;
+
+pub use bulk::{BulkTagRequest, BulkTarget, FilterSpec};
 
 use crate::audit::AuditEvent;
 use crate::customers::{TagRef, source_of};
@@ -50,75 +52,6 @@ pub struct NewTagGroup {
 
 fn enterprise() -> TagKind {
     TagKind::Enterprise
-}
-
-/// Which customers a bulk tag job works on.
-#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum BulkTarget {
-    Ids(Vec<CustomerId>),
-    /// Every customer matching the filter (within the actor's data scope) when the job runs.
-    Filter(FilterSpec),
-}
-
-/// The serialisable form of [`CustomerFilter`].
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FilterSpec {
-    #[serde(default)]
-    pub tags_any: Vec<TagId>,
-    #[serde(default)]
-    pub tags_all: Vec<TagId>,
-    #[serde(default)]
-    pub tags_none: Vec<TagId>,
-    pub staff: Option<siyu_domain::id::UserId>,
-    pub created_from: Option<chrono::DateTime<chrono::Utc>>,
-    pub created_to: Option<chrono::DateTime<chrono::Utc>>,
-    pub active_from: Option<chrono::DateTime<chrono::Utc>>,
-    pub active_to: Option<chrono::DateTime<chrono::Utc>>,
-    pub q: Option<String>,
-}
-
-impl From<FilterSpec> for CustomerFilter {
-    fn from(f: FilterSpec) -> Self {
-        CustomerFilter {
-            tags_any: f.tags_any,
-            tags_all: f.tags_all,
-            tags_none: f.tags_none,
-            staff: f.staff,
-            created_from: f.created_from,
-            created_to: f.created_to,
-            active_from: f.active_from,
-            active_to: f.active_to,
-            q: f.q,
-        }
-    }
-}
-
-impl From<&CustomerFilter> for FilterSpec {
-    fn from(f: &CustomerFilter) -> Self {
-        FilterSpec {
-            tags_any: f.tags_any.clone(),
-            tags_all: f.tags_all.clone(),
-            tags_none: f.tags_none.clone(),
-            staff: f.staff,
-            created_from: f.created_from,
-            created_to: f.created_to,
-            active_from: f.active_from,
-            active_to: f.active_to,
-            q: f.q.clone(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BulkTagRequest {
-    pub target: BulkTarget,
-    #[serde(default)]
-    pub add: Vec<TagId>,
-    #[serde(default)]
-    pub remove: Vec<TagId>,
 }
 
 impl App {
@@ -368,90 +301,5 @@ impl App {
         }
         let ctx = ChangeContext { actor: Some(actor.user), source: source_of(actor), reason, at: self.now() };
         Ok(self.store.tags().change(actor.tenant, customer, &changes, &ctx).await?)
-    }
-
-    /// Queues a bulk tag job; a worker applies it in batches with progress.
-    pub async fn bulk_tag(&self, actor: &Actor, req: BulkTagRequest) -> AppResult<Job> {
-        actor.require(Permission::CustomersWrite)?;
-        if req.add.is_empty() && req.remove.is_empty() {
-            return Err(AppError::invalid("add", "nothing_to_do"));
-        }
-        self.resolve_tag_adds(actor, &req.add).await?;
-        let (groups, tags) = self.tag_catalog(actor).await?;
-        for r in &req.remove {
-            if !tags.get(r).and_then(|t| groups.get(&t.group_id)).is_some_and(|g| tag::may_use(g, actor.user)) {
-                return Err(AppError::invalid("remove", format!("unknown_tag {r}")));
-            }
-        }
-        let total = match &req.target {
-            BulkTarget::Ids(ids) => {
-                if ids.is_empty() || ids.len() > 10_000 {
-                    return Err(AppError::invalid("target", "one_to_10000_ids"));
-                }
-                ids.len() as i64
-            }
-            BulkTarget::Filter(f) => self.count_customers(actor, &CustomerFilter::from(f.clone())).await?,
-        };
-        let job = Job {
-            id: JobId::new(),
-            kind: "bulk_tag".into(),
-            status: JobStatus::Queued,
-            payload: json!({ "request": req, "actor": actor.user, "after": null, "done": 0 }),
-            progress_done: 0,
-            progress_total: total,
-            result: None,
-            error: None,
-            attempts: 0,
-            created_by: Some(actor.user),
-            created_at: self.now(),
-            finished_at: None,
-        };
-        self.store.jobs().enqueue(actor.tenant, &job).await?;
-        let ev = AuditEvent {
-            action: "customer.bulk_tag",
-            object_type: "job",
-            object_id: Some(job.id.to_string()),
-            detail: json!({"add": req.add, "remove": req.remove, "total": total}),
-        };
-        self.audit(actor, ev).await;
-        Ok(job)
-    }
-
-    /// Runs one batch of a bulk tag job; returns `(processed, done)` and the new payload checkpoint.
-    pub(crate) async fn bulk_tag_batch(
-        &self,
-        actor: &Actor,
-        payload: &serde_json::Value,
-    ) -> AppResult<(Vec<CustomerId>, serde_json::Value, bool)> {
-        let req: BulkTagRequest = serde_json::from_value(payload["request"].clone()).map_err(AppError::internal)?;
-        let after: Option<CustomerId> = serde_json::from_value(payload["after"].clone()).ok().flatten();
-        let batch = self.settings.worker.batch_size;
-        let ids: Vec<CustomerId> = match &req.target {
-            BulkTarget::Ids(ids) => {
-                let mut sorted = ids.clone();
-                sorted.sort();
-                sorted.dedup();
-                sorted.into_iter().filter(|id| after.is_none_or(|a| *id > a)).take(batch as usize).collect()
-            }
-            BulkTarget::Filter(f) => {
-                let filter = CustomerFilter::from(f.clone());
-                let q = self.customer_query(actor, &filter).await?;
-                self.store.customers().ids(actor.tenant, &q, after, batch).await?
-            }
-        };
-        let adds = self.resolve_tag_adds(actor, &req.add).await.unwrap_or_default();
-        let (groups, tags) = self.tag_catalog(actor).await?;
-        let mut processed = Vec::new();
-        for id in &ids {
-            if self.store.customers().is_visible(actor.tenant, *id, &actor.visibility).await? {
-                self.apply_tags(actor, *id, &adds, &req.remove, &groups, &tags, "bulk").await?;
-                processed.push(*id);
-            }
-        }
-        let finished = ids.len() < batch as usize;
-        let mut next = payload.clone();
-        next["after"] = json!(ids.last().copied().or(after));
-        next["done"] = json!(payload["done"].as_i64().unwrap_or(0) + ids.len() as i64);
-        Ok((processed, next, finished))
     }
 }

@@ -7,24 +7,31 @@
 //! 3. [`App::preview_import`] is the dry run: every row validated exactly like the import, nothing written;
 //! 4. [`App::import_customers`] imports the good rows, one transaction each, and reports each bad one.
 //!
+//! The console keeps the file in the database ([`App::store_upload`], `transfer/uploads.rs`) and runs step 4
+//! as a background job ([`App::queue_import`], `transfer/job.rs`) that any worker can claim and resume.
+//!
 //! See `transfer/import.rs` for the row policy (existing customers are updated, not duplicated).
 
 mod export;
 mod import;
+mod job;
 mod mapping;
 mod merge;
 mod rows;
 mod table;
 mod tags;
+mod uploads;
 
 use serde::{Deserialize, Serialize};
 use siyu_domain::customer::Gender;
 
 pub use export::{ExportFormat, ExportPlan, ExportRequest};
+pub use job::{CHECKPOINT_ROWS, IMPORT_JOB, ImportJobStatus, ImportOptions, MAX_JOB_ERRORS};
 pub use mapping::{ColumnMapping, Target, normalise};
 pub use rows::{RowError, TagName};
 pub use table::{MAX_CELL_CHARS, MAX_COLUMNS, MAX_FILE_BYTES, MAX_ROWS, SourceFormat, Table, TableRow, column_letter};
 pub use tags::{IMPORT_GROUP, TagImportReport};
+pub use uploads::{UPLOAD_TTL_HOURS, UploadedTable};
 
 use crate::App;
 use crate::error::{AppError, AppResult};

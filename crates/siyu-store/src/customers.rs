@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::error::OptionExt;
 use crate::identities::IdentityRecord;
 use crate::sql::{Arg, Sql, dyn_query_as};
+use crate::statements::{apply_tag_change, insert_identity, insert_timeline, update_customer};
 use crate::tags::{ChangeContext, TagChange};
 use crate::{BackendKind, Store, StoreError, exec, in_tx, on_pool};
 
@@ -109,13 +110,7 @@ impl Customers<'_> {
                     .bind(&c.source).bind(Json(&c.custom)).bind(c.created_at).bind(c.updated_at).bind(c.last_active_at)
                     .execute(&mut *tx).await?;
                 for r in new.identities {
-                    let i = &r.identity;
-                    sqlx::query(
-                        "INSERT INTO identities (tenant_id, id, customer_id, kind, namespace, lookup, value_enc, display, source, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-                        .bind(tenant.0).bind(i.id.0).bind(c.id.0).bind(i.kind.as_str()).bind(&i.namespace).bind(&r.lookup)
-                        .bind(&r.value_enc).bind(&i.display).bind(&i.source).bind(i.created_at)
-                        .execute(&mut *tx).await?;
+                    insert_identity!(tenant, c.id, r).execute(&mut *tx).await?;
                 }
                 for f in new.follows {
                     sqlx::query(
@@ -126,25 +121,10 @@ impl Customers<'_> {
                         .execute(&mut *tx).await?;
                 }
                 for t in new.tags {
-                    sqlx::query(
-                        "INSERT INTO customer_tags (tenant_id, customer_id, tag_id, added_by, added_at) VALUES ($1, $2, $3, $4, $5) \
-                         ON CONFLICT (tenant_id, customer_id, tag_id) DO NOTHING")
-                        .bind(tenant.0).bind(c.id.0).bind(t.tag.0).bind(new.ctx.actor.map(|a| a.0)).bind(new.ctx.at)
-                        .execute(&mut *tx).await?;
-                    sqlx::query(
-                        "INSERT INTO tag_history (tenant_id, id, customer_id, tag_id, tag_name, op, actor_id, reason, at) \
-                         VALUES ($1, $2, $3, $4, $5, 'add', $6, $7, $8)")
-                        .bind(tenant.0).bind(Uuid::now_v7()).bind(c.id.0).bind(t.tag.0).bind(&t.tag_name)
-                        .bind(new.ctx.actor.map(|a| a.0)).bind(new.ctx.reason).bind(new.ctx.at)
-                        .execute(&mut *tx).await?;
+                    apply_tag_change!(tx, tenant, c.id, t, new.ctx);
                 }
                 for e in new.timeline {
-                    sqlx::query(
-                        "INSERT INTO timeline (tenant_id, id, customer_id, occurred_at, source, kind, actor_id, payload) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-                        .bind(tenant.0).bind(e.id.0).bind(c.id.0).bind(e.occurred_at).bind(&e.source).bind(&e.kind)
-                        .bind(e.actor_id.map(|a| a.0)).bind(Json(&e.payload))
-                        .execute(&mut *tx).await?;
+                    insert_timeline!(tenant, e).execute(&mut *tx).await?;
                 }
             });
             Ok(())
@@ -166,12 +146,7 @@ impl Customers<'_> {
 
     /// Writes the profile columns and custom values of an existing customer.
     pub async fn update(&self, tenant: TenantId, c: &Customer) -> Result<(), StoreError> {
-        let done = exec!(self.0, p => sqlx::query(
-            "UPDATE customers SET name = $3, gender = $4, avatar_url = $5, remark = $6, custom = $7, updated_at = $8 \
-             WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.0).bind(c.id.0).bind(&c.name).bind(c.gender.as_str()).bind(&c.avatar_url).bind(&c.remark)
-            .bind(Json(&c.custom)).bind(c.updated_at)
-            .execute(p).await)?;
+        let done = exec!(self.0, p => update_customer!(tenant, c).execute(p).await)?;
         if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
@@ -221,6 +196,26 @@ impl Customers<'_> {
         self.push_where(&mut sql, tenant, q);
         let row: (i64,) = on_pool!(self.0, p => dyn_query_as!((i64,), sql).fetch_one(p).await)?;
         Ok(row.0)
+    }
+
+    /// New customers per day (China Standard Time) since `since`, oldest first; days without any are absent.
+    pub async fn created_per_day(
+        &self,
+        tenant: TenantId,
+        since: DateTime<Utc>,
+        vis: &Visibility,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let day = match self.0.kind() {
+            BackendKind::Sqlite => "strftime('%Y-%m-%d', c.created_at, '+8 hours')",
+            BackendKind::Postgres => "to_char(c.created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')",
+        };
+        let mut sql = Sql::new("SELECT ");
+        sql.push(day).push(" AS day, COUNT(*) FROM customers c WHERE c.tenant_id = ").bind(Arg::Uuid(tenant.0));
+        sql.push(" AND c.created_at >= ").bind(Arg::Time(since));
+        push_visibility(&mut sql, tenant, vis);
+        sql.push(" GROUP BY day ORDER BY day");
+        let rows: Vec<(String, i64)> = on_pool!(self.0, p => dyn_query_as!((String, i64), sql).fetch_all(p).await)?;
+        Ok(rows)
     }
 
     /// Ids of matching customers after `after` in id order, for batch jobs walking a filter.

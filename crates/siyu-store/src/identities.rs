@@ -7,6 +7,7 @@ use siyu_domain::identity::{Identity, IdentityKind};
 use uuid::Uuid;
 
 use crate::error::OptionExt;
+use crate::statements::insert_identity;
 use crate::{Store, StoreError, exec, on_pool};
 
 pub struct Identities<'a>(pub(crate) &'a Store);
@@ -64,13 +65,7 @@ impl Store {
 impl Identities<'_> {
     /// Inserts; a taken (kind, namespace, value) answers `Conflict("identities_lookup")`.
     pub async fn insert(&self, tenant: TenantId, r: &IdentityRecord) -> Result<(), StoreError> {
-        let i = &r.identity;
-        let res = exec!(self.0, p => sqlx::query(
-            "INSERT INTO identities (tenant_id, id, customer_id, kind, namespace, lookup, value_enc, display, source, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-            .bind(tenant.0).bind(i.id.0).bind(i.customer_id.0).bind(i.kind.as_str()).bind(&i.namespace).bind(&r.lookup)
-            .bind(&r.value_enc).bind(&i.display).bind(&i.source).bind(i.created_at)
-            .execute(p).await);
+        let res = exec!(self.0, p => insert_identity!(tenant, r.identity.customer_id, r).execute(p).await);
         match res {
             Ok(_) => Ok(()),
             Err(e) => match StoreError::from(e) {

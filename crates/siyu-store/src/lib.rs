@@ -11,6 +11,7 @@
 //! - no sqlx type leaves this crate: methods speak domain types and [`StoreError`].
 
 mod sql;
+mod statements;
 
 pub mod accounts;
 pub mod audit;

@@ -1,14 +1,13 @@
 //! Tag groups, tags, the tags customers hold, and the history of every change.
 
 use chrono::{DateTime, Utc};
-use siyu_domain::id::{CustomerId, TagGroupId, TagId, TenantId, TimelineId, UserId};
+use siyu_domain::id::{CustomerId, TagGroupId, TagId, TenantId, UserId};
 use siyu_domain::tag::{Tag, TagGroup, TagKind};
-use siyu_domain::timeline::kinds;
-use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::error::OptionExt;
 use crate::sql::{Arg, Sql, dyn_query_as};
+use crate::statements::apply_tag_change;
 use crate::{Store, StoreError, exec, in_tx, on_pool};
 
 pub struct Tags<'a>(pub(crate) &'a Store);
@@ -180,36 +179,9 @@ impl Tags<'_> {
         let mut effective = Vec::new();
         in_tx!(self.0, tx => {
             for c in changes {
-                let done = if c.add {
-                    sqlx::query(
-                        "INSERT INTO customer_tags (tenant_id, customer_id, tag_id, added_by, added_at) VALUES ($1, $2, $3, $4, $5) \
-                         ON CONFLICT (tenant_id, customer_id, tag_id) DO NOTHING")
-                        .bind(tenant.0).bind(customer.0).bind(c.tag.0).bind(ctx.actor.map(|a| a.0)).bind(ctx.at)
-                        .execute(&mut *tx).await?
-                } else {
-                    sqlx::query("DELETE FROM customer_tags WHERE tenant_id = $1 AND customer_id = $2 AND tag_id = $3")
-                        .bind(tenant.0).bind(customer.0).bind(c.tag.0)
-                        .execute(&mut *tx).await?
-                };
-                if done.rows_affected() == 0 {
-                    continue;
+                if apply_tag_change!(tx, tenant, customer, c, ctx) {
+                    effective.push(c.clone());
                 }
-                let op = if c.add { "add" } else { "remove" };
-                sqlx::query(
-                    "INSERT INTO tag_history (tenant_id, id, customer_id, tag_id, tag_name, op, actor_id, reason, at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-                    .bind(tenant.0).bind(Uuid::now_v7()).bind(customer.0).bind(c.tag.0).bind(&c.tag_name).bind(op)
-                    .bind(ctx.actor.map(|a| a.0)).bind(ctx.reason).bind(ctx.at)
-                    .execute(&mut *tx).await?;
-                let kind = if c.add { kinds::TAG_ADDED } else { kinds::TAG_REMOVED };
-                let payload = serde_json::json!({ "tag_id": c.tag, "tag": c.tag_name, "reason": ctx.reason });
-                sqlx::query(
-                    "INSERT INTO timeline (tenant_id, id, customer_id, occurred_at, source, kind, actor_id, payload) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-                    .bind(tenant.0).bind(TimelineId::new().0).bind(customer.0).bind(ctx.at).bind(ctx.source).bind(kind)
-                    .bind(ctx.actor.map(|a| a.0)).bind(Json(&payload))
-                    .execute(&mut *tx).await?;
-                effective.push(c.clone());
             }
         });
         Ok(effective)

@@ -8,6 +8,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::sql::{Arg, Sql, dyn_query_as};
+use crate::statements::insert_timeline;
 use crate::{Store, StoreError, exec, on_pool};
 
 pub struct Timeline<'a>(pub(crate) &'a Store);
@@ -45,12 +46,7 @@ impl Store {
 
 impl Timeline<'_> {
     pub async fn append(&self, tenant: TenantId, e: &TimelineEntry) -> Result<(), StoreError> {
-        exec!(self.0, p => sqlx::query(
-            "INSERT INTO timeline (tenant_id, id, customer_id, occurred_at, source, kind, actor_id, payload) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-            .bind(tenant.0).bind(e.id.0).bind(e.customer_id.0).bind(e.occurred_at).bind(&e.source).bind(&e.kind)
-            .bind(e.actor_id.map(|a| a.0)).bind(Json(&e.payload))
-            .execute(p).await)?;
+        exec!(self.0, p => insert_timeline!(tenant, e).execute(p).await)?;
         Ok(())
     }
 

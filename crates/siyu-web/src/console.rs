@@ -226,6 +226,38 @@ struct DashboardPage {
     tags: usize,
     members: usize,
     top_tags: Vec<(String, i64, i64)>,
+    chart: Vec<Bar>,
+    chart_max: i64,
+}
+
+/// One day's bar of the 30-day chart, in SVG user units (600 × 160 plot area).
+struct Bar {
+    x: i64,
+    y: i64,
+    height: i64,
+    /// Shown under every fifth bar.
+    label: Option<String>,
+    title: String,
+}
+
+fn bars(days: &[(chrono::NaiveDate, i64)]) -> (Vec<Bar>, i64) {
+    let max = days.iter().map(|d| d.1).max().unwrap_or(0).max(1);
+    let width = 600 / (days.len().max(1) as i64);
+    let bars = days
+        .iter()
+        .enumerate()
+        .map(|(i, (day, count))| {
+            let height = count * 150 / max;
+            Bar {
+                x: i as i64 * width + 2,
+                y: 160 - height,
+                height,
+                label: (i % 5 == 0).then(|| day.format("%m-%d").to_string()),
+                title: format!("{} · {count}", day.format("%Y-%m-%d")),
+            }
+        })
+        .collect();
+    (bars, max)
 }
 
 async fn dashboard(State(state): State<AppState>, ca: ConsoleActor) -> ConsoleResult {
@@ -243,6 +275,7 @@ async fn dashboard(State(state): State<AppState>, ca: ConsoleActor) -> ConsoleRe
     let top_tags = all.into_iter().map(|(n, c)| (n, c, c * 100 / max)).collect();
     let members = app.list_members(a).await?.len();
     let tags = groups.iter().map(|g| g.tags.len()).sum();
+    let (chart, chart_max) = bars(&app.daily_new_customers(a, 30).await?);
     let page = DashboardPage {
         chrome: Chrome::new(&ca.user, Some(a), "dashboard"),
         customers,
@@ -250,6 +283,8 @@ async fn dashboard(State(state): State<AppState>, ca: ConsoleActor) -> ConsoleRe
         tags,
         members,
         top_tags,
+        chart,
+        chart_max,
     };
     Ok(render(&page))
 }

@@ -198,6 +198,7 @@ pub static CATALOGUE: &[(&str, &str, &str)] = &[
     ("customers.title", "客户", "Customers"),
     ("customers.unit", "位客户", "customers"),
     ("dashboard.new_7d", "近 7 天新增", "New in 7 days"),
+    ("dashboard.new_per_day", "近 30 天每日新增客户", "New customers per day, last 30 days"),
     ("dashboard.title", "工作台", "Dashboard"),
     ("dashboard.top_tags", "热门标签", "Top tags"),
     ("err.already_member", "该用户已经是成员", "This user is already a member"),

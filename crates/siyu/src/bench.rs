@@ -105,7 +105,11 @@ async fn api(mut settings: Settings, a: ApiArgs) -> anyhow::Result<()> {
         Arc::new(move |r| format!("/api/v1/customers/{}", ids[(r % ids.len() as u64) as usize]))
     };
     let list: load::PathFn = Arc::new(|_| "/api/v1/customers?limit=50".to_string());
+    let hz: load::PathFn = Arc::new(|_| "/healthz".to_string());
+    let rz: load::PathFn = Arc::new(|_| "/readyz".to_string());
     let scenarios = [
+        ("healthz", hz.clone(), hz),
+        ("readyz", rz.clone(), rz),
         ("customer profile GET", path_of(ids.clone()), path_of(sample)),
         ("customer list, 50 per page", list.clone(), list),
     ];

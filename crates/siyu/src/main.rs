@@ -37,9 +37,9 @@ enum Command {
         /// Do not run migrations at start.
         #[arg(long)]
         no_migrate: bool,
-        /// Also run a background worker in this process.
+        /// Do not run the embedded background worker (imports and bulk jobs then need `siyu worker`).
         #[arg(long)]
-        with_worker: bool,
+        no_worker: bool,
     },
     /// Run background jobs (add as many worker processes as you like).
     Worker,
@@ -107,13 +107,13 @@ fn main() -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         match cli.command {
-            Command::Serve { listen, no_migrate, with_worker } => {
+            Command::Serve { listen, no_migrate, no_worker } => {
                 let mut settings = settings;
                 if let Some(l) = listen {
                     settings.server.listen = l;
                 }
                 let migrate = settings.database.migrate_on_start && !no_migrate;
-                server::serve(settings, migrate, with_worker).await
+                server::serve(settings, migrate, !no_worker).await
             }
             Command::Worker => server::worker(settings).await,
             Command::Demo { file, customers, listen, no_serve } => {

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod import_jobs;
 mod transfer;
 
 use std::sync::Arc;

@@ -7,13 +7,13 @@
 use siyu_domain::customer::Customer;
 use siyu_domain::id::{CustomerId, TenantId};
 use siyu_domain::identity::IdentityKind;
-use siyu_domain::timeline::{TimelineEntry, kinds};
-use sqlx::types::Json;
+use siyu_domain::timeline::TimelineEntry;
 use uuid::Uuid;
 
 use super::Customers;
 use crate::identities::{Identities, IdentityRecord};
 use crate::sql::{Arg, Sql, dyn_query_as};
+use crate::statements::{apply_tag_change, insert_identity, insert_timeline, update_customer};
 use crate::tags::{ChangeContext, TagChange};
 use crate::{StoreError, in_tx, on_pool};
 
@@ -39,65 +39,19 @@ impl Customers<'_> {
         let mut effective = Vec::new();
         let result: Result<(), StoreError> = async {
             in_tx!(self.0, tx => {
-                if m.profile_changed {
-                    let done = sqlx::query(
-                        "UPDATE customers SET name = $3, gender = $4, avatar_url = $5, remark = $6, custom = $7, updated_at = $8 \
-                         WHERE tenant_id = $1 AND id = $2")
-                        .bind(tenant.0).bind(c.id.0).bind(&c.name).bind(c.gender.as_str()).bind(&c.avatar_url)
-                        .bind(&c.remark).bind(Json(&c.custom)).bind(c.updated_at)
-                        .execute(&mut *tx).await?;
-                    if done.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
+                if m.profile_changed && update_customer!(tenant, c).execute(&mut *tx).await?.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
                 }
                 for r in m.identities {
-                    let i = &r.identity;
-                    sqlx::query(
-                        "INSERT INTO identities (tenant_id, id, customer_id, kind, namespace, lookup, value_enc, display, source, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-                        .bind(tenant.0).bind(i.id.0).bind(c.id.0).bind(i.kind.as_str()).bind(&i.namespace).bind(&r.lookup)
-                        .bind(&r.value_enc).bind(&i.display).bind(&i.source).bind(i.created_at)
-                        .execute(&mut *tx).await?;
+                    insert_identity!(tenant, c.id, r).execute(&mut *tx).await?;
                 }
                 for t in m.tags {
-                    let done = if t.add {
-                        sqlx::query(
-                            "INSERT INTO customer_tags (tenant_id, customer_id, tag_id, added_by, added_at) VALUES ($1, $2, $3, $4, $5) \
-                             ON CONFLICT (tenant_id, customer_id, tag_id) DO NOTHING")
-                            .bind(tenant.0).bind(c.id.0).bind(t.tag.0).bind(m.ctx.actor.map(|a| a.0)).bind(m.ctx.at)
-                            .execute(&mut *tx).await?
-                    } else {
-                        sqlx::query("DELETE FROM customer_tags WHERE tenant_id = $1 AND customer_id = $2 AND tag_id = $3")
-                            .bind(tenant.0).bind(c.id.0).bind(t.tag.0)
-                            .execute(&mut *tx).await?
-                    };
-                    if done.rows_affected() == 0 {
-                        continue;
+                    if apply_tag_change!(tx, tenant, c.id, t, m.ctx) {
+                        effective.push(t.clone());
                     }
-                    let op = if t.add { "add" } else { "remove" };
-                    sqlx::query(
-                        "INSERT INTO tag_history (tenant_id, id, customer_id, tag_id, tag_name, op, actor_id, reason, at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-                        .bind(tenant.0).bind(Uuid::now_v7()).bind(c.id.0).bind(t.tag.0).bind(&t.tag_name).bind(op)
-                        .bind(m.ctx.actor.map(|a| a.0)).bind(m.ctx.reason).bind(m.ctx.at)
-                        .execute(&mut *tx).await?;
-                    let kind = if t.add { kinds::TAG_ADDED } else { kinds::TAG_REMOVED };
-                    let payload = serde_json::json!({ "tag_id": t.tag, "tag": t.tag_name, "reason": m.ctx.reason });
-                    sqlx::query(
-                        "INSERT INTO timeline (tenant_id, id, customer_id, occurred_at, source, kind, actor_id, payload) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-                        .bind(tenant.0).bind(Uuid::now_v7()).bind(c.id.0).bind(m.ctx.at).bind(m.ctx.source).bind(kind)
-                        .bind(m.ctx.actor.map(|a| a.0)).bind(Json(&payload))
-                        .execute(&mut *tx).await?;
-                    effective.push(t.clone());
                 }
                 for e in m.timeline {
-                    sqlx::query(
-                        "INSERT INTO timeline (tenant_id, id, customer_id, occurred_at, source, kind, actor_id, payload) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-                        .bind(tenant.0).bind(e.id.0).bind(c.id.0).bind(e.occurred_at).bind(&e.source).bind(&e.kind)
-                        .bind(e.actor_id.map(|a| a.0)).bind(Json(&e.payload))
-                        .execute(&mut *tx).await?;
+                    insert_timeline!(tenant, e).execute(&mut *tx).await?;
                 }
             });
             Ok(())

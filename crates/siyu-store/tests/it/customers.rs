@@ -159,4 +159,18 @@ crate::conformance!(
     text_search_matches_names_and_treats_wildcards_literally,
     visibility_limits_customers_to_those_followed_by_the_given_staff,
     an_identity_value_belongs_to_one_customer_per_tenant,
+    new_customers_are_counted_per_china_day,
 );
+
+async fn new_customers_are_counted_per_china_day(store: Store) {
+    let t = tenant(&store).await;
+    // 2026-03-01 23:30 in Shanghai is 15:30 UTC; 2026-03-02 00:30 in Shanghai is 16:30 UTC on March 1st.
+    let late = chrono::DateTime::parse_from_rfc3339("2026-03-01T15:30:00Z").unwrap().with_timezone(&chrono::Utc);
+    let after_midnight = late + Duration::hours(1);
+    for at in [late, after_midnight, after_midnight] {
+        store.customers().insert(t, &customer("c", at)).await.unwrap();
+    }
+    let days = store.customers().created_per_day(t, late - Duration::days(1), &None).await.unwrap();
+    assert_eq!(days, vec![("2026-03-01".to_string(), 1), ("2026-03-02".to_string(), 2)]);
+    assert!(store.customers().created_per_day(t, late, &Some(vec![])).await.unwrap().is_empty());
+}

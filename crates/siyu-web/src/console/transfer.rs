@@ -1,8 +1,11 @@
 //! Console pages: importing customers and tags (upload → column mapping → dry-run preview → import with
 //! progress → report with an errors CSV), and the customer export downloads.
+//!
+//! Nothing of an import lives in this node: the file is an upload in the database (`App::store_upload`),
+//! the import is a job any worker runs (`App::queue_import`), and the progress page polls that job, so
+//! every step may be served by a different node behind the load balancer.
 
 mod export;
-mod uploads;
 mod views;
 
 use askama::Template;
@@ -12,13 +15,15 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Router};
-use siyu_app::transfer::{ColumnMapping, Table, TagImportReport, Target};
+use siyu_app::transfer::{ColumnMapping, TagImportReport, Target, UploadedTable};
 use siyu_app::{AppError, AppResult};
 use siyu_domain::access::Permission;
+use siyu_domain::id::{JobId, UploadId};
+use siyu_domain::job::JobStatus;
 
-use self::uploads::Outcome;
 use self::views::{ColumnView, PreviewView, ProgressView, ReportView, target_options};
 use crate::auth::ConsoleActor;
+use crate::console::customers::parse_id;
 use crate::console::page::{Chrome, ConsoleResult, check_csrf, render};
 use crate::routes::Routes;
 use crate::state::AppState;
@@ -131,6 +136,17 @@ fn one<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
     pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
+/// How many columns the mapping form posted (`col_0` … `col_<n>`).
+fn posted_width(pairs: &[(String, String)]) -> usize {
+    pairs
+        .iter()
+        .filter_map(|(k, _)| k.strip_prefix("col_")?.parse::<usize>().ok())
+        .map(|i| i + 1)
+        .max()
+        .unwrap_or(0)
+        .min(siyu_app::transfer::MAX_COLUMNS)
+}
+
 /// The mapping the form posted: `col_<n>` = target key, plus `appid` and `corp_id`.
 fn posted_mapping(pairs: &[(String, String)], width: usize) -> AppResult<ColumnMapping> {
     let mut columns = vec![Target::Ignore; width];
@@ -171,15 +187,14 @@ enum Step {
 async fn mapping_page(
     state: &AppState,
     ca: &ConsoleActor,
-    id: uuid::Uuid,
-    file_name: &str,
-    table: &Table,
+    file: &UploadedTable,
     mapping: &ColumnMapping,
     step: Step,
 ) -> ConsoleResult {
     let app = &state.app;
     let fields = app.fields(&ca.actor).await?;
     let chrome = Chrome::new(&ca.user, Some(&ca.actor), "imports");
+    let table = &file.table;
     let (preview, error) = match step {
         Step::Suggest => (None, None),
         Step::Refused(e) => (None, Some(e.to_string())),
@@ -190,8 +205,8 @@ async fn mapping_page(
         },
     };
     let page = MappingPage {
-        id: id.to_string(),
-        file_name: file_name.to_string(),
+        id: file.id.to_string(),
+        file_name: file.file_name.clone(),
         total_rows: table.rows.len(),
         columns: ColumnView::all(table, mapping),
         options: target_options(&chrome, &fields),
@@ -204,7 +219,7 @@ async fn mapping_page(
     Ok(render(&page))
 }
 
-/// Step 2 and 3: an upload shows the suggested mapping; a posted mapping shows the dry run.
+/// Step 2 and 3: an upload is stored and shows the suggested mapping; a posted mapping shows the dry run.
 async fn preview(State(state): State<AppState>, ca: ConsoleActor, req: Request) -> ConsoleResult {
     let body = match read_body(&state, req).await {
         Ok(b) => b,
@@ -214,40 +229,32 @@ async fn preview(State(state): State<AppState>, ca: ConsoleActor, req: Request) 
         Body_::Upload { csrf, file_name, bytes, .. } => {
             check_csrf(&ca.user, &csrf)?;
             ca.actor.require(Permission::CustomersImport)?;
-            let table = match state.app.read_import_file(file_name.clone(), bytes.clone()).await {
-                Ok(t) => t,
+            // Read it before storing it: a file that cannot be read is refused on the upload page.
+            let stored = match state.app.read_import_file(file_name.clone(), bytes.clone()).await {
+                Ok(table) => state.app.store_upload(&ca.actor, &file_name, &bytes).await.map(|id| (id, table)),
+                Err(e) => Err(e),
+            };
+            let file = match stored {
+                Ok((id, table)) => UploadedTable { id, file_name, table },
                 Err(e) => return Ok(page_error(ImportsPage::new(&ca), &e)),
             };
-            let id = uploads::save(&ca.actor, &file_name, bytes, state.app.now()).await?;
             let fields = state.app.fields(&ca.actor).await?;
-            let mapping = ColumnMapping::suggest(&table.headers, &fields);
-            mapping_page(&state, &ca, id, &file_name, &table, &mapping, Step::Suggest).await
+            let mapping = ColumnMapping::suggest(&file.table.headers, &fields);
+            mapping_page(&state, &ca, &file, &mapping, Step::Suggest).await
         }
         Body_::Form(pairs) => {
             check_csrf(&ca.user, one(&pairs, "_csrf").unwrap_or(""))?;
-            let (id, meta) = uploads::meta(&ca.actor, one(&pairs, "id").unwrap_or("")).await?;
-            let table = state.app.read_import_file(meta.file_name.clone(), uploads::bytes(id).await?).await?;
-            let mapping = match posted_mapping(&pairs, table.width()) {
-                Ok(m) => m,
-                Err(e) => {
-                    return mapping_page(
-                        &state,
-                        &ca,
-                        id,
-                        &meta.file_name,
-                        &table,
-                        &ColumnMapping::default(),
-                        Step::Refused(e),
-                    )
-                    .await;
-                }
-            };
-            mapping_page(&state, &ca, id, &meta.file_name, &table, &mapping, Step::Preview).await
+            let id: UploadId = parse_id(one(&pairs, "id").unwrap_or("").trim())?;
+            let file = state.app.upload_table(&ca.actor, id).await?;
+            match posted_mapping(&pairs, file.table.width()) {
+                Ok(m) => mapping_page(&state, &ca, &file, &m, Step::Preview).await,
+                Err(e) => mapping_page(&state, &ca, &file, &ColumnMapping::default(), Step::Refused(e)).await,
+            }
         }
     }
 }
 
-/// Step 4: runs the import in the background and shows its progress.
+/// Step 4: queues the import (any worker runs it) and shows its progress.
 async fn run(
     State(state): State<AppState>,
     ca: ConsoleActor,
@@ -255,30 +262,17 @@ async fn run(
 ) -> ConsoleResult {
     check_csrf(&ca.user, one(&pairs, "_csrf").unwrap_or(""))?;
     ca.actor.require(Permission::CustomersImport)?;
-    let (id, meta) = uploads::meta(&ca.actor, one(&pairs, "id").unwrap_or("")).await?;
-    let target = format!("/console/imports/{id}");
-    let Ok(bytes) = uploads::bytes(id).await else { return Ok(Redirect::to(&target).into_response()) };
-    let table = state.app.read_import_file(meta.file_name.clone(), bytes).await?;
-    let mapping = posted_mapping(&pairs, table.width())?;
-    let fields = state.app.fields(&ca.actor).await?;
-    if let Err(e) = mapping.validate(table.width(), &fields) {
-        return mapping_page(&state, &ca, id, &meta.file_name, &table, &mapping, Step::Refused(e)).await;
-    }
-    if uploads::start(id) {
-        let (app, actor) = (state.app.clone(), ca.actor.clone());
-        tokio::spawn(async move {
-            let mut progress = |p: &siyu_app::transfer::ImportProgress| uploads::set_progress(id, *p);
-            let outcome = match app.import_customers(&actor, &table, &mapping, &mut progress).await {
-                Ok(report) => Outcome::Done(report),
-                Err(e) => {
-                    tracing::error!(error = ?e, import = %id, "console import failed");
-                    Outcome::Failed(if e.code().status() >= 500 { "internal error".into() } else { e.to_string() })
-                }
-            };
-            uploads::finish(id, &outcome).await;
-        });
-    }
-    Ok(Redirect::to(&target).into_response())
+    let id: UploadId = parse_id(one(&pairs, "id").unwrap_or("").trim())?;
+    let (mapping, refused) = match posted_mapping(&pairs, posted_width(&pairs)) {
+        Ok(mapping) => match state.app.queue_import(&ca.actor, id, &mapping).await {
+            Ok(job) => return Ok(Redirect::to(&format!("/console/imports/{}", job.id)).into_response()),
+            Err(e @ AppError::Invalid(_)) => (mapping, e),
+            Err(e) => return Err(e.into()),
+        },
+        Err(e) => (ColumnMapping::default(), e),
+    };
+    let file = state.app.upload_table(&ca.actor, id).await?;
+    mapping_page(&state, &ca, &file, &mapping, Step::Refused(refused)).await
 }
 
 #[derive(Template)]
@@ -292,19 +286,20 @@ struct StatusPage {
     failed: Option<String>,
 }
 
-async fn status(ca: ConsoleActor, Path(id): Path<String>) -> ConsoleResult {
-    let (id, meta) = uploads::meta(&ca.actor, &id).await?;
+/// The import job: progress while queued or running (the page polls itself), then the report.
+async fn status(State(state): State<AppState>, ca: ConsoleActor, Path(id): Path<String>) -> ConsoleResult {
+    let id: JobId = parse_id(&id)?;
+    let s = state.app.import_job(&ca.actor, id).await?;
     let chrome = Chrome::new(&ca.user, Some(&ca.actor), "imports");
     let (mut running, mut report, mut failed) = (None, None, None);
-    match uploads::outcome(id).await {
-        Some(Outcome::Done(r)) => report = Some(ReportView::new(r)),
-        Some(Outcome::Failed(m)) => failed = Some(m),
-        None => match uploads::progress(id) {
-            Some(p) => running = Some(ProgressView::new(p)),
-            None => return Err(AppError::NotFound.into()),
-        },
+    match (s.job.status, s.report) {
+        (JobStatus::Queued | JobStatus::Running, _) => running = Some(ProgressView::new(s.progress, s.job.percent())),
+        (JobStatus::Done, Some(r)) => report = Some(ReportView::new(r)),
+        (JobStatus::Done, None) | (JobStatus::Failed, _) => {
+            failed = Some(s.job.error.unwrap_or_else(|| "internal error".into()));
+        }
     }
-    let page = StatusPage { chrome, id: id.to_string(), file_name: meta.file_name, running, report, failed };
+    let page = StatusPage { chrome, id: id.to_string(), file_name: s.file_name, running, report, failed };
     Ok(render(&page))
 }
 
@@ -320,10 +315,13 @@ pub fn download(content_type: &'static str, file_name: &str, body: Body) -> Resp
     res
 }
 
-async fn errors_csv(ca: ConsoleActor, Path(id): Path<String>) -> ConsoleResult {
-    let (id, _) = uploads::meta(&ca.actor, &id).await?;
-    let bytes = uploads::errors_csv(id).await?;
-    let name = format!("import-errors-{}.csv", &id.simple().to_string()[..8]);
+/// The row errors of a finished import, as a CSV made from the job's report.
+async fn errors_csv(State(state): State<AppState>, ca: ConsoleActor, Path(id): Path<String>) -> ConsoleResult {
+    let id: JobId = parse_id(&id)?;
+    let report = state.app.import_job(&ca.actor, id).await?.report.ok_or(AppError::NotFound)?;
+    let bytes = siyu_app::transfer::errors_csv(&report.errors)?;
+    let short: String = id.0.simple().to_string().chars().take(8).collect();
+    let name = format!("import-errors-{short}.csv");
     Ok(download("text/csv; charset=utf-8", &name, Body::from(bytes)))
 }
 

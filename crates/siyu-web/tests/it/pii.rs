@@ -34,8 +34,8 @@ async fn no_phone_number_appears_in_clear_text_in_the_database() {
             bytes
         }
     };
-    assert!(raw.len() > 10_000, "the dump holds the data");
     let haystack = String::from_utf8_lossy(&raw);
+    assert!(haystack.contains("客户1"), "the dump holds the data");
     for p in phones {
         let hex: String = p.bytes().map(|b| format!("{b:02x}")).collect();
         assert!(!haystack.contains(p), "{p} found in clear text");

@@ -162,18 +162,18 @@ impl PreviewView {
     }
 }
 
+/// A queued or running import job: its percentage and the counts at its last checkpoint.
 pub struct ProgressView {
     pub done: usize,
     pub total: usize,
-    pub percent: usize,
+    pub percent: i64,
     pub created: usize,
     pub updated: usize,
     pub skipped: usize,
 }
 
 impl ProgressView {
-    pub fn new(p: ImportProgress) -> Self {
-        let percent = (p.done * 100).checked_div(p.total).unwrap_or(0);
+    pub fn new(p: ImportProgress, percent: i64) -> Self {
         Self { done: p.done, total: p.total, percent, created: p.created, updated: p.updated, skipped: p.skipped }
     }
 }
