@@ -191,18 +191,10 @@ impl App {
         actor: &Actor,
         customers: &[CustomerId],
     ) -> AppResult<HashMap<CustomerId, Vec<TagRef>>> {
-        let held = self.store.tags().held(actor.tenant, customers).await?;
-        if held.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let (groups, tags) = self.tag_catalog(actor).await?;
         let mut out: HashMap<CustomerId, Vec<TagRef>> = HashMap::new();
-        for (c, t) in held {
-            if let Some(tag) = tags.get(&t)
-                && let Some(g) = groups.get(&tag.group_id)
-                && (g.kind == TagKind::Enterprise || g.owner_id == Some(actor.user))
-            {
-                out.entry(c).or_default().push(TagRef { id: t, name: tag.name.clone(), group: g.name.clone() });
+        for (c, tag, g) in self.store.tags().held_with_groups(actor.tenant, customers).await? {
+            if g.kind == TagKind::Enterprise || g.owner_id == Some(actor.user) {
+                out.entry(c).or_default().push(TagRef { id: tag.id, name: tag.name, group: g.name });
             }
         }
         Ok(out)

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::identities::IdentityRecord;
 use crate::sql::{Arg, Sql, dyn_query};
-use crate::{BackendKind, Store, StoreError, exec, in_tx};
+use crate::{BackendKind, Store, StoreError, in_tx};
 
 /// Most values one statement binds.
 pub const MAX_PARAMS: usize = 30_000;
@@ -282,16 +282,6 @@ impl Bulk<'_> {
             other => other,
         })?;
         Ok(BulkCounts { customers, identities, follows, tags, notes, timeline })
-    }
-}
-
-impl Bulk<'_> {
-    /// Refreshes the query planner's statistics, as is due after a bulk load: without them SQLite may
-    /// pick an index by its shape rather than its selectivity (e.g. `identities_lookup` over
-    /// `identities_customer` for a page's phone numbers).
-    pub async fn analyze(&self) -> Result<(), StoreError> {
-        exec!(self.0, p => sqlx::query("ANALYZE").execute(p).await)?;
-        Ok(())
     }
 }
 

@@ -94,7 +94,13 @@ impl Identities<'_> {
         }
         let mut sql = crate::sql::Sql::new(SELECT);
         sql.push(" WHERE tenant_id = ").bind(crate::sql::Arg::Uuid(tenant.0));
-        sql.push(" AND kind = ").bind(crate::sql::Arg::Text(kind.as_str().into()));
+        // `+kind` keeps SQLite (which plans by index shape when it has no statistics) on identities_customer
+        // instead of walking identities_lookup (tenant_id, kind): every phone of the tenant.
+        let kind_is = match self.0.kind() {
+            crate::BackendKind::Sqlite => " AND +kind = ",
+            crate::BackendKind::Postgres => " AND kind = ",
+        };
+        sql.push(kind_is).bind(crate::sql::Arg::Text(kind.as_str().into()));
         sql.push(" AND customer_id IN ").bind_list(customers.iter().map(|c| c.0)).push(" ORDER BY created_at, id");
         let rows: Vec<IdentityRow> =
             on_pool!(self.0, p => crate::sql::dyn_query_as!(IdentityRow, sql).fetch_all(p).await)?;

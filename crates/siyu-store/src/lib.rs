@@ -137,7 +137,9 @@ impl Store {
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
                 .pragma("cache_size", "-65536")
-                .pragma("temp_store", "memory");
+                .pragma("temp_store", "memory")
+                // Reads map the file (shared by all connections, no read syscalls) up to SQLite's 2 GB cap.
+                .pragma("mmap_size", "2147418112");
             // An embedded file cannot drop a connection: skip the ping before each checkout (a round trip
             // to the connection's worker thread per query).
             let pool = SqlitePoolOptions::new()

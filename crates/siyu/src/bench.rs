@@ -25,6 +25,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::demo::{self, err};
 
+/// Seconds of one measuring slice.
+const SLICE_SECS: u64 = 2;
+
 #[derive(Subcommand)]
 pub enum BenchCommand {
     /// Customer profile GET and customer list on SQLite, against a bare axum handler.
@@ -105,22 +108,25 @@ async fn api(mut settings: Settings, a: ApiArgs) -> anyhow::Result<()> {
         Arc::new(move |r| format!("/api/v1/customers/{}", ids[(r % ids.len() as u64) as usize]))
     };
     let list: load::PathFn = Arc::new(|_| "/api/v1/customers?limit=50".to_string());
-    let hz: load::PathFn = Arc::new(|_| "/healthz".to_string());
-    let rz: load::PathFn = Arc::new(|_| "/readyz".to_string());
     let scenarios = [
-        ("healthz", hz.clone(), hz),
-        ("readyz", rz.clone(), rz),
         ("customer profile GET", path_of(ids.clone()), path_of(sample)),
         ("customer list, 50 per page", list.clone(), list),
     ];
-    let (c, d) = (a.concurrency, Duration::from_secs(a.seconds));
+    let c = a.concurrency;
+    // Slices alternate between the servers so that background load on the machine hits both alike.
+    let slices = a.seconds.div_ceil(SLICE_SECS).max(1);
+    let slice = Duration::from_secs(a.seconds.clamp(1, SLICE_SECS));
+    let warm_up = Duration::from_secs(1);
     let mut rows = Vec::new();
     for (name, siyu_path, bare_path) in scenarios {
-        println!("{name}: warming up, then {} s on siyu and {} s on bare axum", a.seconds, a.seconds);
-        load::run(&client, &siyu_base, Some(&token), siyu_path.clone(), c, Duration::from_secs(1)).await?;
-        let siyu = load::run(&client, &siyu_base, Some(&token), siyu_path, c, d).await?;
-        load::run(&client, &bare_base, None, bare_path.clone(), c, Duration::from_secs(1)).await?;
-        let bare = load::run(&client, &bare_base, None, bare_path, c, d).await?;
+        println!("{name}: {} s on siyu and on bare axum, alternating {}-s slices", a.seconds, slice.as_secs());
+        load::run(&client, &siyu_base, Some(&token), siyu_path.clone(), c, warm_up).await?;
+        load::run(&client, &bare_base, None, bare_path.clone(), c, warm_up).await?;
+        let (mut siyu, mut bare) = (load::Stats::empty(), load::Stats::empty());
+        for _ in 0..slices {
+            siyu.merge(load::run(&client, &siyu_base, Some(&token), siyu_path.clone(), c, slice).await?);
+            bare.merge(load::run(&client, &bare_base, None, bare_path.clone(), c, slice).await?);
+        }
         if siyu.errors + bare.errors > 0 {
             println!("  errors: siyu {}, bare {}", siyu.errors, bare.errors);
         }

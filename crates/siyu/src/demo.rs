@@ -7,6 +7,7 @@
 //! live-code states, tags, notes and the timeline telling it all.
 
 pub mod brand;
+mod calendar;
 pub mod people;
 mod words;
 
@@ -37,7 +38,7 @@ pub async fn run(
     settings.database.url = format!("sqlite://{}", file.display());
     settings.server.listen = listen.to_string();
     let app = App::connect(settings, true).await?;
-    let owner = match find(&app).await? {
+    let owner = match find(&app).await.map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))? {
         Some((_, owner)) => {
             let n = app.count_customers(&owner, &CustomerFilter::default()).await.map_err(err)?;
             println!("reusing {}: {TENANT_NAME} with {n} customers (delete the file to seed afresh)", file.display());
@@ -110,8 +111,6 @@ pub async fn seed(app: &App, customers: u64) -> anyhow::Result<Brand> {
         bar.inc(n);
     }
     generator.await?;
-    bar.set_message("analyzing");
-    app.store.bulk().analyze().await?;
     bar.finish_and_clear();
     app.store.tenants().rename(brand.tenant, TENANT_NAME).await?;
     let secs = started.elapsed().as_secs_f64();

@@ -38,14 +38,14 @@ fn item(i: usize, staff: UserId, tags: &[TagId]) -> BulkCustomer {
     let customer = Customer {
         id,
         name: format!("顾客{i}"),
-        gender: if i % 2 == 0 { Gender::Female } else { Gender::Unknown },
+        gender: if i.is_multiple_of(2) { Gender::Female } else { Gender::Unknown },
         avatar_url: None,
-        remark: (i % 3 == 0).then(|| "老客".to_string()),
+        remark: i.is_multiple_of(3).then(|| "老客".to_string()),
         source: "bulk".into(),
         custom,
         created_at: at,
         updated_at: at,
-        last_active_at: (i % 4 != 0).then_some(at + Duration::days(1)),
+        last_active_at: (!i.is_multiple_of(4)).then_some(at + Duration::days(1)),
     };
     let timeline = ["customer_created", "follow_added", "note_added"]
         .into_iter()

@@ -25,6 +25,19 @@ impl Stats {
         self.requests as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
+    /// Adds another run's figures (rates and quantiles then cover both).
+    pub fn merge(&mut self, other: Stats) {
+        self.requests += other.requests;
+        self.errors += other.errors;
+        self.elapsed += other.elapsed;
+        self.latencies.extend(other.latencies);
+        self.latencies.sort_unstable();
+    }
+
+    pub fn empty() -> Self {
+        Self { requests: 0, errors: 0, elapsed: Duration::ZERO, latencies: Vec::new() }
+    }
+
     /// The `q` quantile (0–1) latency in milliseconds.
     pub fn quantile_ms(&self, q: f64) -> f64 {
         if self.latencies.is_empty() {

@@ -6,6 +6,8 @@ use super::load::Stats;
 
 const BEGIN: &str = "<!-- bench api: begin -->";
 const END: &str = "<!-- bench api: end -->";
+/// The ratio to the bare handler the project aims for.
+const GOAL: f64 = 0.3;
 const INTRO: &str = "# Benchmarks
 
 How siyu compares with a peer on the same machine. Each benchmark is a `siyu bench <name>` command that
@@ -88,6 +90,16 @@ pub fn machine() -> String {
     format!("{cpu}, {cores} cores{mem_gib}, {os}")
 }
 
+/// Whether every scenario reached the goal, and the worst ratio.
+fn verdict(rows: &[Row]) -> String {
+    let worst = rows.iter().map(|r| r.siyu.rate() / r.bare.rate().max(1e-9)).fold(f64::INFINITY, f64::min);
+    if worst >= GOAL {
+        format!("Goal met: the lowest ratio is {worst:.2}×.")
+    } else {
+        format!("**Goal not met**: the lowest ratio is {worst:.2}× (goal {GOAL}×); see the notes below.")
+    }
+}
+
 /// The `siyu bench api` section of `docs/benchmarks.md`.
 pub fn section(rows: &[Row], setup: &Setup) -> String {
     let seeded = match setup.seeded {
@@ -111,6 +123,8 @@ Goal: siyu serves at least 0.3× the requests per second of a bare axum handler 
   same process as both servers; p50/p99 are per-request latencies seen by the client.
 
 {table}
+{verdict}
+
 Measured {date} on {machine}, release build.
 
 Reproduce: `cargo build --release -p siyu && target/release/siyu bench api --write-docs`. The first run seeds
@@ -122,6 +136,7 @@ Reproduce: `cargo build --release -p siyu && target/release/siyu bench api --wri
         c = setup.concurrency,
         s = setup.seconds,
         table = table(rows),
+        verdict = verdict(rows),
         date = chrono::Utc::now().format("%Y-%m-%d"),
         machine = machine(),
     )
@@ -132,7 +147,7 @@ pub fn write_docs(path: &Path, section: &str) -> anyhow::Result<()> {
     let current = std::fs::read_to_string(path).unwrap_or_else(|_| INTRO.to_string());
     let updated = match (current.find(BEGIN), current.find(END)) {
         (Some(b), Some(e)) if e > b => format!("{}{}{}", &current[..b], section.trim_end(), &current[e + END.len()..]),
-        _ => format!("{}\n{}", current.trim_end(), section),
+        _ => format!("{}\n\n{}", current.trim_end(), section),
     };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;

@@ -1,9 +1,7 @@
-//! The demo brand's customers: a deterministic stream (fixed seed) over the two years before the seeding
-//! day, growing over time with peaks on the shopping festivals (3.8, 5.20, 6.18, 11.11, 12.12).
+//! The demo brand's customers: a deterministic stream (fixed seed) in order of arrival (see
+//! [`Calendar`]), each with identities, follows by 导购, tags, notes and custom values.
 
-use std::collections::VecDeque;
-
-use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use rand::distributions::WeightedIndex;
 use rand::prelude::*;
 use rand::rngs::StdRng;
@@ -16,10 +14,10 @@ use siyu_domain::identity::IdentityKind;
 use siyu_domain::phone::{self, Phone};
 
 use super::brand::{Brand, Region, SKINS};
+use super::calendar::Calendar;
 use super::words;
 
 pub const SEED: u64 = 0x5349_5955_2026;
-pub const DAYS: i64 = 730;
 pub const MINI_PROGRAM_APPID: &str = "wx8f3c2a1b9d7e6f50";
 pub const OFFICIAL_ACCOUNT_APPID: &str = "wx2b7d9e4c1a6f3085";
 pub const CORP_ID: &str = "ww7a3f9c2e1b4d6058";
@@ -29,11 +27,6 @@ const PHONE_PREFIXES: &[&str] = &[
     "166", "177", "180", "181", "182", "183", "185", "186", "187", "188", "189", "191", "198", "199",
 ];
 const ID_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-/// Customers per hour of the day (Beijing time): evenings are busiest.
-const HOURS: [f64; 24] = [
-    1.0, 0.5, 0.3, 0.2, 0.2, 0.3, 0.6, 1.2, 2.0, 3.0, 4.0, 4.5, 4.0, 4.0, 4.2, 4.5, 4.5, 4.5, 5.0, 6.0, 7.0, 7.5, 6.0,
-    3.0,
-];
 /// (channel index into `CHANNELS`, weight, add_way, live-code states)
 const CHANNELS: [(usize, u32, &str, &[&str]); 5] = [
     (
@@ -55,71 +48,28 @@ pub struct People {
     /// Draws when things happen and id bits, which depend on the seeding day.
     clock: StdRng,
     brand: Brand,
-    /// Midnight (Beijing) of the first day, in UTC.
-    start: DateTime<Utc>,
+    calendar: Calendar,
+    /// The seeding time: nothing happens after it.
     now: DateTime<Utc>,
-    plan: Vec<u32>,
-    day: usize,
-    pending: VecDeque<DateTime<Utc>>,
     index: u64,
-    hours: WeightedIndex<f64>,
     channels: WeightedIndex<u32>,
     /// Front-line staff of East, South and Online.
     by_region: [Vec<UserId>; 3],
 }
 
-/// Midnight in Beijing (UTC+8) `days_ago` days before today's, as UTC.
-fn beijing_midnight(now: DateTime<Utc>, days_ago: i64) -> DateTime<Utc> {
-    let local = now + Duration::hours(8);
-    let midnight = local.date_naive().and_hms_opt(0, 0, 0).unwrap_or_default();
-    Utc.from_utc_datetime(&midnight) - Duration::hours(8) - Duration::days(days_ago)
-}
-
-/// How busy a day is: growth over time, weekends, festivals and their run-ups.
-fn day_weight(day: i64, date: NaiveDate) -> f64 {
-    let growth = 0.4 + day as f64 / DAYS as f64;
-    let weekend = if date.weekday().number_from_monday() >= 6 { 1.25 } else { 1.0 };
-    let festival = match (date.month(), date.day()) {
-        (3, 8) => 3.0,
-        (5, 20) => 2.5,
-        (6, 18) => 4.0,
-        (6, 1..=17) => 1.5,
-        (11, 11) => 5.0,
-        (10, 20..=31) | (11, 1..=10) => 1.6,
-        (12, 12) => 2.5,
-        _ => 1.0,
-    };
-    growth * weekend * festival
-}
-
 impl People {
     pub fn new(brand: Brand, total: u64, now: DateTime<Utc>) -> anyhow::Result<Self> {
-        let start = beijing_midnight(now, DAYS);
-        let weights: Vec<f64> =
-            (0..DAYS).map(|d| day_weight(d, (start + Duration::hours(8) + Duration::days(d)).date_naive())).collect();
-        let sum: f64 = weights.iter().sum();
-        let (mut acc, mut placed, mut plan) = (0.0, 0u64, Vec::with_capacity(weights.len()));
-        for w in &weights {
-            acc += w;
-            let upto = ((acc / sum) * total as f64).round() as u64;
-            plan.push(u32::try_from(upto.saturating_sub(placed))?);
-            placed = upto.max(placed);
-        }
         let by_region = [Region::East, Region::South, Region::Online]
             .map(|r| brand.staff.iter().filter(|s| s.region == r).map(|s| s.user).collect());
-        let now = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
+        let calendar = Calendar::new(total, now)?;
         Ok(Self {
             by_region,
             rng: StdRng::seed_from_u64(SEED),
             clock: StdRng::seed_from_u64(SEED ^ 0xC10C),
             brand,
-            start,
-            now,
-            plan,
-            day: 0,
-            pending: VecDeque::new(),
+            now: calendar.now,
+            calendar,
             index: 0,
-            hours: WeightedIndex::new(HOURS)?,
             channels: WeightedIndex::new(CHANNELS.map(|c| c.1))?,
         })
     }
@@ -128,29 +78,12 @@ impl People {
     pub fn batch(&mut self, n: usize) -> Vec<NewCustomerBulk> {
         let mut out = Vec::with_capacity(n);
         while out.len() < n {
-            match self.next_time() {
+            match self.calendar.next(&mut self.clock) {
                 Some(at) => out.push(self.customer(at)),
                 None => break,
             }
         }
         out
-    }
-
-    fn next_time(&mut self) -> Option<DateTime<Utc>> {
-        while self.pending.is_empty() {
-            let count = *self.plan.get(self.day)?;
-            let day_start = self.start + Duration::days(self.day as i64);
-            let mut times: Vec<DateTime<Utc>> = (0..count)
-                .map(|_| {
-                    let hour = self.hours.sample(&mut self.clock) as i64;
-                    day_start + Duration::hours(hour) + Duration::milliseconds(self.clock.gen_range(0..3_600_000))
-                })
-                .collect();
-            times.sort();
-            self.pending.extend(times);
-            self.day += 1;
-        }
-        self.pending.pop_front()
     }
 
     /// A time-ordered id stamped with `at`, its random part from the seeded generator.
@@ -166,7 +99,8 @@ impl People {
         for _ in 0..len - 5 {
             s.push(char::from(ID_CHARS[self.rng.gen_range(0..ID_CHARS.len())]));
         }
-        let mut i = self.index;
+        // An odd multiplier permutes 0..2^30, so the tail stays unique (below 2^30 customers) but looks random.
+        let mut i = self.index.wrapping_mul(0x9E37_79B1) & ((1 << 30) - 1);
         for _ in 0..5 {
             s.push(char::from(ID_CHARS[(i % 64) as usize]));
             i /= 64;
@@ -292,11 +226,13 @@ impl People {
             tags.push(TagInput { tag: t, actor: Some(first), at: tag_at });
         }
         let (keeper, personal) = self.brand.personal.clone();
-        if follows.iter().any(|f| f.user_id == keeper) && tags.len() < 4 && self.rng.gen_bool(0.5) {
-            if let Some(t) = personal.choose(&mut self.rng) {
-                let tag_at = self.later(at, 60 * 24 * 14);
-                tags.push(TagInput { tag: *t, actor: Some(keeper), at: tag_at });
-            }
+        if follows.iter().any(|f| f.user_id == keeper)
+            && tags.len() < 4
+            && self.rng.gen_bool(0.5)
+            && let Some(t) = personal.choose(&mut self.rng)
+        {
+            let tag_at = self.later(at, 60 * 24 * 14);
+            tags.push(TagInput { tag: *t, actor: Some(keeper), at: tag_at });
         }
         let identities = self.identities();
         let notes = self.notes(&follows, at);
@@ -309,7 +245,7 @@ impl People {
             last.min(self.now)
         });
         let source = match channel {
-            _ if (at - self.start).num_days() < 90 && self.clock.gen_bool(0.5) => "import",
+            _ if (at - self.calendar.start).num_days() < 90 && self.clock.gen_bool(0.5) => "import",
             2 => "api",
             _ => "wecom",
         };
