@@ -323,15 +323,14 @@ impl App {
             .and_then(|(t, _)| uuid::Uuid::try_parse(t).ok())
             .map(TenantId)
             .ok_or(AppError::Unauthenticated)?;
-        let api_token = self.store.tokens().by_hash(tenant, &sha256(token)).await?.ok_or(AppError::Unauthenticated)?;
-        let t = self.store.tenants().get(tenant).await?;
-        if t.status != TenantStatus::Active {
+        let (api_token, tenant_active, member) =
+            self.store.tokens().authenticate(tenant, &sha256(token)).await?.ok_or(AppError::Unauthenticated)?;
+        if !tenant_active {
             return Err(AppError::TenantSuspended);
         }
-        let member = match self.store.members().get(tenant, api_token.created_by).await {
-            Ok(m) if m.active => m,
-            _ => return Err(AppError::Unauthenticated),
-        };
+        if !member.active {
+            return Err(AppError::Unauthenticated);
+        }
         // The row just read says whether a write is due (at most once a minute): hot paths stay read-only.
         let now = self.now();
         if api_token.last_used_at.is_none_or(|t| t < now - Duration::minutes(1)) {

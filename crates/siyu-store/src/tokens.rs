@@ -2,8 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use siyu_domain::access::TokenScope;
+use siyu_domain::access::{DataScope, Role};
+use siyu_domain::id::DepartmentId;
 use siyu_domain::id::{ApiTokenId, TenantId, UserId};
-use siyu_domain::tenancy::ApiToken;
+use siyu_domain::tenancy::{ApiToken, Member};
 use uuid::Uuid;
 
 use crate::error::OptionExt;
@@ -72,11 +74,46 @@ impl Tokens<'_> {
         Ok(row.found()?.into())
     }
 
-    /// A live (not revoked) token by its hash.
-    pub async fn by_hash(&self, tenant: TenantId, hash: &[u8]) -> Result<Option<ApiToken>, StoreError> {
-        let sql = format!("{SELECT} WHERE tenant_id = $1 AND token_hash = $2 AND revoked_at IS NULL");
-        let row: Option<TokenRow> = on_pool!(self.0, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(hash).fetch_optional(p).await)?;
-        Ok(row.map(Into::into))
+    /// Everything a request needs to act with a bearer token, in one query: the live token, whether its
+    /// tenant is active, and the member who created it (`None` when the token is unknown or revoked, or its
+    /// creator is no longer a member).
+    pub async fn authenticate(
+        &self,
+        tenant: TenantId,
+        hash: &[u8],
+    ) -> Result<Option<(ApiToken, bool, Member)>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            token: TokenRow,
+            tenant_status: String,
+            user_id: Uuid,
+            username: String,
+            display_name: String,
+            role: String,
+            scope: String,
+            department_id: Option<Uuid>,
+            member_status: String,
+            account_status: String,
+            member_since: DateTime<Utc>,
+        }
+        let row: Option<Row> = on_pool!(self.0, p => sqlx::query_as(
+            "SELECT t.id, t.name, t.prefix, t.scopes, t.created_by, t.created_at, t.last_used_at, t.revoked_at,              tn.status AS tenant_status, m.user_id, a.username, a.display_name, m.role, m.scope, m.department_id,              m.status AS member_status, a.status AS account_status, m.created_at AS member_since              FROM api_tokens t JOIN tenants tn ON tn.tenant_id = t.tenant_id              JOIN members m ON m.tenant_id = t.tenant_id AND m.user_id = t.created_by              JOIN accounts a ON a.user_id = m.user_id              WHERE t.tenant_id = $1 AND t.token_hash = $2 AND t.revoked_at IS NULL")
+            .bind(tenant.0).bind(hash).fetch_optional(p).await)?;
+        let Some(r) = row else { return Ok(None) };
+        let corrupt = |what: &str| StoreError::Corrupt(what.to_string());
+        let member = Member {
+            tenant_id: tenant,
+            user_id: UserId(r.user_id),
+            username: r.username,
+            display_name: r.display_name,
+            role: Role::parse(&r.role).ok_or_else(|| corrupt("member role"))?,
+            scope: DataScope::parse(&r.scope).ok_or_else(|| corrupt("member scope"))?,
+            department_id: r.department_id.map(DepartmentId),
+            active: r.member_status == "active" && r.account_status == "active",
+            created_at: r.member_since,
+        };
+        Ok(Some((r.token.into(), r.tenant_status == "active", member)))
     }
 
     pub async fn revoke(&self, tenant: TenantId, id: ApiTokenId, at: DateTime<Utc>) -> Result<(), StoreError> {

@@ -79,7 +79,47 @@ async fn an_idempotency_key_is_claimed_once_then_replayed(store: Store) {
     assert_eq!(claim, Claim::Fresh);
 }
 
+async fn a_bearer_token_resolves_to_its_live_member_in_one_lookup(store: Store) {
+    use siyu_domain::access::{DataScope, Role, TokenScope};
+    use siyu_domain::id::ApiTokenId;
+    use siyu_domain::tenancy::{ApiToken, Member, TenantStatus};
+    let t = tenant(&store).await;
+    let a = account(&store).await;
+    let member = Member {
+        tenant_id: t,
+        user_id: a.id,
+        username: a.username.clone(),
+        display_name: a.display_name.clone(),
+        role: Role::Operator,
+        scope: DataScope::All,
+        department_id: None,
+        active: true,
+        created_at: now(),
+    };
+    store.members().insert(&member).await.unwrap();
+    let token = ApiToken {
+        id: ApiTokenId::new(),
+        name: "erp".into(),
+        prefix: "syk_x".into(),
+        scopes: vec![TokenScope::Read],
+        created_by: a.id,
+        created_at: now(),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    store.tokens().insert(t, &token, b"hash").await.unwrap();
+    let (found, tenant_active, m) = store.tokens().authenticate(t, b"hash").await.unwrap().unwrap();
+    assert_eq!((found.id, tenant_active, m), (token.id, true, member));
+    assert!(store.tokens().authenticate(t, b"other").await.unwrap().is_none());
+    assert!(store.tokens().authenticate(tenant(&store).await, b"hash").await.unwrap().is_none(), "another tenant");
+    store.tenants().set_status(t, TenantStatus::Suspended).await.unwrap();
+    assert!(!store.tokens().authenticate(t, b"hash").await.unwrap().unwrap().1);
+    store.tokens().revoke(t, token.id, now()).await.unwrap();
+    assert!(store.tokens().authenticate(t, b"hash").await.unwrap().is_none(), "revoked");
+}
+
 crate::conformance!(
+    a_bearer_token_resolves_to_its_live_member_in_one_lookup,
     sessions_are_found_by_hash_and_end_with_their_account,
     login_failures_count_within_a_window_and_restart_after_it,
     an_idempotency_key_is_claimed_once_then_replayed,
