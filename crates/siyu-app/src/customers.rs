@@ -187,17 +187,11 @@ impl App {
             self.store.identities().of_customer(actor.tenant, id).await?.into_iter().map(|r| r.identity).collect();
         let phone = identities.iter().find(|i| i.kind == IdentityKind::Phone).map(|i| i.display.clone());
         let tags = self.tag_refs(actor, &[id]).await?.remove(&id).unwrap_or_default();
-        let follows = self.store.follows().of_customer(actor.tenant, id).await?;
-        let notes = self.store.notes().of_customer(actor.tenant, id).await?;
-        let mut users: Vec<UserId> =
-            follows.iter().map(|f| f.user_id).chain(notes.iter().map(|n| n.author_id)).collect();
-        users.sort();
-        users.dedup();
-        let names: HashMap<UserId, String> =
-            self.store.members().names(actor.tenant, &users).await?.into_iter().collect();
-        let name_of = |u: &UserId| names.get(u).cloned().unwrap_or_else(|| "—".into());
-        let follows = follows.into_iter().map(|f| FollowView { user_name: name_of(&f.user_id), follow: f }).collect();
-        let notes = notes.into_iter().map(|n| NoteView { author_name: name_of(&n.author_id), note: n }).collect();
+        let or_dash = |n: String| if n.is_empty() { "—".to_string() } else { n };
+        let follows = self.store.follows().of_customer_named(actor.tenant, id).await?;
+        let follows = follows.into_iter().map(|(follow, n)| FollowView { user_name: or_dash(n), follow }).collect();
+        let notes = self.store.notes().of_customer_named(actor.tenant, id).await?;
+        let notes = notes.into_iter().map(|(note, n)| NoteView { author_name: or_dash(n), note }).collect();
         Ok(CustomerDetail { customer, phone, identities, tags, follows, notes })
     }
 

@@ -177,20 +177,6 @@ impl Members<'_> {
         if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
-    /// Display names of the given members (unknown ids are skipped).
-    pub async fn names(&self, tenant: TenantId, users: &[UserId]) -> Result<Vec<(UserId, String)>, StoreError> {
-        if users.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut sql = crate::sql::Sql::new(
-            "SELECT m.user_id, a.display_name FROM members m JOIN accounts a ON a.user_id = m.user_id WHERE m.tenant_id = ",
-        );
-        sql.bind(crate::sql::Arg::Uuid(tenant.0)).push(" AND m.user_id IN ").bind_list(users.iter().map(|u| u.0));
-        let rows: Vec<(Uuid, String)> =
-            on_pool!(self.0, p => crate::sql::dyn_query_as!((Uuid, String), sql).fetch_all(p).await)?;
-        Ok(rows.into_iter().map(|(u, n)| (UserId(u), n)).collect())
-    }
-
     /// Members in any of the given departments.
     pub async fn in_departments(&self, tenant: TenantId, depts: &[DepartmentId]) -> Result<Vec<UserId>, StoreError> {
         let mut sql = crate::sql::Sql::new("SELECT user_id FROM members WHERE tenant_id = ");

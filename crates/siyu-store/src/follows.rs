@@ -62,6 +62,27 @@ impl Follows<'_> {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
+    /// The customer's follows with each staff member's display name (empty if no longer a member).
+    pub async fn of_customer_named(
+        &self,
+        tenant: TenantId,
+        customer: CustomerId,
+    ) -> Result<Vec<(Follow, String)>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Named {
+            #[sqlx(flatten)]
+            follow: FollowRow,
+            user_name: Option<String>,
+        }
+        let rows: Vec<Named> = on_pool!(self.0, p => sqlx::query_as(
+            "SELECT f.customer_id, f.user_id, f.remark, f.description, f.add_way, f.state, f.added_at, a.display_name AS user_name \
+             FROM follows f LEFT JOIN members m ON m.tenant_id = f.tenant_id AND m.user_id = f.user_id \
+             LEFT JOIN accounts a ON a.user_id = m.user_id \
+             WHERE f.tenant_id = $1 AND f.customer_id = $2 ORDER BY f.added_at")
+            .bind(tenant.0).bind(customer.0).fetch_all(p).await)?;
+        Ok(rows.into_iter().map(|r| (r.follow.into(), r.user_name.unwrap_or_default())).collect())
+    }
+
     pub async fn delete(&self, tenant: TenantId, customer: CustomerId, user: UserId) -> Result<(), StoreError> {
         let done = exec!(self.0, p => sqlx::query(
             "DELETE FROM follows WHERE tenant_id = $1 AND customer_id = $2 AND user_id = $3")

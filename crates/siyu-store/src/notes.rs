@@ -53,6 +53,27 @@ impl Notes<'_> {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
+    /// The customer's notes, newest first, with each author's display name (empty if no longer a member).
+    pub async fn of_customer_named(
+        &self,
+        tenant: TenantId,
+        customer: CustomerId,
+    ) -> Result<Vec<(Note, String)>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Named {
+            #[sqlx(flatten)]
+            note: NoteRow,
+            author_name: Option<String>,
+        }
+        let rows: Vec<Named> = on_pool!(self.0, p => sqlx::query_as(
+            "SELECT n.id, n.customer_id, n.author_id, n.body, n.created_at, a.display_name AS author_name \
+             FROM notes n LEFT JOIN members m ON m.tenant_id = n.tenant_id AND m.user_id = n.author_id \
+             LEFT JOIN accounts a ON a.user_id = m.user_id \
+             WHERE n.tenant_id = $1 AND n.customer_id = $2 ORDER BY n.created_at DESC, n.id DESC")
+            .bind(tenant.0).bind(customer.0).fetch_all(p).await)?;
+        Ok(rows.into_iter().map(|r| (r.note.into(), r.author_name.unwrap_or_default())).collect())
+    }
+
     pub async fn delete(&self, tenant: TenantId, customer: CustomerId, id: NoteId) -> Result<(), StoreError> {
         let done = exec!(self.0, p => sqlx::query("DELETE FROM notes WHERE tenant_id = $1 AND customer_id = $2 AND id = $3")
             .bind(tenant.0).bind(customer.0).bind(id.0).execute(p).await)?;
