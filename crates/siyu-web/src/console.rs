@@ -69,6 +69,8 @@ struct NextQuery {
     next: Option<String>,
 }
 
+/// The sign-in page's language: zh-CN unless the visitor chose English (the language cookie); once signed
+/// in, the account's own setting applies.
 fn lang_of(headers: &HeaderMap) -> Lang {
     let from_cookie = headers
         .get_all(axum::http::header::COOKIE)
@@ -78,8 +80,7 @@ fn lang_of(headers: &HeaderMap) -> Lang {
         .filter_map(|c| c.trim().split_once('='))
         .find(|(k, _)| *k == LANG_COOKIE)
         .map(|(_, v)| v.to_string());
-    let accept = headers.get("accept-language").and_then(|v| v.to_str().ok()).unwrap_or("zh-CN");
-    Lang::parse(from_cookie.as_deref().unwrap_or(accept))
+    from_cookie.as_deref().map(Lang::parse).unwrap_or_default()
 }
 
 /// Only same-site relative targets are followed after login.
