@@ -9,8 +9,9 @@ use siyu_app::{Actor, AppError};
 use siyu_domain::access::Permission;
 use siyu_domain::id::TenantId;
 
-use crate::auth::ConsoleUser;
+use crate::auth::{ConsoleActor, ConsoleUser};
 use crate::i18n::{Lang, Tr};
+use crate::state::AppState;
 
 /// Layout data for `base.html`.
 #[derive(Debug, Clone)]
@@ -126,3 +127,29 @@ impl IntoResponse for ConsoleError {
 }
 
 pub type ConsoleResult = Result<Response, ConsoleError>;
+
+/// A console form post: the signed-in actor and the form's fields, with the CSRF token (form field `_csrf`
+/// or header `X-CSRF-Token`) already checked against the session.
+pub struct FormPost {
+    pub ca: ConsoleActor,
+    pub fields: Vec<(String, String)>,
+}
+
+impl axum::extract::FromRequest<AppState> for FormPost {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, state: &AppState) -> Result<Self, Response> {
+        use axum::extract::FromRequestParts;
+        let (mut parts, body) = req.into_parts();
+        let ca = ConsoleActor::from_request_parts(&mut parts, state).await?;
+        let headers = parts.headers.clone();
+        let req = axum::extract::Request::from_parts(parts, body);
+        let axum::Form(fields) =
+            <axum::Form<Vec<(String, String)>> as axum::extract::FromRequest<AppState>>::from_request(req, state)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        let given = fields.iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v.as_str());
+        check_csrf(&ca.user, &super::csrf_from(&headers, given)).map_err(IntoResponse::into_response)?;
+        Ok(Self { ca, fields })
+    }
+}

@@ -1,10 +1,10 @@
 //! Console pages: tag groups and their tags, with usage; create, rename, delete.
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
-use axum::{Form, Router};
 use siyu_app::AppError;
 use siyu_app::tags::NewTagGroup;
 use siyu_domain::access::Permission;
@@ -14,9 +14,8 @@ use siyu_domain::tag::TagKind;
 
 use super::customers::parse_id;
 use super::customers::view::{FormErrors, error_message, one, text};
-use super::page::{Chrome, ConsoleResult, check_csrf, render};
+use super::page::{Chrome, ConsoleResult, FormPost, render};
 use crate::auth::ConsoleActor;
-use crate::console::csrf_from;
 use crate::routes::Routes;
 use crate::state::AppState;
 
@@ -140,15 +139,8 @@ fn share(count: i64, total: i64) -> String {
     format!("{}.{}", tenths / 10, tenths % 10)
 }
 
-type Pairs = Form<Vec<(String, String)>>;
-
-async fn create_group(
-    State(state): State<AppState>,
-    ca: ConsoleActor,
-    headers: HeaderMap,
-    Form(p): Pairs,
-) -> ConsoleResult {
-    check_csrf(&ca.user, &csrf_from(&headers, one(&p, "_csrf")))?;
+async fn create_group(State(state): State<AppState>, post: FormPost) -> ConsoleResult {
+    let FormPost { ca, fields: p } = post;
     let form = NewGroupForm {
         name: text(&p, "name"),
         exclusive: one(&p, "exclusive").is_some(),
@@ -186,14 +178,8 @@ async fn group_failure(state: &AppState, ca: &ConsoleActor, group: String, e: Ap
     Ok((StatusCode::BAD_REQUEST, page).into_response())
 }
 
-async fn update_group(
-    State(state): State<AppState>,
-    ca: ConsoleActor,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(p): Pairs,
-) -> ConsoleResult {
-    check_csrf(&ca.user, &csrf_from(&headers, one(&p, "_csrf")))?;
+async fn update_group(State(state): State<AppState>, Path(id): Path<String>, post: FormPost) -> ConsoleResult {
+    let FormPost { ca, fields: p } = post;
     let id: TagGroupId = parse_id(&id)?;
     let name = text(&p, "name");
     let exclusive = one(&p, "exclusive").is_some();
@@ -203,27 +189,15 @@ async fn update_group(
     }
 }
 
-async fn delete_group(
-    State(state): State<AppState>,
-    ca: ConsoleActor,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(p): Pairs,
-) -> ConsoleResult {
-    check_csrf(&ca.user, &csrf_from(&headers, one(&p, "_csrf")))?;
+async fn delete_group(State(state): State<AppState>, Path(id): Path<String>, post: FormPost) -> ConsoleResult {
+    let FormPost { ca, fields: _p } = post;
     let id: TagGroupId = parse_id(&id)?;
     state.app.delete_tag_group(&ca.actor, id).await?;
     Ok(Redirect::to("/console/tags").into_response())
 }
 
-async fn create_tag(
-    State(state): State<AppState>,
-    ca: ConsoleActor,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(p): Pairs,
-) -> ConsoleResult {
-    check_csrf(&ca.user, &csrf_from(&headers, one(&p, "_csrf")))?;
+async fn create_tag(State(state): State<AppState>, Path(id): Path<String>, post: FormPost) -> ConsoleResult {
+    let FormPost { ca, fields: p } = post;
     let id: TagGroupId = parse_id(&id)?;
     match state.app.create_tag(&ca.actor, id, &text(&p, "name"), None).await {
         Ok(_) => Ok(Redirect::to(&format!("/console/tags#g-{id}")).into_response()),
@@ -231,14 +205,8 @@ async fn create_tag(
     }
 }
 
-async fn update_tag(
-    State(state): State<AppState>,
-    ca: ConsoleActor,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(p): Pairs,
-) -> ConsoleResult {
-    check_csrf(&ca.user, &csrf_from(&headers, one(&p, "_csrf")))?;
+async fn update_tag(State(state): State<AppState>, Path(id): Path<String>, post: FormPost) -> ConsoleResult {
+    let FormPost { ca, fields: p } = post;
     let id: TagId = parse_id(&id)?;
     let group = text(&p, "group_id").parse::<TagGroupId>().map(|g| g.to_string()).unwrap_or_default();
     match state.app.update_tag(&ca.actor, id, Some(&text(&p, "name")), None).await {
@@ -247,14 +215,8 @@ async fn update_tag(
     }
 }
 
-async fn delete_tag(
-    State(state): State<AppState>,
-    ca: ConsoleActor,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(p): Pairs,
-) -> ConsoleResult {
-    check_csrf(&ca.user, &csrf_from(&headers, one(&p, "_csrf")))?;
+async fn delete_tag(State(state): State<AppState>, Path(id): Path<String>, post: FormPost) -> ConsoleResult {
+    let FormPost { ca, fields: p } = post;
     let id: TagId = parse_id(&id)?;
     let group = text(&p, "group_id").parse::<TagGroupId>().ok();
     state.app.delete_tag(&ca.actor, id).await?;

@@ -3,10 +3,10 @@
 pub mod departments;
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
-use axum::{Form, Router};
 use siyu_app::AppError;
 use siyu_app::tenancy::{MemberPatch, NewMember};
 use siyu_domain::access::{DataScope, Permission, Role};
@@ -16,9 +16,8 @@ use siyu_domain::tenancy::Member;
 use self::departments::{DeptRow, tree};
 use super::customers::parse_id;
 use super::customers::view::{FormErrors, fmt_date, label, one, text};
-use super::page::{Chrome, ConsoleResult, check_csrf, render};
+use super::page::{Chrome, ConsoleResult, FormPost, render};
 use crate::auth::ConsoleActor;
-use crate::console::csrf_from;
 use crate::i18n::Tr;
 use crate::routes::Routes;
 use crate::state::AppState;
@@ -180,15 +179,8 @@ fn inline(e: &AppError) -> bool {
     e.field().is_some() || e.code().status() == 409
 }
 
-type Pairs = Form<Vec<(String, String)>>;
-
-async fn add_member(
-    State(state): State<AppState>,
-    ca: ConsoleActor,
-    headers: HeaderMap,
-    Form(p): Pairs,
-) -> ConsoleResult {
-    check_csrf(&ca.user, &csrf_from(&headers, one(&p, "_csrf")))?;
+async fn add_member(State(state): State<AppState>, post: FormPost) -> ConsoleResult {
+    let FormPost { ca, fields: p } = post;
     let form = NewMemberForm {
         username: text(&p, "username"),
         display_name: text(&p, "display_name"),
@@ -284,14 +276,8 @@ async fn edit_form(
     Ok(render(&page))
 }
 
-async fn update_member(
-    State(state): State<AppState>,
-    ca: ConsoleActor,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(p): Pairs,
-) -> ConsoleResult {
-    check_csrf(&ca.user, &csrf_from(&headers, one(&p, "_csrf")))?;
+async fn update_member(State(state): State<AppState>, Path(id): Path<String>, post: FormPost) -> ConsoleResult {
+    let FormPost { ca, fields: p } = post;
     let id: UserId = parse_id(&id)?;
     let patch = || -> Result<MemberPatch, AppError> {
         Ok(MemberPatch {

@@ -1,8 +1,7 @@
 //! The department tree on the members page: create, rename, move, delete.
 
-use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use siyu_app::AppError;
 use siyu_domain::id::DepartmentId;
@@ -10,10 +9,9 @@ use siyu_domain::tenancy::{self, Department, Member};
 
 use super::{NewMemberForm, Opt, department_of, users_page};
 use crate::auth::ConsoleActor;
-use crate::console::csrf_from;
 use crate::console::customers::parse_id;
-use crate::console::customers::view::{FormErrors, error_message, one, text};
-use crate::console::page::{Chrome, ConsoleResult, check_csrf};
+use crate::console::customers::view::{FormErrors, error_message, text};
+use crate::console::page::{Chrome, ConsoleResult, FormPost};
 use crate::state::AppState;
 
 /// One department in tree order.
@@ -119,8 +117,6 @@ pub fn tree(all: &[Department], members: &[Member]) -> Vec<DeptRow> {
         .collect()
 }
 
-type Pairs = Form<Vec<(String, String)>>;
-
 async fn failure(state: &AppState, ca: &ConsoleActor, scope: String, e: AppError) -> ConsoleResult {
     if e.field().is_none() && e.code().status() != 409 {
         return Err(e.into());
@@ -131,13 +127,8 @@ async fn failure(state: &AppState, ca: &ConsoleActor, scope: String, e: AppError
     Ok((StatusCode::BAD_REQUEST, page).into_response())
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    ca: ConsoleActor,
-    headers: HeaderMap,
-    Form(p): Pairs,
-) -> ConsoleResult {
-    check_csrf(&ca.user, &csrf_from(&headers, one(&p, "_csrf")))?;
+pub async fn create(State(state): State<AppState>, post: FormPost) -> ConsoleResult {
+    let FormPost { ca, fields: p } = post;
     let result = match department_of(&p, "parent_id") {
         Ok(parent) => state.app.create_department(&ca.actor, &text(&p, "name"), parent).await,
         Err(e) => Err(e),
@@ -148,14 +139,8 @@ pub async fn create(
     }
 }
 
-pub async fn update(
-    State(state): State<AppState>,
-    ca: ConsoleActor,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(p): Pairs,
-) -> ConsoleResult {
-    check_csrf(&ca.user, &csrf_from(&headers, one(&p, "_csrf")))?;
+pub async fn update(State(state): State<AppState>, Path(id): Path<String>, post: FormPost) -> ConsoleResult {
+    let FormPost { ca, fields: p } = post;
     let id: DepartmentId = parse_id(&id)?;
     let result = match department_of(&p, "parent_id") {
         Ok(parent) => state.app.update_department(&ca.actor, id, &text(&p, "name"), parent).await,
@@ -167,14 +152,8 @@ pub async fn update(
     }
 }
 
-pub async fn delete(
-    State(state): State<AppState>,
-    ca: ConsoleActor,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(p): Pairs,
-) -> ConsoleResult {
-    check_csrf(&ca.user, &csrf_from(&headers, one(&p, "_csrf")))?;
+pub async fn delete(State(state): State<AppState>, Path(id): Path<String>, post: FormPost) -> ConsoleResult {
+    let FormPost { ca, fields: _p } = post;
     let id: DepartmentId = parse_id(&id)?;
     match state.app.delete_department(&ca.actor, id).await {
         Ok(()) => Ok(Redirect::to("/console/users#departments").into_response()),
