@@ -23,7 +23,7 @@ use siyu_app::AppError;
 use siyu_domain::customer::CustomerFilter;
 use siyu_domain::id::TenantId;
 
-use crate::auth::{ConsoleActor, ConsoleUser, LANG_COOKIE, Origin, SESSION_COOKIE};
+use crate::auth::{ConsoleActor, ConsoleUser, LANG_COOKIE, Origin, SESSION_COOKIE, cookie_value};
 use crate::i18n::{Lang, Tr};
 use crate::routes::Routes;
 use crate::state::AppState;
@@ -72,15 +72,7 @@ struct NextQuery {
 /// The sign-in page's language: zh-CN unless the visitor chose English (the language cookie); once signed
 /// in, the account's own setting applies.
 fn lang_of(headers: &HeaderMap) -> Lang {
-    let from_cookie = headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|h| h.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == LANG_COOKIE)
-        .map(|(_, v)| v.to_string());
-    from_cookie.as_deref().map(Lang::parse).unwrap_or_default()
+    cookie_value(headers, LANG_COOKIE).as_deref().map(Lang::parse).unwrap_or_default()
 }
 
 /// Only same-site relative targets are followed after login.
@@ -126,6 +118,12 @@ async fn login(
     let (ip, ua) = (origin.ip, origin.user_agent);
     match state.app.login(&form.username, &form.password, ip, ua).await {
         Ok(outcome) => {
+            // Signing in replaces any session the browser already had (no session fixation).
+            if let Some(old) = cookie_value(&headers, SESSION_COOKIE)
+                && let Err(e) = state.app.logout(&old).await
+            {
+                tracing::warn!(error = ?e, "previous session not ended");
+            }
             let max_age = state.app.settings.security.session_absolute_hours * 3600;
             let mut res = Redirect::to(&safe_next(form.next.as_deref())).into_response();
             res.headers_mut().insert(SET_COOKIE, session_cookie(&state, &outcome.secret, max_age));

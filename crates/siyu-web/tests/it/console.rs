@@ -169,3 +169,26 @@ async fn a_platform_admin_creates_and_suspends_brands_and_a_suspended_brand_is_l
     let res = owner.get(t.url("/console/platform/tenants")).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 403);
 }
+
+#[tokio::test]
+async fn signing_in_again_ends_the_session_the_browser_had() {
+    let t = spawn_app().await;
+    let f = t.tenant("品牌").await;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let login = |cookie: Option<String>| {
+        let mut req =
+            http.post(t.url("/console/login")).form(&[("username", f.owner.username.as_str()), ("password", PASSWORD)]);
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        req.send()
+    };
+    let first = login(None).await.unwrap();
+    let old = first.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let second = login(Some(old.clone())).await.unwrap();
+    let new = second.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    assert_ne!(old, new, "a new session id on every sign-in");
+    let with = |c: &str| http.get(t.url("/console")).header("cookie", c.to_string()).send();
+    assert_eq!(with(&new).await.unwrap().status().as_u16(), 200);
+    assert_eq!(with(&old).await.unwrap().status().as_u16(), 303, "the previous session is gone");
+}
