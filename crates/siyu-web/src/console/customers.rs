@@ -2,6 +2,7 @@
 //! and job progress; the create/edit forms live in `form`, the customer page in `detail`.
 
 pub mod detail;
+pub mod edits;
 pub mod filter;
 pub mod form;
 pub mod timeline;
@@ -44,6 +45,9 @@ pub fn router() -> Router<AppState> {
         .post("/console/customers/{id}/follows/{user_id}/delete", detail::remove_follow)
         .get("/console/customers/{id}/timeline", detail::timeline)
         .post("/console/customers/{id}/identities/{identity_id}/reveal", detail::reveal)
+        .post("/console/customers/{id}/identities", edits::add_identity)
+        .post("/console/customers/{id}/identities/{identity_id}/delete", edits::remove_identity)
+        .post("/console/customers/{id}/notes/{note_id}/delete", edits::delete_note)
         .get("/console/jobs/{id}", job)
         .into_router()
 }

@@ -192,3 +192,56 @@ async fn signing_in_again_ends_the_session_the_browser_had() {
     assert_eq!(with(&new).await.unwrap().status().as_u16(), 200);
     assert_eq!(with(&old).await.unwrap().status().as_u16(), 303, "the previous session is gone");
 }
+
+#[tokio::test]
+async fn identities_and_notes_are_added_and_removed_from_the_customer_page() {
+    let t = spawn_app().await;
+    let f = t.tenant("品牌").await;
+    let (_, c) = t.api("POST", "/api/v1/customers", &f.token, Some(serde_json::json!({"name": "周先生"}))).await;
+    let id = c["id"].as_str().unwrap().to_string();
+    t.api(
+        "POST",
+        &format!("/api/v1/customers/{id}/notes"),
+        &f.token,
+        Some(serde_json::json!({"body": "想了解会员权益"})),
+    )
+    .await;
+    let console = t.console(&f.owner.username).await;
+    let page = console.get(t.url(&format!("/console/customers/{id}"))).send().await.unwrap().text().await.unwrap();
+    let token = csrf(&page);
+    let add = |kind: &'static str, ns: &'static str, value: &'static str| {
+        console
+            .post(t.url(&format!("/console/customers/{id}/identities")))
+            .form(&[("_csrf", token.as_str()), ("kind", kind), ("namespace", ns), ("value", value)])
+            .send()
+    };
+    let res = add("phone", "", "138****0000").await.unwrap();
+    assert_eq!(res.status().as_u16(), 400);
+    assert!(res.text().await.unwrap().contains("data-code=\"masked_phone\""), "shown inline on the identities card");
+    assert_eq!(add("openid", "wx_mall", "o_zhou_1").await.unwrap().status().as_u16(), 303);
+    assert_eq!(add("phone", "", "13633334444").await.unwrap().status().as_u16(), 303);
+    let (_, detail) = t.api("GET", &format!("/api/v1/customers/{id}"), &f.token, None).await;
+    assert_eq!(detail["phone"], "136****4444");
+    let openid = detail["identities"].as_array().unwrap().iter().find(|i| i["kind"] == "openid").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = console
+        .post(t.url(&format!("/console/customers/{id}/identities/{openid}/delete")))
+        .form(&[("_csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 303);
+    let note = detail["notes"][0]["id"].as_str().unwrap().to_string();
+    let res = console
+        .post(t.url(&format!("/console/customers/{id}/notes/{note}/delete")))
+        .form(&[("_csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 303);
+    let (_, after) = t.api("GET", &format!("/api/v1/customers/{id}"), &f.token, None).await;
+    assert_eq!(after["identities"].as_array().unwrap().len(), 1);
+    assert!(after["notes"].as_array().unwrap().is_empty());
+}

@@ -10,6 +10,7 @@ use siyu_app::AppError;
 use siyu_app::customers::CustomerDetail;
 use siyu_domain::access::Permission;
 use siyu_domain::id::{CustomerId, IdentityId, UserId};
+use siyu_domain::identity::IdentityKind;
 use siyu_domain::page::PageRequest;
 
 use super::form::FieldInput;
@@ -42,6 +43,7 @@ pub struct FollowRow {
 }
 
 pub struct NoteRow {
+    pub id: String,
     pub author: String,
     pub body: String,
     pub created: String,
@@ -142,6 +144,8 @@ struct DetailPage {
     can_reveal: bool,
     note_body: String,
     note_error: Option<FieldError>,
+    identity_error: Option<FieldError>,
+    identity_kinds: Vec<(&'static str, String)>,
 }
 
 #[derive(serde::Deserialize)]
@@ -156,7 +160,7 @@ pub async fn show(
     Query(q): Query<DetailQuery>,
 ) -> ConsoleResult {
     let id: CustomerId = parse_id(&id)?;
-    detail_page(&state, &ca, id, q.timeline_cursor.as_deref(), String::new(), None).await
+    detail_page(&state, &ca, id, q.timeline_cursor.as_deref(), DetailForms::default()).await
 }
 
 fn custom_rows(tr: Tr, fields: Vec<FieldInput>) -> Vec<(String, String)> {
@@ -173,13 +177,20 @@ fn custom_rows(tr: Tr, fields: Vec<FieldInput>) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn detail_page(
+/// What the page's forms show after a failed post: the typed text and its inline error.
+#[derive(Default)]
+pub struct DetailForms {
+    pub note_body: String,
+    pub note_error: Option<FieldError>,
+    pub identity_error: Option<FieldError>,
+}
+
+pub(super) async fn detail_page(
     state: &AppState,
     ca: &ConsoleActor,
     id: CustomerId,
     cursor: Option<&str>,
-    note_body: String,
-    note_error: Option<FieldError>,
+    forms: DetailForms,
 ) -> ConsoleResult {
     let (app, a) = (&state.app, &ca.actor);
     let chrome = Chrome::new(&ca.user, Some(a), "customers");
@@ -247,6 +258,7 @@ async fn detail_page(
             .notes
             .iter()
             .map(|n| NoteRow {
+                id: n.note.id.to_string(),
                 author: n.author_name.clone(),
                 body: n.note.body.clone(),
                 created: fmt_time(&n.note.created_at),
@@ -258,8 +270,10 @@ async fn detail_page(
         staff,
         can_write: a.can(Permission::CustomersWrite),
         can_reveal: a.can(Permission::PiiReveal),
-        note_body,
-        note_error,
+        note_body: forms.note_body,
+        note_error: forms.note_error,
+        identity_error: forms.identity_error,
+        identity_kinds: IdentityKind::ALL.iter().map(|k| (k.as_str(), label(tr, "identity", k.as_str()))).collect(),
         chrome,
     };
     Ok(render(&page))
@@ -333,7 +347,14 @@ pub async fn add_note(
         Err(e @ AppError::Invalid(_)) => {
             let tr = Chrome::new(&ca.user, Some(&ca.actor), "customers").tr;
             let err = FormErrors::from_error(tr, &e, "body").0.into_iter().next();
-            let page = detail_page(&state, &ca, id, None, body, err).await?;
+            let page = detail_page(
+                &state,
+                &ca,
+                id,
+                None,
+                DetailForms { note_body: body, note_error: err, ..Default::default() },
+            )
+            .await?;
             Ok((StatusCode::BAD_REQUEST, page).into_response())
         }
         Err(e) => Err(e.into()),
