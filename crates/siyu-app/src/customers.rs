@@ -80,7 +80,7 @@ impl App {
     }
 
     /// Creates a customer, recording `source` (imports pass `import`).
-    pub async fn create_customer_from(
+    pub(crate) async fn create_customer_from(
         &self,
         actor: &Actor,
         input: NewCustomerInput,

@@ -47,7 +47,15 @@ impl App {
 
     async fn job_actor(&self, tenant: TenantId, user: Option<UserId>) -> AppResult<Actor> {
         let user = user.ok_or_else(|| AppError::internal(anyhow::anyhow!("job has no creator")))?;
+        // A job acts with its creator's access as it is now: a disabled member, a suspended brand or a
+        // member who lost the permission stops the job.
         let member = self.store.members().get(tenant, user).await?;
+        if !member.active {
+            return Err(AppError::Forbidden);
+        }
+        if self.store.tenants().get(tenant).await?.status != siyu_domain::tenancy::TenantStatus::Active {
+            return Err(AppError::TenantSuspended);
+        }
         Actor::for_member(&self.store, &member, Via::System).await
     }
 

@@ -217,6 +217,10 @@ impl App {
         }
         if let Some(name) = &patch.display_name {
             let name = text::required("display_name", name, 64)?;
+            // The name belongs to the account, which other brands may share: only its owner renames it then.
+            if user != actor.user && self.store.members().of_account(user).await?.len() > 1 {
+                return Err(AppError::invalid("display_name", "account_shared_with_other_brands"));
+            }
             self.store.accounts().set_display_name(user, &name).await?;
             m.display_name = name;
         }

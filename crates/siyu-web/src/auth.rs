@@ -15,14 +15,25 @@ use crate::state::AppState;
 pub const SESSION_COOKIE: &str = "siyu_session";
 pub const LANG_COOKIE: &str = "siyu_lang";
 
-/// The client address: the first `X-Forwarded-For` hop (set by the load balancer), else the socket peer.
-pub fn client_ip(parts: &Parts) -> Option<String> {
-    if let Some(xff) = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok())
-        && let Some(first) = xff.split(',').next().map(str::trim).filter(|s| !s.is_empty())
-    {
-        return Some(first.chars().take(64).collect());
+/// The client address: the socket peer, unless the peer is a trusted proxy (`server.trusted_proxies`); then
+/// the rightmost `X-Forwarded-For` hop that is not itself a trusted proxy (hops to its left are the client's
+/// own claims and could be forged).
+pub fn client_ip(parts: &Parts, trusted: &[String]) -> Option<String> {
+    let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
+    let behind_proxy = peer.as_ref().is_some_and(|p| trusted.iter().any(|t| t == p));
+    if !behind_proxy {
+        return peer;
     }
-    parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string())
+    let hops: Vec<&str> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .collect();
+    hops.iter().rev().find(|h| !trusted.iter().any(|t| t == *h)).map(|h| h.chars().take(64).collect()).or(peer)
 }
 
 pub fn user_agent(parts: &Parts) -> Option<String> {
@@ -62,7 +73,10 @@ impl FromRequestParts<AppState> for ApiActor {
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(str::trim)
             .ok_or(ApiError(AppError::Unauthenticated))?;
-        let actor = state.app.token_actor(token, client_ip(parts), user_agent(parts)).await?;
+        let actor = state
+            .app
+            .token_actor(token, client_ip(parts, &state.app.settings.server.trusted_proxies), user_agent(parts))
+            .await?;
         parts.extensions.insert(actor.clone());
         Ok(Self(actor))
     }
@@ -116,7 +130,11 @@ impl FromRequestParts<AppState> for ConsoleActor {
         if user.ctx.tenant.is_none() {
             return Err(Redirect::to("/console/tenants").into_response());
         }
-        match state.app.session_actor(&user.ctx, client_ip(parts), user_agent(parts)).await {
+        match state
+            .app
+            .session_actor(&user.ctx, client_ip(parts, &state.app.settings.server.trusted_proxies), user_agent(parts))
+            .await
+        {
             Ok(actor) => Ok(Self { actor, user }),
             Err(e) => Err(ConsoleError::from(e).into_response()),
         }
@@ -141,10 +159,38 @@ pub struct Origin {
     pub user_agent: Option<String>,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Origin {
+impl FromRequestParts<AppState> for Origin {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self { ip: client_ip(parts), user_agent: user_agent(parts) })
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Self { ip: client_ip(parts, &state.app.settings.server.trusted_proxies), user_agent: user_agent(parts) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(peer: &str, xff: Option<&str>) -> Parts {
+        let mut req = axum::http::Request::builder();
+        if let Some(x) = xff {
+            req = req.header("x-forwarded-for", x);
+        }
+        let (mut parts, _) = req.body(()).unwrap().into_parts();
+        parts
+            .extensions
+            .insert(axum::extract::ConnectInfo(format!("{peer}:4000").parse::<std::net::SocketAddr>().unwrap()));
+        parts
+    }
+
+    #[test]
+    fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+        let trusted = vec!["10.0.0.1".to_string()];
+        assert_eq!(client_ip(&parts("203.0.113.9", Some("1.2.3.4")), &trusted).as_deref(), Some("203.0.113.9"));
+        assert_eq!(
+            client_ip(&parts("10.0.0.1", Some("6.6.6.6, 198.51.100.7")), &trusted).as_deref(),
+            Some("198.51.100.7")
+        );
+        assert_eq!(client_ip(&parts("10.0.0.1", None), &trusted).as_deref(), Some("10.0.0.1"));
     }
 }

@@ -75,6 +75,17 @@ fn lang_of(headers: &HeaderMap) -> Lang {
     cookie_value(headers, LANG_COOKIE).as_deref().map(Lang::parse).unwrap_or_default()
 }
 
+/// Login has no session yet, so no CSRF token: a browser's `Origin` header must name this host instead (a
+/// form posted from another site would sign the victim in to the attacker's account).
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get("origin").and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
+    origin != "null" && origin_host.eq_ignore_ascii_case(host)
+}
+
 /// Only same-site relative targets are followed after login.
 fn safe_next(next: Option<&str>) -> String {
     match next {
@@ -106,6 +117,9 @@ async fn login(
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
     let tr = Tr(lang_of(&headers));
+    if !same_origin(&headers) {
+        return ConsoleError(AppError::CsrfFailed).into_response();
+    }
     let Ok(Form(form)) = form else {
         let page = LoginPage {
             tr,

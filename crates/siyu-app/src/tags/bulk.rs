@@ -136,6 +136,7 @@ impl App {
         actor: &Actor,
         payload: &serde_json::Value,
     ) -> AppResult<(Vec<CustomerId>, serde_json::Value, bool)> {
+        actor.require(Permission::CustomersWrite)?;
         let req: BulkTagRequest = serde_json::from_value(payload["request"].clone()).map_err(AppError::internal)?;
         let after: Option<CustomerId> = serde_json::from_value(payload["after"].clone()).ok().flatten();
         let batch = self.settings.worker.batch_size;

@@ -38,7 +38,7 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, ApiE
     let bytes = to_bytes(body, MAX_BODY).await.map_err(|_| ApiError(AppError::PayloadTooLarge))?;
     let mut h = Sha256::new();
     h.update(parts.method.as_str());
-    h.update(parts.uri.path());
+    h.update(parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or(""));
     h.update(&bytes);
     let hash = hex_string(&h.finalize());
     let app = &state.app;
@@ -60,7 +60,10 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, ApiE
         return Ok(res);
     }
     let (parts, body) = res.into_parts();
-    let bytes = to_bytes(body, MAX_BODY).await.map_err(|_| ApiError(AppError::PayloadTooLarge))?;
+    let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
+        app.release_idempotency(&actor, &key).await?;
+        return Err(ApiError(AppError::PayloadTooLarge));
+    };
     app.complete_idempotency(&actor, &key, parts.status.as_u16(), &bytes).await?;
     Ok(Response::from_parts(parts, Body::from(bytes)))
 }

@@ -245,3 +245,32 @@ async fn identities_and_notes_are_added_and_removed_from_the_customer_page() {
     assert_eq!(after["identities"].as_array().unwrap().len(), 1);
     assert!(after["notes"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_login_form_posted_from_another_site_is_refused() {
+    let t = spawn_app().await;
+    let f = t.tenant("品牌").await;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let form = [("username", f.owner.username.as_str()), ("password", PASSWORD)];
+    let res =
+        http.post(t.url("/console/login")).header("origin", "https://evil.example").form(&form).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 403);
+    let own = t.base.clone();
+    let res = http.post(t.url("/console/login")).header("origin", own).form(&form).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 303);
+}
+
+#[tokio::test]
+async fn an_admin_cannot_rename_an_account_that_other_brands_share() {
+    let t = spawn_app().await;
+    let (a, b) = (t.tenant("品牌甲").await, t.tenant("品牌乙").await);
+    let shared = t.app.create_account("shared.op", "共享运营", PASSWORD, false).await.unwrap();
+    for f in [&a, &b] {
+        t.app.add_membership(f.tenant.id, &shared, Role::Operator, None, None).await.unwrap();
+    }
+    let path = format!("/api/v1/users/{}", shared.id);
+    let (s, body) = t.api("PATCH", &path, &a.token, Some(serde_json::json!({"display_name": "改掉的名字"}))).await;
+    assert_eq!((s, body["field"].as_str()), (400, Some("display_name")));
+    let (s, _) = t.api("PATCH", &path, &a.token, Some(serde_json::json!({"role": "staff"}))).await;
+    assert_eq!(s, 200, "the role is the brand's own business");
+}
