@@ -19,7 +19,7 @@ use super::view::{FieldError, FormErrors, fmt_opt, fmt_time, label, one, text};
 use super::{parse_id, tag_ids};
 use crate::auth::ConsoleActor;
 use crate::console::csrf_from;
-use crate::console::page::{Chrome, ConsoleResult, check_csrf, render};
+use crate::console::page::{Chrome, ConsoleResult, FormPost, check_csrf, render};
 use crate::i18n::Tr;
 use crate::state::AppState;
 
@@ -309,12 +309,11 @@ fn is_htmx(headers: &HeaderMap) -> bool {
 
 pub async fn change_tags(
     State(state): State<AppState>,
-    ca: ConsoleActor,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    post: FormPost,
 ) -> ConsoleResult {
-    check_csrf(&ca.user, &csrf_from(&headers, one(&pairs, "_csrf")))?;
+    let FormPost { ca, fields: pairs } = post;
     let id: CustomerId = parse_id(&id)?;
     let add = tag_ids("add", &super::view::all(&pairs, "add"))?;
     let remove = tag_ids("remove", &super::view::all(&pairs, "remove"))?;
@@ -332,14 +331,8 @@ pub async fn change_tags(
     Ok(render(&TagsFragment { chrome, tags }))
 }
 
-pub async fn add_note(
-    State(state): State<AppState>,
-    ca: ConsoleActor,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> ConsoleResult {
-    check_csrf(&ca.user, &csrf_from(&headers, one(&pairs, "_csrf")))?;
+pub async fn add_note(State(state): State<AppState>, Path(id): Path<String>, post: FormPost) -> ConsoleResult {
+    let FormPost { ca, fields: pairs } = post;
     let id: CustomerId = parse_id(&id)?;
     let body = one(&pairs, "body").unwrap_or("").to_string();
     match state.app.add_note(&ca.actor, id, &body).await {
@@ -361,14 +354,8 @@ pub async fn add_note(
     }
 }
 
-pub async fn add_follow(
-    State(state): State<AppState>,
-    ca: ConsoleActor,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> ConsoleResult {
-    check_csrf(&ca.user, &csrf_from(&headers, one(&pairs, "_csrf")))?;
+pub async fn add_follow(State(state): State<AppState>, Path(id): Path<String>, post: FormPost) -> ConsoleResult {
+    let FormPost { ca, fields: pairs } = post;
     let id: CustomerId = parse_id(&id)?;
     // Another tenant's (or an invisible) customer is not found, whatever the form says.
     state.app.ensure_visible(&ca.actor, id).await?;

@@ -1,9 +1,8 @@
 //! The customer create and edit forms (inline errors, input kept), and deleting a customer.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde_json::{Map, Value};
 use siyu_app::AppError;
@@ -16,8 +15,7 @@ use siyu_domain::id::CustomerId;
 use super::view::{FormErrors, Picker, all, one, text};
 use super::{parse_id, tag_ids};
 use crate::auth::ConsoleActor;
-use crate::console::csrf_from;
-use crate::console::page::{Chrome, ConsoleResult, check_csrf, render};
+use crate::console::page::{Chrome, ConsoleResult, FormPost, render};
 use crate::i18n::Tr;
 use crate::state::AppState;
 
@@ -173,13 +171,8 @@ fn optional(pairs: &[(String, String)], key: &str) -> Option<String> {
     Some(text(pairs, key)).filter(|s| !s.is_empty())
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    ca: ConsoleActor,
-    headers: HeaderMap,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> ConsoleResult {
-    check_csrf(&ca.user, &csrf_from(&headers, one(&pairs, "_csrf")))?;
+pub async fn create(State(state): State<AppState>, post: FormPost) -> ConsoleResult {
+    let FormPost { ca, fields: pairs } = post;
     let defs = state.app.fields(&ca.actor).await?;
     let input = || -> Result<NewCustomerInput, AppError> {
         Ok(NewCustomerInput {
@@ -258,14 +251,8 @@ async fn edit_form(
     Ok(render(&page))
 }
 
-pub async fn update(
-    State(state): State<AppState>,
-    ca: ConsoleActor,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> ConsoleResult {
-    check_csrf(&ca.user, &csrf_from(&headers, one(&pairs, "_csrf")))?;
+pub async fn update(State(state): State<AppState>, Path(id): Path<String>, post: FormPost) -> ConsoleResult {
+    let FormPost { ca, fields: pairs } = post;
     let id: CustomerId = parse_id(&id)?;
     let defs = state.app.fields(&ca.actor).await?;
     let patch = || -> Result<CustomerPatch, AppError> {
@@ -294,14 +281,8 @@ pub async fn update(
     }
 }
 
-pub async fn delete(
-    State(state): State<AppState>,
-    ca: ConsoleActor,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> ConsoleResult {
-    check_csrf(&ca.user, &csrf_from(&headers, one(&pairs, "_csrf")))?;
+pub async fn delete(State(state): State<AppState>, Path(id): Path<String>, post: FormPost) -> ConsoleResult {
+    let FormPost { ca, .. } = post;
     let id: CustomerId = parse_id(&id)?;
     state.app.delete_customer(&ca.actor, id).await?;
     Ok(Redirect::to("/console/customers?done=deleted").into_response())
