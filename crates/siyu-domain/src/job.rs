@@ -54,6 +54,24 @@ pub struct Job {
 }
 
 impl Job {
+    /// A new job waiting for a worker.
+    pub fn queued(kind: &str, payload: Value, total: i64, created_by: UserId, at: DateTime<Utc>) -> Self {
+        Self {
+            id: JobId::new(),
+            kind: kind.to_string(),
+            status: JobStatus::Queued,
+            payload,
+            progress_done: 0,
+            progress_total: total,
+            result: None,
+            error: None,
+            attempts: 0,
+            created_by: Some(created_by),
+            created_at: at,
+            finished_at: None,
+        }
+    }
+
     /// Progress in percent (0–100) for progress bars.
     pub fn percent(&self) -> i64 {
         if self.status == JobStatus::Done {

@@ -11,7 +11,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::error::OptionExt;
-use crate::identities::IdentityRecord;
+use crate::identities::{IdentityRecord, identity_conflict};
 use crate::sql::{Arg, Sql, dyn_query_as};
 use crate::statements::{apply_tag_change, insert_identity, insert_timeline, update_customer};
 use crate::tags::{ChangeContext, TagChange};
@@ -130,12 +130,7 @@ impl Customers<'_> {
             Ok(())
         }
         .await;
-        result.map_err(|e| match e {
-            StoreError::Conflict(c) if c.contains("identities") || c.contains("lookup") => {
-                StoreError::Conflict("identities_lookup".into())
-            }
-            other => other,
-        })
+        result.map_err(identity_conflict)
     }
 
     pub async fn get(&self, tenant: TenantId, id: CustomerId) -> Result<Customer, StoreError> {

@@ -56,6 +56,17 @@ impl TryFrom<IdentityRow> for IdentityRecord {
 const SELECT: &str =
     "SELECT id, customer_id, kind, namespace, lookup, value_enc, display, source, created_at FROM identities";
 
+/// Names a unique violation on the identity lookup the same on both backends (PostgreSQL reports the index,
+/// SQLite the columns), so callers can tell a taken identity from other conflicts.
+pub(crate) fn identity_conflict(e: StoreError) -> StoreError {
+    match e {
+        StoreError::Conflict(c) if c.contains("identities") || c.contains("lookup") => {
+            StoreError::Conflict("identities_lookup".into())
+        }
+        other => other,
+    }
+}
+
 impl Store {
     pub fn identities(&self) -> Identities<'_> {
         Identities(self)
@@ -66,13 +77,7 @@ impl Identities<'_> {
     /// Inserts; a taken (kind, namespace, value) answers `Conflict("identities_lookup")`.
     pub async fn insert(&self, tenant: TenantId, r: &IdentityRecord) -> Result<(), StoreError> {
         let res = exec!(self.0, p => insert_identity!(tenant, r.identity.customer_id, r).execute(p).await);
-        match res {
-            Ok(_) => Ok(()),
-            Err(e) => match StoreError::from(e) {
-                StoreError::Conflict(_) => Err(StoreError::Conflict("identities_lookup".into())),
-                other => Err(other),
-            },
-        }
+        res.map(|_| ()).map_err(|e| identity_conflict(e.into()))
     }
 
     pub async fn of_customer(&self, tenant: TenantId, customer: CustomerId) -> Result<Vec<IdentityRecord>, StoreError> {

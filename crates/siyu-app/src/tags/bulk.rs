@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use siyu_domain::access::Permission;
 use siyu_domain::customer::CustomerFilter;
-use siyu_domain::id::{CustomerId, JobId, TagId};
-use siyu_domain::job::{Job, JobStatus};
+use siyu_domain::id::{CustomerId, TagId};
+use siyu_domain::job::Job;
 use siyu_domain::tag;
 
 use crate::audit::AuditEvent;
@@ -105,20 +105,8 @@ impl App {
             }
             BulkTarget::Filter(f) => self.count_customers(actor, &CustomerFilter::from(f.clone())).await?,
         };
-        let job = Job {
-            id: JobId::new(),
-            kind: "bulk_tag".into(),
-            status: JobStatus::Queued,
-            payload: json!({ "request": req, "actor": actor.user, "after": null, "done": 0 }),
-            progress_done: 0,
-            progress_total: total,
-            result: None,
-            error: None,
-            attempts: 0,
-            created_by: Some(actor.user),
-            created_at: self.now(),
-            finished_at: None,
-        };
+        let payload = json!({ "request": req, "actor": actor.user, "after": null, "done": 0 });
+        let job = Job::queued("bulk_tag", payload, total, actor.user, self.now());
         self.store.jobs().enqueue(actor.tenant, &job).await?;
         let ev = AuditEvent {
             action: "customer.bulk_tag",

@@ -109,20 +109,8 @@ impl App {
             finished: false,
             report: ImportReport { total_rows: total, ..Default::default() },
         };
-        let job = Job {
-            id: JobId::new(),
-            kind: IMPORT_JOB.into(),
-            status: JobStatus::Queued,
-            payload: serde_json::to_value(&payload).map_err(AppError::internal)?,
-            progress_done: 0,
-            progress_total: total as i64,
-            result: None,
-            error: None,
-            attempts: 0,
-            created_by: Some(actor.user),
-            created_at: self.now(),
-            finished_at: None,
-        };
+        let payload = serde_json::to_value(&payload).map_err(AppError::internal)?;
+        let job = Job::queued(IMPORT_JOB, payload, total as i64, actor.user, self.now());
         self.store.jobs().enqueue(actor.tenant, &job).await?;
         Ok(job)
     }

@@ -11,7 +11,7 @@ use siyu_domain::timeline::TimelineEntry;
 use uuid::Uuid;
 
 use super::Customers;
-use crate::identities::{Identities, IdentityRecord};
+use crate::identities::{Identities, IdentityRecord, identity_conflict};
 use crate::sql::{Arg, Sql, dyn_query_as};
 use crate::statements::{apply_tag_change, insert_identity, insert_timeline, update_customer};
 use crate::tags::{ChangeContext, TagChange};
@@ -57,12 +57,7 @@ impl Customers<'_> {
             Ok(())
         }
         .await;
-        result.map_err(|e| match e {
-            StoreError::Conflict(c) if c.contains("identities") || c.contains("lookup") => {
-                StoreError::Conflict("identities_lookup".into())
-            }
-            other => other,
-        })?;
+        result.map_err(identity_conflict)?;
         Ok(effective)
     }
 }
