@@ -25,6 +25,7 @@ pub use model::{
 
 use crate::audit::AuditEvent;
 use crate::error::{AppError, AppResult};
+use crate::tags::tag_ref;
 use crate::{Actor, App};
 
 pub(crate) fn entry(
@@ -182,16 +183,14 @@ impl App {
         if actor.visibility.is_some() {
             self.ensure_visible(actor, id).await?;
         }
-        let customer = self.store.customers().get(actor.tenant, id).await?;
-        let identities: Vec<Identity> =
-            self.store.identities().of_customer(actor.tenant, id).await?.into_iter().map(|r| r.identity).collect();
+        let p = self.store.customers().profile(actor.tenant, id).await?;
+        let identities: Vec<Identity> = p.identities.into_iter().map(|r| r.identity).collect();
         let phone = identities.iter().find(|i| i.kind == IdentityKind::Phone).map(|i| i.display.clone());
-        let tags = self.tag_refs(actor, &[id]).await?.remove(&id).unwrap_or_default();
+        let tags = p.tags.into_iter().filter_map(|(tag, group)| tag_ref(actor, tag, &group)).collect();
         let or_dash = |n: String| if n.is_empty() { "—".to_string() } else { n };
-        let follows = self.store.follows().of_customer_named(actor.tenant, id).await?;
-        let follows = follows.into_iter().map(|(follow, n)| FollowView { user_name: or_dash(n), follow }).collect();
-        let notes = self.store.notes().of_customer_named(actor.tenant, id).await?;
-        let notes = notes.into_iter().map(|(note, n)| NoteView { author_name: or_dash(n), note }).collect();
+        let follows = p.follows.into_iter().map(|(follow, n)| FollowView { user_name: or_dash(n), follow }).collect();
+        let notes = p.notes.into_iter().map(|(note, n)| NoteView { author_name: or_dash(n), note }).collect();
+        let customer = p.customer;
         Ok(CustomerDetail { customer, phone, identities, tags, follows, notes })
     }
 
@@ -326,11 +325,17 @@ impl App {
     /// Adds masked phones and tag names to a batch of customers.
     pub async fn summaries(&self, actor: &Actor, customers: Vec<Customer>) -> AppResult<Vec<CustomerSummary>> {
         let ids: Vec<CustomerId> = customers.iter().map(|c| c.id).collect();
+        let found = self.store.customers().decorations(actor.tenant, IdentityKind::Phone, &ids).await?;
         let mut phones: HashMap<CustomerId, String> = HashMap::new();
-        for r in self.store.identities().of_customers(actor.tenant, IdentityKind::Phone, &ids).await? {
+        for r in found.identities {
             phones.entry(r.identity.customer_id).or_insert(r.identity.display);
         }
-        let mut tags = self.tag_refs(actor, &ids).await?;
+        let mut tags: HashMap<CustomerId, Vec<TagRef>> = HashMap::new();
+        for (c, tag, group) in found.tags {
+            if let Some(r) = tag_ref(actor, tag, &group) {
+                tags.entry(c).or_default().push(r);
+            }
+        }
         Ok(customers
             .into_iter()
             .map(|c| CustomerSummary {

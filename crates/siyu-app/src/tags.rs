@@ -50,6 +50,15 @@ pub struct NewTagGroup {
     pub tags: Vec<String>,
 }
 
+/// How a held tag shows to `actor`: enterprise tags to everyone, personal tags only to their owner.
+pub(crate) fn tag_ref(actor: &Actor, tag: Tag, group: &TagGroup) -> Option<TagRef> {
+    (group.kind == TagKind::Enterprise || group.owner_id == Some(actor.user)).then(|| TagRef {
+        id: tag.id,
+        name: tag.name,
+        group: group.name.clone(),
+    })
+}
+
 fn enterprise() -> TagKind {
     TagKind::Enterprise
 }
@@ -193,8 +202,8 @@ impl App {
     ) -> AppResult<HashMap<CustomerId, Vec<TagRef>>> {
         let mut out: HashMap<CustomerId, Vec<TagRef>> = HashMap::new();
         for (c, tag, g) in self.store.tags().held_with_groups(actor.tenant, customers).await? {
-            if g.kind == TagKind::Enterprise || g.owner_id == Some(actor.user) {
-                out.entry(c).or_default().push(TagRef { id: tag.id, name: tag.name, group: g.name });
+            if let Some(r) = tag_ref(actor, tag, &g) {
+                out.entry(c).or_default().push(r);
             }
         }
         Ok(out)

@@ -76,4 +76,10 @@ id_type!(
     AuditId,
     JobId,
     UploadId,
+    /// A source of events (one write key) of a tenant.
+    SourceId,
+    /// An accepted event.
+    EventId,
+    /// A quarantined (invalid) event item.
+    QuarantineId,
 );

@@ -19,10 +19,12 @@ pub enum IdentityKind {
     PlatformBuyer,
     AnonymousId,
     UserId,
+    /// A store membership number (会员卡号), unique within its store (`member_no@store`).
+    MemberNo,
 }
 
 impl IdentityKind {
-    pub const ALL: [IdentityKind; 8] = [
+    pub const ALL: [IdentityKind; 9] = [
         Self::Unionid,
         Self::Openid,
         Self::ExternalUserid,
@@ -31,6 +33,7 @@ impl IdentityKind {
         Self::PlatformBuyer,
         Self::AnonymousId,
         Self::UserId,
+        Self::MemberNo,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +46,7 @@ impl IdentityKind {
             Self::PlatformBuyer => "platform_buyer",
             Self::AnonymousId => "anonymous_id",
             Self::UserId => "user_id",
+            Self::MemberNo => "member_no",
         }
     }
 
@@ -56,6 +60,7 @@ impl IdentityKind {
             Self::Openid => Some("appid"),
             Self::ExternalUserid => Some("corp_id"),
             Self::PlatformBuyer => Some("platform"),
+            Self::MemberNo => Some("store"),
             _ => None,
         }
     }
@@ -66,8 +71,73 @@ impl IdentityKind {
     }
 }
 
-/// Values that client code sends when it has no identifier; they must never join two people.
-const BLOCKED: [&str; 9] = ["", "null", "undefined", "none", "nil", "0", "-1", "unknown", "anonymous"];
+/// Words that client code sends when it has no identifier (compared lower-cased, quotes removed).
+const BLOCKED_WORDS: [&str; 17] = [
+    "null",
+    "undefined",
+    "none",
+    "nil",
+    "nan",
+    "true",
+    "false",
+    "-1",
+    "unknown",
+    "anonymous",
+    "guest",
+    "[object object]",
+    "abc123",
+    "n/a",
+    "(null)",
+    "<null>",
+    "{}",
+];
+
+/// True for values that must never join two people (cdp.md §2.3 "Blocked values"): empty, `null`,
+/// `undefined`, `None`, `NaN`, `true`, `false`, `-1`, `unknown`, `anonymous`, `guest`, `[object Object]`,
+/// `abc123` (any case, also inside quotes such as `"null"` or `'None'`), anything made only of `0` and `-`
+/// (`0`, `000`, `0-0`), masked phones (`138****1234`), eleven identical digits, `12345678901` and
+/// `13800138000`.
+///
+/// Tenant-maintained lists (store and staff numbers) are applied on top of this by the caller.
+pub fn is_blocked_value(value: &str) -> bool {
+    let v = unquoted(value);
+    if v.chars().all(|c| c == '0' || c == '-') {
+        return true;
+    }
+    let lower = v.to_lowercase();
+    BLOCKED_WORDS.contains(&lower.as_str())
+        || is_masked_phone(v)
+        || is_eleven_identical_digits(v)
+        || v == "12345678901"
+        || v == "13800138000"
+}
+
+/// Trims and removes any number of matching surrounding quotes: `"null"`, `'null'`, `"\"null\""`.
+fn unquoted(value: &str) -> &str {
+    let mut v = value.trim();
+    loop {
+        let stripped = ['"', '\'', '`'].iter().find_map(|q| v.strip_prefix(*q).and_then(|r| r.strip_suffix(*q)));
+        match stripped {
+            Some(inner) => v = inner.trim_matches(|c: char| c.is_whitespace() || c == '\\'),
+            None => return v,
+        }
+    }
+}
+
+/// `^1\d{2}\*{4}\d{4}$`, also with full-width asterisks (`138＊＊＊＊1234`).
+fn is_masked_phone(v: &str) -> bool {
+    let chars: Vec<char> = v.chars().collect();
+    chars.len() == 11
+        && chars[0] == '1'
+        && chars[1..3].iter().all(char::is_ascii_digit)
+        && chars[3..7].iter().all(|c| *c == '*' || *c == '＊')
+        && chars[7..].iter().all(char::is_ascii_digit)
+}
+
+fn is_eleven_identical_digits(v: &str) -> bool {
+    let b = v.as_bytes();
+    b.len() == 11 && b[0].is_ascii_digit() && b.iter().all(|c| *c == b[0])
+}
 
 /// A validated identity value ready to be stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,7 +166,7 @@ impl NewIdentity {
             IdentityKind::Email => parse_email(value)?,
             _ => text::required("value", value, 128)?,
         };
-        if BLOCKED.contains(&value.to_ascii_lowercase().as_str()) {
+        if is_blocked_value(&value) {
             return Err(DomainError::invalid("value", "blocked_value"));
         }
         Ok(Self { kind, namespace, value })
@@ -174,6 +244,100 @@ mod tests {
     fn kinds_round_trip_through_their_names() {
         for k in IdentityKind::ALL {
             assert_eq!(IdentityKind::parse(k.as_str()), Some(k));
+        }
+    }
+
+    #[test]
+    fn member_numbers_are_unique_within_their_store() {
+        assert_eq!(IdentityKind::MemberNo.namespace_name(), Some("store"));
+        assert!(NewIdentity::parse(IdentityKind::MemberNo, None, "M000123").is_err());
+        let id = NewIdentity::parse(IdentityKind::MemberNo, Some("sh-jingan"), "M000123").unwrap();
+        assert_eq!((id.namespace.as_str(), id.value.as_str()), ("sh-jingan", "M000123"));
+        assert!(!IdentityKind::MemberNo.is_pii());
+    }
+
+    #[test]
+    fn spelled_out_nothings_are_blocked_in_any_case_and_quoting() {
+        let nothings = [
+            "None",
+            "NaN",
+            "nan",
+            "TRUE",
+            "false",
+            "guest",
+            "Guest",
+            "[object Object]",
+            "abc123",
+            "ABC123",
+            "\"null\"",
+            "'undefined'",
+            "\"None\"",
+            " \"\\\"null\\\"\" ",
+            "`nil`",
+            "unknown",
+            "anonymous",
+            "-1",
+        ];
+        for v in nothings {
+            assert!(is_blocked_value(v), "{v:?}");
+            assert_eq!(
+                NewIdentity::parse(IdentityKind::UserId, None, v),
+                Err(DomainError::invalid("value", "blocked_value")),
+                "{v:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn zeros_and_dashes_are_blocked_but_ids_containing_them_are_not() {
+        for v in ["", "0", "000000", "0-0", "---", "00-000"] {
+            assert!(is_blocked_value(v), "{v:?}");
+        }
+        for v in ["10", "0a", "user-0", "-2", "1001", "null_pointer_fan", "guest_42", "o6_bmjrPTlm6_2sgVt7hMZOPfL2M"] {
+            assert!(!is_blocked_value(v), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn masked_and_placeholder_phones_are_blocked_whatever_kind_carries_them() {
+        for v in ["138****1234", "138＊＊＊＊1234", "12345678901", "11111111111", "00000000000", "13800138000"] {
+            assert!(is_blocked_value(v), "{v:?}");
+            assert!(NewIdentity::parse(IdentityKind::UserId, None, v).is_err(), "{v:?}");
+            assert!(NewIdentity::parse(IdentityKind::PlatformBuyer, Some("taobao"), v).is_err(), "{v:?}");
+        }
+        assert!(!is_blocked_value("13812345678"));
+        assert!(!is_blocked_value("138****123"), "not the masked pattern");
+        assert!(!is_blocked_value("1111111111"), "ten identical digits are a possible member number");
+    }
+
+    #[test]
+    fn a_masked_phone_keeps_its_own_error_for_the_phone_kind() {
+        assert_eq!(NewIdentity::parse(IdentityKind::Phone, None, "138****1234"), Err(DomainError::MaskedPhone));
+        let placeholder = NewIdentity::parse(IdentityKind::Phone, None, "12345678901");
+        assert!(placeholder.is_err(), "{placeholder:?}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_blocked_word_never_becomes_an_identity_however_it_is_cased_or_quoted(
+            word in proptest::sample::select(&BLOCKED_WORDS[..]),
+            upper in proptest::collection::vec(proptest::bool::ANY, 16),
+            quote in proptest::sample::select(&["", "\"", "'", "`"][..]),
+            kind in 0usize..IdentityKind::ALL.len(),
+        ) {
+            let cased: String = word
+                .chars()
+                .zip(upper.iter().cycle())
+                .map(|(c, u)| if *u { c.to_ascii_uppercase() } else { c })
+                .collect();
+            let v = format!("{quote}{cased}{quote}");
+            proptest::prop_assert!(is_blocked_value(&v));
+            proptest::prop_assert!(NewIdentity::parse(IdentityKind::ALL[kind], Some("ns"), &v).is_err());
+        }
+
+        #[test]
+        fn the_guard_never_panics(v in "\\PC{0,40}") {
+            let _ = is_blocked_value(&v);
         }
     }
 }

@@ -20,7 +20,7 @@ fn any_json() -> impl Strategy<Value = Value> {
 
 proptest! {
     #[test]
-    fn identity_parsing_never_panics(kind in 0usize..8, ns in proptest::option::of("\\PC{0,70}"), value in "\\PC{0,300}") {
+    fn identity_parsing_never_panics(kind in 0usize..IdentityKind::ALL.len(), ns in proptest::option::of("\\PC{0,70}"), value in "\\PC{0,300}") {
         let _ = NewIdentity::parse(IdentityKind::ALL[kind], ns.as_deref(), &value);
     }
 

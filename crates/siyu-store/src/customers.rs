@@ -12,28 +12,33 @@ use uuid::Uuid;
 
 use crate::error::OptionExt;
 use crate::identities::{IdentityRecord, identity_conflict};
+use crate::reader::read_row;
 use crate::sql::{Arg, Sql, dyn_query_as};
 use crate::statements::{apply_tag_change, insert_identity, insert_timeline, update_customer};
 use crate::tags::{ChangeContext, TagChange};
 use crate::{BackendKind, Store, StoreError, exec, in_tx, on_pool};
 
 mod merge;
+mod profile;
 pub use merge::CustomerMerge;
+pub use profile::{ListDecorations, ProfileRecord};
 
 pub struct Customers<'a>(pub(crate) &'a Store);
 
-#[derive(sqlx::FromRow)]
-struct CustomerRow {
-    id: Uuid,
-    name: String,
-    gender: String,
-    avatar_url: Option<String>,
-    remark: Option<String>,
-    source: String,
-    custom: Json<Map<String, Value>>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    last_active_at: Option<DateTime<Utc>>,
+read_row! {
+    #[derive(sqlx::FromRow)]
+    struct CustomerRow {
+        id: Uuid,
+        name: String,
+        gender: String,
+        avatar_url: Option<String>,
+        remark: Option<String>,
+        source: String,
+        custom: Json<Map<String, Value>>,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
+        last_active_at: Option<DateTime<Utc>>,
+    }
 }
 
 impl From<CustomerRow> for Customer {
@@ -134,8 +139,7 @@ impl Customers<'_> {
     }
 
     pub async fn get(&self, tenant: TenantId, id: CustomerId) -> Result<Customer, StoreError> {
-        let sql = format!("{SELECT} WHERE c.tenant_id = $1 AND c.id = $2");
-        let row: Option<CustomerRow> = on_pool!(self.0, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(id.0).fetch_optional(p).await)?;
+        let row: Option<CustomerRow> = self.0.read_optional(profile::get_sql(tenant, id)).await?;
         Ok(row.found()?.into())
     }
 
@@ -164,8 +168,8 @@ impl Customers<'_> {
         let mut sql = Sql::new("SELECT COUNT(*) FROM customers c WHERE c.tenant_id = ");
         sql.bind(Arg::Uuid(tenant.0)).push(" AND c.id = ").bind(Arg::Uuid(id.0));
         push_visibility(&mut sql, tenant, vis);
-        let row: (i64,) = on_pool!(self.0, p => dyn_query_as!((i64,), sql).fetch_one(p).await)?;
-        Ok(row.0 > 0)
+        let row: Option<(i64,)> = self.0.read_optional(sql).await?;
+        Ok(row.is_some_and(|r| r.0 > 0))
     }
 
     /// One page, newest first; returns up to `limit + 1` rows (the extra one signals a next page).
@@ -182,7 +186,7 @@ impl Customers<'_> {
             sql.push(" OR (c.created_at = ").bind(Arg::Time(at)).push(" AND c.id < ").bind(Arg::Uuid(id)).push("))");
         }
         sql.push(" ORDER BY c.created_at DESC, c.id DESC LIMIT ").bind(Arg::Int(i64::from(page.limit) + 1));
-        let rows: Vec<CustomerRow> = on_pool!(self.0, p => dyn_query_as!(CustomerRow, sql).fetch_all(p).await)?;
+        let rows: Vec<CustomerRow> = self.0.read_all(sql).await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
@@ -241,7 +245,7 @@ impl Customers<'_> {
             .bind(Arg::Uuid(tenant.0))
             .push(" AND c.id IN ")
             .bind_list(ids.iter().map(|i| i.0));
-        let rows: Vec<CustomerRow> = on_pool!(self.0, p => dyn_query_as!(CustomerRow, sql).fetch_all(p).await)?;
+        let rows: Vec<CustomerRow> = self.0.read_all(sql).await?;
         let mut out: Vec<Customer> = rows.into_iter().map(Into::into).collect();
         out.sort_by_key(|c| ids.iter().position(|i| *i == c.id));
         Ok(out)

@@ -15,6 +15,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error(transparent)]
     Database(sqlx::Error),
+    /// A failure on the rusqlite read path (see `reader`).
+    #[error("sqlite read: {0}")]
+    Read(String),
 }
 
 impl From<sqlx::Error> for StoreError {

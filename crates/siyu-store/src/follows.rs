@@ -9,15 +9,17 @@ use crate::{Store, StoreError, exec, on_pool};
 
 pub struct Follows<'a>(pub(crate) &'a Store);
 
-#[derive(sqlx::FromRow)]
-struct FollowRow {
-    customer_id: Uuid,
-    user_id: Uuid,
-    remark: Option<String>,
-    description: Option<String>,
-    add_way: String,
-    state: Option<String>,
-    added_at: DateTime<Utc>,
+crate::reader::read_row! {
+    #[derive(sqlx::FromRow)]
+    struct FollowRow {
+        customer_id: Uuid,
+        user_id: Uuid,
+        remark: Option<String>,
+        description: Option<String>,
+        add_way: String,
+        state: Option<String>,
+        added_at: DateTime<Utc>,
+    }
 }
 
 impl From<FollowRow> for Follow {
@@ -32,6 +34,34 @@ impl From<FollowRow> for Follow {
             added_at: r.added_at,
         }
     }
+}
+
+crate::reader::read_row! {
+    /// A follow with the staff member's display name (empty if no longer a member).
+    #[derive(sqlx::FromRow)]
+    pub(crate) struct NamedFollow {
+        #[sqlx(flatten)]
+        follow: FollowRow,
+        user_name: Option<String>,
+    }
+}
+
+impl From<NamedFollow> for (Follow, String) {
+    fn from(r: NamedFollow) -> Self {
+        (r.follow.into(), r.user_name.unwrap_or_default())
+    }
+}
+
+/// A customer's follows with the staff names, oldest first.
+pub(crate) fn named_sql(tenant: TenantId, customer: CustomerId) -> crate::sql::Sql {
+    crate::sql::Sql::with(
+        "SELECT f.customer_id, f.user_id, f.remark, f.description, f.add_way, f.state, f.added_at, \
+         a.display_name AS user_name \
+         FROM follows f LEFT JOIN members m ON m.tenant_id = f.tenant_id AND m.user_id = f.user_id \
+         LEFT JOIN accounts a ON a.user_id = m.user_id \
+         WHERE f.tenant_id = $1 AND f.customer_id = $2 ORDER BY f.added_at",
+        vec![crate::sql::Arg::Uuid(tenant.0), crate::sql::Arg::Uuid(customer.0)],
+    )
 }
 
 impl Store {
@@ -68,19 +98,8 @@ impl Follows<'_> {
         tenant: TenantId,
         customer: CustomerId,
     ) -> Result<Vec<(Follow, String)>, StoreError> {
-        #[derive(sqlx::FromRow)]
-        struct Named {
-            #[sqlx(flatten)]
-            follow: FollowRow,
-            user_name: Option<String>,
-        }
-        let rows: Vec<Named> = on_pool!(self.0, p => sqlx::query_as(
-            "SELECT f.customer_id, f.user_id, f.remark, f.description, f.add_way, f.state, f.added_at, a.display_name AS user_name \
-             FROM follows f LEFT JOIN members m ON m.tenant_id = f.tenant_id AND m.user_id = f.user_id \
-             LEFT JOIN accounts a ON a.user_id = m.user_id \
-             WHERE f.tenant_id = $1 AND f.customer_id = $2 ORDER BY f.added_at")
-            .bind(tenant.0).bind(customer.0).fetch_all(p).await)?;
-        Ok(rows.into_iter().map(|r| (r.follow.into(), r.user_name.unwrap_or_default())).collect())
+        let rows: Vec<NamedFollow> = self.0.read_all(named_sql(tenant, customer)).await?;
+        Ok(rows.into_iter().map(Into::into).collect())
     }
 
     pub async fn delete(&self, tenant: TenantId, customer: CustomerId, user: UserId) -> Result<(), StoreError> {

@@ -20,17 +20,19 @@ pub struct IdentityRecord {
     pub value_enc: Option<Vec<u8>>,
 }
 
-#[derive(sqlx::FromRow)]
-struct IdentityRow {
-    id: Uuid,
-    customer_id: Uuid,
-    kind: String,
-    namespace: String,
-    lookup: String,
-    value_enc: Option<Vec<u8>>,
-    display: String,
-    source: String,
-    created_at: DateTime<Utc>,
+crate::reader::read_row! {
+    #[derive(sqlx::FromRow)]
+    pub(crate) struct IdentityRow {
+        id: Uuid,
+        customer_id: Uuid,
+        kind: String,
+        namespace: String,
+        lookup: String,
+        value_enc: Option<Vec<u8>>,
+        display: String,
+        source: String,
+        created_at: DateTime<Utc>,
+    }
 }
 
 impl TryFrom<IdentityRow> for IdentityRecord {
@@ -67,6 +69,34 @@ pub(crate) fn identity_conflict(e: StoreError) -> StoreError {
     }
 }
 
+/// A customer's identities, oldest first.
+pub(crate) fn of_customer_sql(tenant: TenantId, customer: CustomerId) -> crate::sql::Sql {
+    crate::sql::Sql::with(
+        &format!("{SELECT} WHERE tenant_id = $1 AND customer_id = $2 ORDER BY created_at, id"),
+        vec![crate::sql::Arg::Uuid(tenant.0), crate::sql::Arg::Uuid(customer.0)],
+    )
+}
+
+/// Identities of one kind of several customers (not empty), oldest first.
+pub(crate) fn of_customers_sql(
+    backend: crate::BackendKind,
+    tenant: TenantId,
+    kind: IdentityKind,
+    customers: &[CustomerId],
+) -> crate::sql::Sql {
+    let mut sql = crate::sql::Sql::new(SELECT);
+    sql.push(" WHERE tenant_id = ").bind(crate::sql::Arg::Uuid(tenant.0));
+    // `+kind` keeps SQLite (which plans by index shape when it has no statistics) on identities_customer
+    // instead of walking identities_lookup (tenant_id, kind): every phone of the tenant.
+    let kind_is = match backend {
+        crate::BackendKind::Sqlite => " AND +kind = ",
+        crate::BackendKind::Postgres => " AND kind = ",
+    };
+    sql.push(kind_is).bind(crate::sql::Arg::Text(kind.as_str().into()));
+    sql.push(" AND customer_id IN ").bind_list(customers.iter().map(|c| c.0)).push(" ORDER BY created_at, id");
+    sql
+}
+
 impl Store {
     pub fn identities(&self) -> Identities<'_> {
         Identities(self)
@@ -81,9 +111,7 @@ impl Identities<'_> {
     }
 
     pub async fn of_customer(&self, tenant: TenantId, customer: CustomerId) -> Result<Vec<IdentityRecord>, StoreError> {
-        let sql = format!("{SELECT} WHERE tenant_id = $1 AND customer_id = $2 ORDER BY created_at, id");
-        let rows: Vec<IdentityRow> = on_pool!(self.0, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(tenant.0).bind(customer.0).fetch_all(p).await)?;
+        let rows: Vec<IdentityRow> = self.0.read_all(of_customer_sql(tenant, customer)).await?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
@@ -97,18 +125,8 @@ impl Identities<'_> {
         if customers.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = crate::sql::Sql::new(SELECT);
-        sql.push(" WHERE tenant_id = ").bind(crate::sql::Arg::Uuid(tenant.0));
-        // `+kind` keeps SQLite (which plans by index shape when it has no statistics) on identities_customer
-        // instead of walking identities_lookup (tenant_id, kind): every phone of the tenant.
-        let kind_is = match self.0.kind() {
-            crate::BackendKind::Sqlite => " AND +kind = ",
-            crate::BackendKind::Postgres => " AND kind = ",
-        };
-        sql.push(kind_is).bind(crate::sql::Arg::Text(kind.as_str().into()));
-        sql.push(" AND customer_id IN ").bind_list(customers.iter().map(|c| c.0)).push(" ORDER BY created_at, id");
-        let rows: Vec<IdentityRow> =
-            on_pool!(self.0, p => crate::sql::dyn_query_as!(IdentityRow, sql).fetch_all(p).await)?;
+        let sql = of_customers_sql(self.0.kind(), tenant, kind, customers);
+        let rows: Vec<IdentityRow> = self.0.read_all(sql).await?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 

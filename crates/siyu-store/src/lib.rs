@@ -10,6 +10,7 @@
 //! - no query without a tenant id, except on the platform tables `accounts`, `sessions`, `login_throttle`;
 //! - no sqlx type leaves this crate: methods speak domain types and [`StoreError`].
 
+mod reader;
 mod sql;
 mod statements;
 
@@ -19,6 +20,7 @@ pub mod bulk;
 pub mod customers;
 pub mod departments;
 pub mod error;
+pub mod events;
 pub mod fields;
 pub mod follows;
 pub mod idempotency;
@@ -26,6 +28,7 @@ pub mod identities;
 pub mod jobs;
 pub mod notes;
 pub mod sessions;
+pub mod sources;
 pub mod tags;
 pub mod tenants;
 pub mod testing;
@@ -72,6 +75,8 @@ impl ConnectOptions {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) backend: Backend,
+    /// Read-only rusqlite connections for hot reads on a SQLite file (see [`reader`]).
+    pub(crate) reader: Option<std::sync::Arc<reader::Reader>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -140,6 +145,7 @@ impl Store {
                 .pragma("temp_store", "memory")
                 // Reads map the file (shared by all connections, no read syscalls) up to SQLite's 2 GB cap.
                 .pragma("mmap_size", "2147418112");
+            let reader = reader::Reader::for_file(connect.get_filename(), opts.max_connections as usize);
             // An embedded file cannot drop a connection: skip the ping before each checkout (a round trip
             // to the connection's worker thread per query).
             let pool = SqlitePoolOptions::new()
@@ -148,7 +154,7 @@ impl Store {
                 .acquire_timeout(opts.acquire_timeout)
                 .connect_with(connect)
                 .await?;
-            Ok(Self { backend: Backend::Sqlite(pool) })
+            Ok(Self { backend: Backend::Sqlite(pool), reader })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let connect = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
@@ -156,7 +162,7 @@ impl Store {
                 .acquire_timeout(opts.acquire_timeout)
                 .connect_with(connect)
                 .await?;
-            Ok(Self { backend: Backend::Postgres(pool) })
+            Ok(Self { backend: Backend::Postgres(pool), reader: None })
         } else {
             Err(StoreError::UnsupportedUrl)
         }
@@ -218,6 +224,9 @@ impl Store {
 
     /// Closes the pool, waiting for checked-out connections to return.
     pub async fn close(&self) {
+        if let Some(r) = &self.reader {
+            r.close();
+        }
         on_pool!(self, p => p.close().await)
     }
 

@@ -9,13 +9,15 @@ use crate::{Store, StoreError, exec, on_pool};
 
 pub struct Notes<'a>(pub(crate) &'a Store);
 
-#[derive(sqlx::FromRow)]
-struct NoteRow {
-    id: Uuid,
-    customer_id: Uuid,
-    author_id: Uuid,
-    body: String,
-    created_at: DateTime<Utc>,
+crate::reader::read_row! {
+    #[derive(sqlx::FromRow)]
+    struct NoteRow {
+        id: Uuid,
+        customer_id: Uuid,
+        author_id: Uuid,
+        body: String,
+        created_at: DateTime<Utc>,
+    }
 }
 
 impl From<NoteRow> for Note {
@@ -28,6 +30,33 @@ impl From<NoteRow> for Note {
             created_at: r.created_at,
         }
     }
+}
+
+crate::reader::read_row! {
+    /// A note with its author's display name (empty if no longer a member).
+    #[derive(sqlx::FromRow)]
+    pub(crate) struct NamedNote {
+        #[sqlx(flatten)]
+        note: NoteRow,
+        author_name: Option<String>,
+    }
+}
+
+impl From<NamedNote> for (Note, String) {
+    fn from(r: NamedNote) -> Self {
+        (r.note.into(), r.author_name.unwrap_or_default())
+    }
+}
+
+/// A customer's notes, newest first, with their authors' names.
+pub(crate) fn named_sql(tenant: TenantId, customer: CustomerId) -> crate::sql::Sql {
+    crate::sql::Sql::with(
+        "SELECT n.id, n.customer_id, n.author_id, n.body, n.created_at, a.display_name AS author_name \
+         FROM notes n LEFT JOIN members m ON m.tenant_id = n.tenant_id AND m.user_id = n.author_id \
+         LEFT JOIN accounts a ON a.user_id = m.user_id \
+         WHERE n.tenant_id = $1 AND n.customer_id = $2 ORDER BY n.created_at DESC, n.id DESC",
+        vec![crate::sql::Arg::Uuid(tenant.0), crate::sql::Arg::Uuid(customer.0)],
+    )
 }
 
 impl Store {
@@ -59,19 +88,8 @@ impl Notes<'_> {
         tenant: TenantId,
         customer: CustomerId,
     ) -> Result<Vec<(Note, String)>, StoreError> {
-        #[derive(sqlx::FromRow)]
-        struct Named {
-            #[sqlx(flatten)]
-            note: NoteRow,
-            author_name: Option<String>,
-        }
-        let rows: Vec<Named> = on_pool!(self.0, p => sqlx::query_as(
-            "SELECT n.id, n.customer_id, n.author_id, n.body, n.created_at, a.display_name AS author_name \
-             FROM notes n LEFT JOIN members m ON m.tenant_id = n.tenant_id AND m.user_id = n.author_id \
-             LEFT JOIN accounts a ON a.user_id = m.user_id \
-             WHERE n.tenant_id = $1 AND n.customer_id = $2 ORDER BY n.created_at DESC, n.id DESC")
-            .bind(tenant.0).bind(customer.0).fetch_all(p).await)?;
-        Ok(rows.into_iter().map(|r| (r.note.into(), r.author_name.unwrap_or_default())).collect())
+        let rows: Vec<NamedNote> = self.0.read_all(named_sql(tenant, customer)).await?;
+        Ok(rows.into_iter().map(Into::into).collect())
     }
 
     pub async fn delete(&self, tenant: TenantId, customer: CustomerId, id: NoteId) -> Result<(), StoreError> {

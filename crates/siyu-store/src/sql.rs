@@ -10,6 +10,7 @@ pub(crate) enum Arg {
     Time(DateTime<Utc>),
     Text(String),
     Int(i64),
+    Bytes(Vec<u8>),
     OptUuid(Option<Uuid>),
     OptTime(Option<DateTime<Utc>>),
     OptText(Option<String>),
@@ -26,6 +27,11 @@ pub(crate) struct Sql {
 impl Sql {
     pub fn new(text: &str) -> Self {
         Self { text: text.to_string(), args: Vec::new() }
+    }
+
+    /// A complete statement with its `$1..$n` values.
+    pub fn with(text: &str, args: Vec<Arg>) -> Self {
+        Self { text: text.to_string(), args }
     }
 
     pub fn push(&mut self, fragment: &str) -> &mut Self {
@@ -65,6 +71,7 @@ macro_rules! bind_args {
                 $crate::sql::Arg::Time(v) => q.bind(v),
                 $crate::sql::Arg::Text(v) => q.bind(v),
                 $crate::sql::Arg::Int(v) => q.bind(v),
+                $crate::sql::Arg::Bytes(v) => q.bind(v),
                 $crate::sql::Arg::OptUuid(v) => q.bind(v),
                 $crate::sql::Arg::OptTime(v) => q.bind(v),
                 $crate::sql::Arg::OptText(v) => q.bind(v),

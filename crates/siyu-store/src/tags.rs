@@ -66,6 +66,51 @@ pub struct ChangeContext<'a> {
     pub at: DateTime<Utc>,
 }
 
+crate::reader::read_row! {
+    /// A tag a customer holds, with the tag and its group.
+    #[derive(sqlx::FromRow)]
+    pub(crate) struct HeldTagRow {
+        customer_id: Uuid,
+        tag_id: Uuid,
+        tag_name: String,
+        tag_sort: i64,
+        group_id: Uuid,
+        group_name: String,
+        kind: String,
+        owner_id: Option<Uuid>,
+        exclusive: bool,
+        group_sort: i64,
+    }
+}
+
+impl From<HeldTagRow> for (CustomerId, Tag, TagGroup) {
+    fn from(r: HeldTagRow) -> Self {
+        let group = GroupRow {
+            id: r.group_id,
+            name: r.group_name,
+            kind: r.kind,
+            owner_id: r.owner_id,
+            exclusive: r.exclusive,
+            sort: r.group_sort,
+        };
+        let tag = TagRow { id: r.tag_id, group_id: r.group_id, name: r.tag_name, sort: r.tag_sort };
+        (CustomerId(r.customer_id), tag.into(), group.into())
+    }
+}
+
+/// The tags the given customers hold (oldest first) with their groups; `customers` must not be empty.
+pub(crate) fn held_sql(tenant: TenantId, customers: &[CustomerId]) -> Sql {
+    let mut sql = Sql::new(
+        "SELECT ct.customer_id, t.id AS tag_id, t.name AS tag_name, t.sort AS tag_sort, g.id AS group_id, \
+         g.name AS group_name, g.kind, g.owner_id, g.exclusive, g.sort AS group_sort FROM customer_tags ct \
+         JOIN tags t ON t.tenant_id = ct.tenant_id AND t.id = ct.tag_id \
+         JOIN tag_groups g ON g.tenant_id = t.tenant_id AND g.id = t.group_id WHERE ct.tenant_id = ",
+    );
+    sql.bind(Arg::Uuid(tenant.0)).push(" AND ct.customer_id IN ").bind_list(customers.iter().map(|c| c.0));
+    sql.push(" ORDER BY ct.added_at");
+    sql
+}
+
 impl Store {
     pub fn tags(&self) -> Tags<'_> {
         Tags(self)
@@ -177,43 +222,8 @@ impl Tags<'_> {
         if customers.is_empty() {
             return Ok(Vec::new());
         }
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            customer_id: Uuid,
-            tag_id: Uuid,
-            tag_name: String,
-            tag_sort: i64,
-            group_id: Uuid,
-            group_name: String,
-            kind: String,
-            owner_id: Option<Uuid>,
-            exclusive: bool,
-            group_sort: i64,
-        }
-        let mut sql = Sql::new(
-            "SELECT ct.customer_id, t.id AS tag_id, t.name AS tag_name, t.sort AS tag_sort, g.id AS group_id, \
-             g.name AS group_name, g.kind, g.owner_id, g.exclusive, g.sort AS group_sort FROM customer_tags ct \
-             JOIN tags t ON t.tenant_id = ct.tenant_id AND t.id = ct.tag_id \
-             JOIN tag_groups g ON g.tenant_id = t.tenant_id AND g.id = t.group_id WHERE ct.tenant_id = ",
-        );
-        sql.bind(Arg::Uuid(tenant.0)).push(" AND ct.customer_id IN ").bind_list(customers.iter().map(|c| c.0));
-        sql.push(" ORDER BY ct.added_at");
-        let rows: Vec<Row> = on_pool!(self.0, p => dyn_query_as!(Row, sql).fetch_all(p).await)?;
-        Ok(rows
-            .into_iter()
-            .map(|r| {
-                let group = GroupRow {
-                    id: r.group_id,
-                    name: r.group_name,
-                    kind: r.kind,
-                    owner_id: r.owner_id,
-                    exclusive: r.exclusive,
-                    sort: r.group_sort,
-                };
-                let tag = TagRow { id: r.tag_id, group_id: r.group_id, name: r.tag_name, sort: r.tag_sort };
-                (CustomerId(r.customer_id), tag.into(), group.into())
-            })
-            .collect())
+        let rows: Vec<HeldTagRow> = self.0.read_all(held_sql(tenant, customers)).await?;
+        Ok(rows.into_iter().map(Into::into).collect())
     }
 
     /// Applies changes to one customer atomically. Only effective changes (a tag really added or really

@@ -9,20 +9,24 @@ use siyu_domain::tenancy::{ApiToken, Member};
 use uuid::Uuid;
 
 use crate::error::OptionExt;
+use crate::reader::read_row;
+use crate::sql::{Arg, Sql};
 use crate::{Store, StoreError, exec, on_pool};
 
 pub struct Tokens<'a>(pub(crate) &'a Store);
 
-#[derive(sqlx::FromRow)]
-struct TokenRow {
-    id: Uuid,
-    name: String,
-    prefix: String,
-    scopes: String,
-    created_by: Uuid,
-    created_at: DateTime<Utc>,
-    last_used_at: Option<DateTime<Utc>>,
-    revoked_at: Option<DateTime<Utc>>,
+read_row! {
+    #[derive(sqlx::FromRow)]
+    struct TokenRow {
+        id: Uuid,
+        name: String,
+        prefix: String,
+        scopes: String,
+        created_by: Uuid,
+        created_at: DateTime<Utc>,
+        last_used_at: Option<DateTime<Utc>>,
+        revoked_at: Option<DateTime<Utc>>,
+    }
 }
 
 impl From<TokenRow> for ApiToken {
@@ -82,24 +86,34 @@ impl Tokens<'_> {
         tenant: TenantId,
         hash: &[u8],
     ) -> Result<Option<(ApiToken, bool, Member)>, StoreError> {
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            #[sqlx(flatten)]
-            token: TokenRow,
-            tenant_status: String,
-            user_id: Uuid,
-            username: String,
-            display_name: String,
-            role: String,
-            scope: String,
-            department_id: Option<Uuid>,
-            member_status: String,
-            account_status: String,
-            member_since: DateTime<Utc>,
+        read_row! {
+            #[derive(sqlx::FromRow)]
+            struct Row {
+                #[sqlx(flatten)]
+                token: TokenRow,
+                tenant_status: String,
+                user_id: Uuid,
+                username: String,
+                display_name: String,
+                role: String,
+                scope: String,
+                department_id: Option<Uuid>,
+                member_status: String,
+                account_status: String,
+                member_since: DateTime<Utc>,
+            }
         }
-        let row: Option<Row> = on_pool!(self.0, p => sqlx::query_as(
-            "SELECT t.id, t.name, t.prefix, t.scopes, t.created_by, t.created_at, t.last_used_at, t.revoked_at,              tn.status AS tenant_status, m.user_id, a.username, a.display_name, m.role, m.scope, m.department_id,              m.status AS member_status, a.status AS account_status, m.created_at AS member_since              FROM api_tokens t JOIN tenants tn ON tn.tenant_id = t.tenant_id              JOIN members m ON m.tenant_id = t.tenant_id AND m.user_id = t.created_by              JOIN accounts a ON a.user_id = m.user_id              WHERE t.tenant_id = $1 AND t.token_hash = $2 AND t.revoked_at IS NULL")
-            .bind(tenant.0).bind(hash).fetch_optional(p).await)?;
+        let sql = Sql::with(
+            "SELECT t.id, t.name, t.prefix, t.scopes, t.created_by, t.created_at, t.last_used_at, t.revoked_at, \
+             tn.status AS tenant_status, m.user_id, a.username, a.display_name, m.role, m.scope, m.department_id, \
+             m.status AS member_status, a.status AS account_status, m.created_at AS member_since \
+             FROM api_tokens t JOIN tenants tn ON tn.tenant_id = t.tenant_id \
+             JOIN members m ON m.tenant_id = t.tenant_id AND m.user_id = t.created_by \
+             JOIN accounts a ON a.user_id = m.user_id \
+             WHERE t.tenant_id = $1 AND t.token_hash = $2 AND t.revoked_at IS NULL",
+            vec![Arg::Uuid(tenant.0), Arg::Bytes(hash.to_vec())],
+        );
+        let row: Option<Row> = self.0.read_optional(sql).await?;
         let Some(r) = row else { return Ok(None) };
         let corrupt = |what: &str| StoreError::Corrupt(what.to_string());
         let member = Member {

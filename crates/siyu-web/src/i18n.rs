@@ -319,6 +319,7 @@ pub static CATALOGUE: &[(&str, &str, &str)] = &[
     ("identity.anonymous_id", "匿名 ID", "Anonymous ID"),
     ("identity.email", "邮箱", "Email"),
     ("identity.external_userid", "企微外部联系人", "WeCom external user"),
+    ("identity.member_no", "门店会员卡号", "Store membership no."),
     ("identity.openid", "OpenID", "OpenID"),
     ("identity.phone", "手机号", "Phone"),
     ("identity.platform_buyer", "电商买家", "Shop buyer"),
