@@ -36,6 +36,15 @@ impl TenantKeys {
         Ok(Self { cipher, index_key })
     }
 
+    /// Keys from a fixed data key, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn for_tests() -> Self {
+        match Self::from_data_key(&[7u8; 32]) {
+            Ok(k) => k,
+            Err(e) => panic!("test keys: {e}"),
+        }
+    }
+
     pub fn encrypt(&self, plain: &str) -> AppResult<Vec<u8>> {
         self.encrypt_bytes(plain.as_bytes())
     }

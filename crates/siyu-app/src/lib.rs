@@ -14,6 +14,7 @@ pub mod customers;
 pub mod error;
 pub mod fields;
 pub mod idempotency;
+pub mod ingest;
 pub mod jobs;
 pub mod seed;
 pub mod settings;
@@ -39,6 +40,8 @@ pub struct App {
     pub settings: Arc<Settings>,
     pub clock: Arc<dyn Clock>,
     pub vault: Arc<Vault>,
+    /// The group-commit writer of event ingestion, started on first use.
+    pub ingest: Arc<ingest::IngestState>,
 }
 
 impl App {
@@ -57,7 +60,7 @@ impl App {
 
     pub fn new(store: Store, settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let vault = Vault::new(&settings.master_key()?).map_err(|e| anyhow::anyhow!("{e}"))?;
-        Ok(Self { store, settings: Arc::new(settings), clock, vault: Arc::new(vault) })
+        Ok(Self { store, settings: Arc::new(settings), clock, vault: Arc::new(vault), ingest: Arc::default() })
     }
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {

@@ -15,6 +15,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub security: SecuritySettings,
     pub worker: WorkerSettings,
+    pub ingest: IngestSettings,
     pub log: LogSettings,
 }
 
@@ -62,6 +63,15 @@ pub struct WorkerSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct IngestSettings {
+    pub commit_window_ms: u64,
+    pub commit_max_events: usize,
+    pub queue_requests: usize,
+    pub events_per_minute_per_source: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LogSettings {
     pub format: String,
     pub filter: String,
@@ -105,6 +115,13 @@ impl Settings {
         anyhow::ensure!(self.security.session_absolute_hours > 0, "security.session_absolute_hours must be positive");
         anyhow::ensure!(self.security.login_max_failures > 0, "security.login_max_failures must be positive");
         anyhow::ensure!(self.worker.batch_size > 0, "worker.batch_size must be positive");
+        anyhow::ensure!(self.ingest.commit_window_ms <= 1000, "ingest.commit_window_ms must be at most 1000");
+        anyhow::ensure!(self.ingest.commit_max_events > 0, "ingest.commit_max_events must be positive");
+        anyhow::ensure!(self.ingest.queue_requests > 0, "ingest.queue_requests must be positive");
+        anyhow::ensure!(
+            self.ingest.events_per_minute_per_source > 0,
+            "ingest.events_per_minute_per_source must be positive"
+        );
         anyhow::ensure!(matches!(self.log.format.as_str(), "pretty" | "json"), "log.format must be pretty or json");
         self.server.listen.parse::<std::net::SocketAddr>().map_err(|e| anyhow::anyhow!("server.listen: {e}"))?;
         self.server

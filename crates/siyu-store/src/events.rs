@@ -190,6 +190,31 @@ impl Events<'_> {
         Ok(row.map_or(0, |r| r.0))
     }
 
+    /// Which of `message_ids` the source has stored (for clients and tests checking what is durable).
+    pub async fn stored_message_ids(
+        &self,
+        tenant: TenantId,
+        source: SourceId,
+        message_ids: &[String],
+    ) -> Result<Vec<String>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in message_ids.chunks(500) {
+            let mut sql = Sql::new("SELECT message_id FROM events WHERE tenant_id = ");
+            sql.bind(Arg::Uuid(tenant.0)).push(" AND source_id = ").bind(Arg::Uuid(source.0));
+            sql.push(" AND message_id IN (");
+            for (i, id) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.bind(Arg::Text(id.clone()));
+            }
+            sql.push(")");
+            let rows: Vec<(String,)> = self.0.read_all(sql).await?;
+            found.extend(rows.into_iter().map(|r| r.0));
+        }
+        Ok(found)
+    }
+
     /// Links events to the customer identity resolution found for them (replacing any earlier link).
     /// Returns how many of the given events the tenant has.
     pub async fn assign_customer(

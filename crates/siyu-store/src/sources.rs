@@ -104,14 +104,24 @@ impl Sources<'_> {
         if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
-    /// The live (unrevoked) source whose write key hashes to `key_hash`, if any. One indexed read on the
-    /// hot path of every ingest request; it does not look at the tenant's status.
-    pub async fn authenticate(&self, tenant: TenantId, key_hash: &[u8]) -> Result<Option<Source>, StoreError> {
+    /// The live (unrevoked) source whose write key hashes to `key_hash`, if any, and whether its tenant is
+    /// active. One indexed read on the hot path of every ingest request.
+    pub async fn authenticate(&self, tenant: TenantId, key_hash: &[u8]) -> Result<Option<(Source, bool)>, StoreError> {
+        read_row! {
+            #[derive(sqlx::FromRow)]
+            struct Row {
+                #[sqlx(flatten)]
+                source: SourceRow,
+                tenant_status: String,
+            }
+        }
         let sql = Sql::with(
-            &format!("{SELECT} WHERE tenant_id = $1 AND key_hash = $2 AND revoked_at IS NULL"),
+            "SELECT s.id, s.name, s.kind, s.key_prefix, s.created_by, s.created_at, s.revoked_at, \
+             t.status AS tenant_status FROM event_sources s JOIN tenants t ON t.tenant_id = s.tenant_id \
+             WHERE s.tenant_id = $1 AND s.key_hash = $2 AND s.revoked_at IS NULL",
             vec![Arg::Uuid(tenant.0), Arg::Bytes(key_hash.to_vec())],
         );
-        let row: Option<SourceRow> = self.0.read_optional(sql).await?;
-        row.map(Source::try_from).transpose()
+        let row: Option<Row> = self.0.read_optional(sql).await?;
+        row.map(|r| Ok((Source::try_from(r.source)?, r.tenant_status == "active"))).transpose()
     }
 }

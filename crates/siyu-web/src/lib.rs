@@ -11,6 +11,7 @@ pub mod auth;
 pub mod console;
 pub mod error;
 pub mod i18n;
+pub mod ingest;
 pub mod openapi;
 pub mod routes;
 pub mod state;
@@ -41,6 +42,7 @@ pub fn router(app: App) -> Router {
     let body_limit = state.app.settings.server.max_body_bytes;
     Router::new()
         .merge(api::router(&state).layer(axum::extract::DefaultBodyLimit::max(body_limit)))
+        .merge(ingest::router())
         .merge(console::router())
         .merge(openapi::router())
         .route("/", get(|| async { Redirect::to("/console") }))

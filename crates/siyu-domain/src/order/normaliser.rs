@@ -7,7 +7,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use chrono::FixedOffset;
 use serde::{Deserialize, Serialize};
 
-use super::cell::{self, BEIJING};
+use super::cell::BEIJING;
 use super::contact::{
     Buyer, BuyerKey, ContactPhone, MatchHint, PhoneKind, PhoneRole, Receiver, is_masked_id, phone_hints,
 };
@@ -92,17 +92,17 @@ pub fn normalise(mapping: &Mapping, headers: &[String], rows: &[Row<'_>], option
     };
     let mut groups: Vec<Group> = Vec::new();
     let mut by_id: HashMap<String, usize> = HashMap::new();
-    // Duplicate rows: a hash of the cleaned cells per row, confirmed by comparing the cells themselves.
+    // Duplicate rows: a hash of the trimmed cells per row, confirmed by comparing the cells themselves.
     let mut seen: HashMap<u64, Vec<usize>> = HashMap::new();
     for (index, row) in rows.iter().enumerate() {
         let key = cleaned(row);
         let hash = {
             let mut h = DefaultHasher::new();
-            key.hash(&mut h);
+            key.iter().for_each(|c| c.trim().hash(&mut h));
             h.finish()
         };
         let earlier = seen.entry(hash).or_default();
-        if earlier.iter().any(|i| rows.get(*i).is_some_and(|r| cleaned(r) == key)) {
+        if earlier.iter().any(|i| rows.get(*i).is_some_and(|r| same_cells(cleaned(r), key))) {
             out.duplicate_lines.push(row.line);
             continue;
         }
@@ -173,13 +173,15 @@ pub fn normalise(mapping: &Mapping, headers: &[String], rows: &[Row<'_>], option
     out
 }
 
-/// A row's cells as compared for duplicates: cleaned, trailing empty cells dropped.
-fn cleaned(row: &Row<'_>) -> Vec<String> {
-    let mut key: Vec<String> = row.cells.iter().map(|c| cell::clean(c)).collect();
-    while key.last().is_some_and(String::is_empty) {
-        key.pop();
-    }
-    key
+/// A row's cells as compared for duplicates: trimmed, trailing empty cells dropped. Duplicated export
+/// rows are byte-identical, so trimming is enough (and allocates nothing).
+fn cleaned<'a>(row: &Row<'a>) -> &'a [String] {
+    let used = row.cells.iter().rposition(|c| !c.trim().is_empty()).map_or(0, |i| i + 1);
+    row.cells.get(..used).unwrap_or_default()
+}
+
+fn same_cells(a: &[String], b: &[String]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.trim() == y.trim())
 }
 
 /// Buyer identifiers, contact details and hints of an order, from its (agreeing) order-level texts.

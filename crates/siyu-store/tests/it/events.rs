@@ -165,7 +165,8 @@ async fn the_window_counter_adds_up_across_calls_and_starts_again_in_the_next_wi
 async fn revoked_write_keys_no_longer_authenticate(store: Store) {
     let (t, other) = (tenant(&store).await, tenant(&store).await);
     let s = source(&store, t, "swk_secret").await;
-    let found = store.sources().authenticate(t, b"swk_secret").await.unwrap().unwrap();
+    let (found, tenant_active) = store.sources().authenticate(t, b"swk_secret").await.unwrap().unwrap();
+    assert!(tenant_active);
     assert_eq!((found.id, found.kind, found.key_prefix.as_str()), (s, SourceKind::Web, "swk_secr"));
     assert!(store.sources().authenticate(other, b"swk_secret").await.unwrap().is_none(), "keys are per tenant");
     assert!(store.sources().authenticate(t, b"swk_other").await.unwrap().is_none());

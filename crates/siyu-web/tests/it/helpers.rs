@@ -53,8 +53,13 @@ pub async fn spawn_on(db: Arc<TestDb>) -> TestApp {
 
 /// A server whose clock the test controls.
 pub async fn spawn_with_clock(db: Arc<TestDb>, clock: Arc<dyn siyu_app::clock::Clock>) -> TestApp {
+    spawn_with(db, clock, test_settings()).await
+}
+
+/// A server with its own settings.
+pub async fn spawn_with(db: Arc<TestDb>, clock: Arc<dyn siyu_app::clock::Clock>, settings: Settings) -> TestApp {
     let store = siyu_store::Store::connect(&siyu_store::ConnectOptions::new(&db.url)).await.unwrap();
-    let app = App::new(store, test_settings(), clock).unwrap();
+    let app = App::new(store, settings, clock).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let shutdown = CancellationToken::new();

@@ -4,6 +4,7 @@
 
 mod console;
 mod helpers;
+mod ingest;
 mod input;
 mod nodes;
 mod openapi;
