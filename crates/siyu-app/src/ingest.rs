@@ -94,12 +94,14 @@ impl App {
     pub async fn create_source(&self, actor: &Actor, name: &str, kind: SourceKind) -> AppResult<(Source, String)> {
         actor.require(Permission::TokensManage)?;
         let name = parse_source_name(name)?;
-        let key = format!("swk_{}_{}", actor.tenant.0.simple(), random_token(32));
+        let secret = random_token(32);
+        let key = format!("swk_{}_{secret}", actor.tenant.0.simple());
         let source = Source {
             id: SourceId::new(),
             name,
             kind,
-            key_prefix: key.chars().take(12).collect(),
+            // The tenant part is the same for every key of the tenant: show the secret's end instead.
+            key_prefix: format!("swk_…{}", &secret[secret.len().saturating_sub(6)..]),
             created_by: actor.user,
             created_at: self.now(),
             revoked_at: None,

@@ -2,9 +2,9 @@
 //! with its own write key.
 //!
 //! A write key identifies one source of one tenant (cdp.md §1 "Write-key auth"). Only a SHA-256 of the key is
-//! stored, plus its first characters (`key_prefix`) so operators can tell keys apart in lists. Rotating a key
-//! means creating a new source and revoking the old one; a revoked source no longer authenticates but keeps
-//! its events.
+//! stored, plus a hint (`key_prefix`: `swk_…` and the key's last characters) so operators can tell keys
+//! apart. Rotating a key means creating a new source and revoking the old one; a revoked source no longer
+//! authenticates but keeps its events.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -54,7 +54,7 @@ pub struct Source {
     pub id: SourceId,
     pub name: String,
     pub kind: SourceKind,
-    /// The first characters of the write key, to recognise it in lists (never the whole key).
+    /// A hint to recognise the write key in lists (`swk_…` and its last characters; never the whole key).
     pub key_prefix: String,
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,

@@ -4,6 +4,7 @@
 pub mod customers;
 pub mod fields;
 pub mod idempotency;
+pub mod sources;
 pub mod tags;
 pub mod tokens;
 pub mod users;
@@ -20,6 +21,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(fields::router())
         .merge(users::router())
         .merge(tokens::router())
+        .merge(sources::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
 }
 

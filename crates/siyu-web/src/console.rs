@@ -6,6 +6,7 @@ pub mod customers;
 pub mod fields;
 pub mod page;
 pub mod platform;
+pub mod sources;
 pub mod tags;
 pub mod tokens;
 pub mod transfer;
@@ -43,6 +44,7 @@ pub fn router() -> axum::Router<AppState> {
         .merge(tags::router())
         .merge(users::router())
         .merge(tokens::router())
+        .merge(sources::router())
         .merge(audit::router())
         .merge(transfer::router())
         .merge(platform::router())

@@ -26,6 +26,8 @@ use crate::state::AppState;
         api::users::list_users, api::users::get_user, api::users::add_user, api::users::update_user,
         api::users::list_departments, api::users::create_department, api::users::update_department, api::users::delete_department,
         api::tokens::list_tokens, api::tokens::create_token, api::tokens::revoke_token, api::tokens::list_audit,
+        api::sources::list_sources, api::sources::create_source, api::sources::get_source, api::sources::rename_source,
+        api::sources::revoke_source, api::sources::source_events,
     ),
     modifiers(&Bearer)
 )]

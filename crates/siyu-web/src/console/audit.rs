@@ -17,8 +17,8 @@ use crate::state::AppState;
 const PAGE: u32 = 50;
 
 /// Action prefixes offered in the filter (any prefix may be typed).
-const PREFIXES: [&str; 9] =
-    ["auth.", "customer.", "pii.", "tag", "member.", "department.", "token.", "field.", "import"];
+const PREFIXES: [&str; 10] =
+    ["auth.", "customer.", "pii.", "tag", "member.", "department.", "token.", "source.", "field.", "import"];
 
 pub fn router() -> Router<AppState> {
     Routes::new().get("/console/audit", page).into_router()

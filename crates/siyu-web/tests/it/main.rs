@@ -9,4 +9,5 @@ mod input;
 mod nodes;
 mod openapi;
 mod pii;
+mod sources;
 mod tenancy;

@@ -36,6 +36,9 @@ async fn objects(t: &TestApp, f: &Fixture) -> HashMap<&'static str, String> {
     ids.insert("user", f.owner.id.to_string());
     let (_, tok) = t.api("POST", "/api/v1/tokens", &f.token, Some(json!({"name": "x", "scopes": ["read"]}))).await;
     ids.insert("token", tok["id"].as_str().unwrap().to_string());
+    let (s, src) = t.api("POST", "/api/v1/sources", &f.token, Some(json!({"name": "官网", "kind": "web"}))).await;
+    assert_eq!(s, 201, "{src}");
+    ids.insert("source", src["id"].as_str().unwrap().to_string());
     let (_, job) = t
         .api(
             "POST",
@@ -62,6 +65,7 @@ fn resolve(path: &str, ids: &HashMap<&'static str, String>) -> String {
             p if p.contains("/users/") => "user",
             p if p.contains("/departments/") => "department",
             p if p.contains("/tokens/") => "token",
+            p if p.contains("/sources/") => "source",
             p if p.contains("/jobs/") => "job",
             p if p.contains("/imports/") => "customer",
             _ => "customer",
@@ -101,6 +105,7 @@ fn body_for(method: &str, path: &str, ids: &HashMap<&'static str, String>) -> Op
         ("PATCH", "/api/v1/fields/{id}") => json!({"label": "x"}),
         ("PATCH", "/api/v1/users/{id}") => json!({"display_name": "x"}),
         ("PATCH", "/api/v1/departments/{id}") => json!({"name": "x"}),
+        ("PATCH", "/api/v1/sources/{id}") => json!({"name": "x"}),
         ("POST", _) | ("PATCH", _) => json!({}),
         _ => return None,
     };
@@ -142,6 +147,10 @@ async fn every_api_and_console_route_answers_404_for_another_tenants_objects() {
     assert_eq!((s, c["name"].as_str()), (200, Some("客户")));
     let (_, list) = t.api("GET", "/api/v1/customers", &a.token, None).await;
     assert!(list["items"].as_array().unwrap().iter().all(|c| c["id"] != theirs["customer"].as_str()));
+    let (s, src) = t.api("GET", &format!("/api/v1/sources/{}", theirs["source"]), &b.token, None).await;
+    assert_eq!((s, src["name"].as_str(), src["revoked_at"].is_null()), (200, Some("官网"), true));
+    let (_, sources) = t.api("GET", "/api/v1/sources", &a.token, None).await;
+    assert!(sources.as_array().unwrap().iter().all(|s| s["id"] != theirs["source"].as_str()));
 }
 
 #[tokio::test]
