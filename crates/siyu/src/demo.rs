@@ -8,6 +8,7 @@
 
 pub mod brand;
 mod calendar;
+mod events;
 pub mod people;
 mod words;
 
@@ -47,12 +48,14 @@ pub async fn run(
         None => seed(&app, u64::from(customers)).await?.owner,
     };
     let token = fresh_token(&app, &owner).await?;
+    let key = events::fresh_key(&app, &owner).await?;
     if no_serve {
-        banner(&format!("http://{listen}"), &token, false);
+        banner(&format!("http://{listen}"), &token, &key, false);
         app.store.close().await;
         return Ok(());
     }
-    crate::server::run_server(app, true, crate::server::shutdown_on_signal(), |url| banner(&url, &token, true)).await
+    crate::server::run_server(app, true, crate::server::shutdown_on_signal(), |url| banner(&url, &token, &key, true))
+        .await
 }
 
 pub fn err(e: AppError) -> anyhow::Error {
@@ -112,10 +115,11 @@ pub async fn seed(app: &App, customers: u64) -> anyhow::Result<Brand> {
     }
     generator.await?;
     bar.finish_and_clear();
+    let events = events::seed(app, &brand.owner).await?;
     app.store.tenants().rename(brand.tenant, TENANT_NAME).await?;
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "seeded {TENANT_NAME}: {customers} customers ({rows} rows) in {secs:.1} s, {:.0} customers/s",
+        "seeded {TENANT_NAME}: {customers} customers ({rows} rows) and {events} events in {secs:.1} s, {:.0} customers/s",
         customers as f64 / secs.max(0.001)
     );
     Ok(brand)
@@ -132,7 +136,7 @@ pub async fn fresh_token(app: &App, owner: &Actor) -> anyhow::Result<String> {
     Ok(secret)
 }
 
-fn banner(url: &str, token: &str, serving: bool) {
+fn banner(url: &str, token: &str, write_key: &str, serving: bool) {
     let others: Vec<String> = OTHER_LOGINS.iter().map(|(u, what)| format!("{u} ({what})")).collect();
     println!();
     println!("  {TENANT_NAME} — siyu demo");
@@ -143,6 +147,10 @@ fn banner(url: &str, token: &str, serving: bool) {
     println!("  API docs   {url}/api/docs");
     println!("  API token  {token}");
     println!("             curl -H 'Authorization: Bearer {token}' '{url}/api/v1/customers?limit=5'");
+    println!("  Write key  {write_key}   (Segment-compatible events, see docs/ingest.md)");
+    println!(
+        "             curl -u '{write_key}:' -H 'Content-Type: application/json' '{url}/v1/track' \\\n               -d '{{\"userId\": \"u-1\", \"event\": \"Signed Up\"}}'"
+    );
     if serving {
         println!("\n  Press Ctrl-C to stop.");
     }

@@ -20,6 +20,17 @@ async fn no_phone_number_appears_in_clear_text_in_the_database() {
             .await;
         assert_eq!(s, 201);
     }
+    // Events carry phones too: in traits, in properties under any name, and in items that fail validation.
+    let (_, source) = t.api("POST", "/api/v1/sources", &f.token, Some(json!({"name": "官网", "kind": "web"}))).await;
+    let key = source["write_key"].as_str().unwrap().to_string();
+    let batch = json!({"batch": [
+        {"type": "identify", "userId": "u-1", "traits": {"phone": "17755554444", "email": "ev@example.com"}},
+        {"type": "track", "userId": "u-1", "event": "Order Completed", "properties": {"mobile": "17755554444"}},
+        {"type": "identify", "traits": {"contact": "17755554444"}}
+    ]});
+    let res = reqwest::Client::new().post(t.url("/v1/batch")).basic_auth(&key, Some("")).json(&batch).send().await;
+    assert_eq!(res.unwrap().status().as_u16(), 200);
+    let phones = ["13812345678", "15900001111", "18688889999", "17755554444"];
     // Searching by phone still works through the blind index.
     let (_, found) = t.api("GET", "/api/v1/customers?q=15900001111", &f.token, None).await;
     assert_eq!(found["items"].as_array().unwrap().len(), 1);
@@ -43,4 +54,5 @@ async fn no_phone_number_appears_in_clear_text_in_the_database() {
         assert!(!haystack.contains(&p[3..]), "the tail of {p} found");
     }
     assert!(!haystack.contains("user1@example.com"), "emails are encrypted too");
+    assert!(!haystack.contains("ev@example.com"), "emails in events are encrypted too");
 }
