@@ -46,6 +46,12 @@ pub(crate) fn random_token(bytes: usize) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
 }
 
+/// The tenant named by a secret of the form `<prefix><tenant>_<random>` (API tokens, write keys).
+pub(crate) fn tenant_in(secret: &str, prefix: &str) -> Option<TenantId> {
+    let (tenant, _) = secret.strip_prefix(prefix)?.split_once('_')?;
+    uuid::Uuid::try_parse(tenant).ok().map(TenantId)
+}
+
 pub(crate) fn sha256(s: &str) -> Vec<u8> {
     Sha256::digest(s.as_bytes()).to_vec()
 }
@@ -317,12 +323,7 @@ impl App {
 
     /// Resolves a bearer token into the actor of the member who created it, limited by the token's scopes.
     pub async fn token_actor(&self, token: &str, ip: Option<String>, ua: Option<String>) -> AppResult<Actor> {
-        let tenant = token
-            .strip_prefix("syk_")
-            .and_then(|rest| rest.split_once('_'))
-            .and_then(|(t, _)| uuid::Uuid::try_parse(t).ok())
-            .map(TenantId)
-            .ok_or(AppError::Unauthenticated)?;
+        let tenant = tenant_in(token, "syk_").ok_or(AppError::Unauthenticated)?;
         let (api_token, tenant_active, member) =
             self.store.tokens().authenticate(tenant, &sha256(token)).await?.ok_or(AppError::Unauthenticated)?;
         if !tenant_active {

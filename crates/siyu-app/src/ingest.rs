@@ -20,7 +20,7 @@ use siyu_domain::source::{Source, SourceKind, parse_source_name};
 use siyu_store::events::{EventBatch, QuarantinedItem, StoredEvent};
 
 use crate::audit::AuditEvent;
-use crate::auth::{random_token, sha256};
+use crate::auth::{random_token, sha256, tenant_in};
 use crate::error::{AppError, AppResult};
 use crate::{Actor, App};
 
@@ -76,12 +76,7 @@ impl App {
 
     /// The tenant and live source of a write key; unknown, malformed and revoked keys are `Unauthenticated`.
     pub async fn authenticate_write_key(&self, key: &str) -> AppResult<(TenantId, Source)> {
-        let tenant = key
-            .strip_prefix("swk_")
-            .and_then(|rest| rest.split_once('_'))
-            .and_then(|(t, _)| uuid::Uuid::try_parse(t).ok())
-            .map(TenantId)
-            .ok_or(AppError::Unauthenticated)?;
+        let tenant = tenant_in(key, "swk_").ok_or(AppError::Unauthenticated)?;
         let (source, tenant_active) =
             self.store.sources().authenticate(tenant, &sha256(key)).await?.ok_or(AppError::Unauthenticated)?;
         if !tenant_active {
