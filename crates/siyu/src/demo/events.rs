@@ -29,7 +29,7 @@ pub async fn seed(app: &App, owner: &Actor) -> anyhow::Result<u64> {
     let mut rng = StdRng::seed_from_u64(0x5E6);
     let mut sent = 0;
     for visitor in 0..60 {
-        let key = if visitor % 3 == 0 { &mini } else { &web };
+        let key = if visitor.is_multiple_of(3) { &mini } else { &web };
         let batch = journey(&mut rng, visitor);
         sent += batch.len() as u64;
         let body = serde_json::to_vec(&json!({"batch": batch, "sentAt": chrono::Utc::now().to_rfc3339()}))?;
@@ -41,7 +41,7 @@ pub async fn seed(app: &App, owner: &Actor) -> anyhow::Result<u64> {
 /// One visitor's browsing: pages, product views, sometimes a cart and an order, an identify on sign-up.
 fn journey(rng: &mut StdRng, visitor: u32) -> Vec<Value> {
     let anon = format!("anon-{visitor:04}");
-    let user = (visitor % 2 == 0).then(|| format!("member-{visitor:04}"));
+    let user = visitor.is_multiple_of(2).then(|| format!("member-{visitor:04}"));
     let start = chrono::Utc::now() - chrono::Duration::minutes(rng.gen_range(10..60 * 24 * 3));
     let lib = json!({"library": {"name": "analytics.js", "version": "5.2.0"}, "locale": "zh-CN"});
     let mut out = vec![json!({"type": "page", "name": "首页", "anonymousId": anon, "context": lib,
