@@ -45,7 +45,7 @@ impl App {
         Ok(n)
     }
 
-    async fn job_actor(&self, tenant: TenantId, user: Option<UserId>) -> AppResult<Actor> {
+    pub(crate) async fn job_actor(&self, tenant: TenantId, user: Option<UserId>) -> AppResult<Actor> {
         let user = user.ok_or_else(|| AppError::internal(anyhow::anyhow!("job has no creator")))?;
         // A job acts with its creator's access as it is now: a disabled member, a suspended brand or a
         // member who lost the permission stops the job.
@@ -63,6 +63,7 @@ impl App {
         match job.kind.as_str() {
             "bulk_tag" => self.run_bulk_tag(tenant, job).await,
             crate::transfer::IMPORT_JOB => self.run_import_job(tenant, job).await,
+            crate::orders::ORDER_IMPORT_JOB => self.run_order_import_job(tenant, job).await,
             other => Err(AppError::internal(anyhow::anyhow!("unknown job kind {other}"))),
         }
     }

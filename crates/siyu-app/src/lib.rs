@@ -16,6 +16,7 @@ pub mod fields;
 pub mod idempotency;
 pub mod ingest;
 pub mod jobs;
+pub mod orders;
 pub mod seed;
 pub mod settings;
 pub mod tags;

@@ -82,4 +82,6 @@ id_type!(
     EventId,
     /// A quarantined (invalid) event item.
     QuarantineId,
+    /// An order imported from a platform export.
+    OrderId,
 );

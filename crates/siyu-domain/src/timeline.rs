@@ -18,6 +18,10 @@ pub mod kinds {
     pub const FOLLOW_ADDED: &str = "follow_added";
     pub const FOLLOW_REMOVED: &str = "follow_removed";
     pub const IMPORTED: &str = "imported";
+    /// An imported order was attached to the customer (payload: order id, platform, status, paid fen).
+    pub const ORDER_IMPORTED: &str = "order_imported";
+    /// A re-import moved an order of the customer forward (payload: order id, `from`, `to`).
+    pub const ORDER_STATUS_CHANGED: &str = "order_status_changed";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

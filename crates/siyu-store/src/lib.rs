@@ -27,6 +27,7 @@ pub mod idempotency;
 pub mod identities;
 pub mod jobs;
 pub mod notes;
+pub mod orders;
 pub mod sessions;
 pub mod sources;
 pub mod tags;

@@ -1,6 +1,8 @@
-//! `siyu import customers|tags FILE` and `siyu export customers FILE`: the CLI acts as a member of the
+//! `siyu import customers|tags|orders FILE` and `siyu export customers FILE`: the CLI acts as a member of the
 //! tenant (its first owner unless `--as` names another), shows a progress bar on stderr, prints a summary
 //! and writes row errors next to the file as `<file>.errors.csv`.
+
+mod orders;
 
 use std::path::{Path, PathBuf};
 
@@ -45,6 +47,25 @@ pub enum ImportCommand {
         /// Validate every row and report, without writing anything.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Import orders from a platform export (CSV or XLSX); re-importing the same file changes nothing.
+    Orders {
+        file: PathBuf,
+        #[command(flatten)]
+        who: Who,
+        /// The platform the file comes from: taobao, jd, pinduoduo, youzan, douyin or generic (default:
+        /// recognised from the headers).
+        #[arg(long, value_parser = orders::parse_platform)]
+        platform: Option<siyu_domain::order::Platform>,
+        /// The shop the file was exported from, when it has no shop column.
+        #[arg(long)]
+        shop: Option<String>,
+        /// The appid openid columns belong to.
+        #[arg(long)]
+        appid: Option<String>,
+        /// Create a prospect customer for each buyer (with a buyer id, openid or full phone) matching no one.
+        #[arg(long)]
+        create_prospects: bool,
     },
     /// Import a tag catalogue: one "标签组, 标签[, 单选]" per row.
     Tags {
@@ -159,6 +180,11 @@ pub async fn import(settings: Settings, cmd: ImportCommand) -> anyhow::Result<()
             import_customers(&app, &file, &who, map.as_deref(), appid, corp_id, dry_run).await
         }
         ImportCommand::Tags { file, who, dry_run } => import_tags(&app, &file, &who, dry_run).await,
+        ImportCommand::Orders { file, who, platform, shop, appid, create_prospects } => {
+            let options =
+                siyu_app::orders::OrderImportOptions { platform, shop, appid, create_prospects, ..Default::default() };
+            orders::import_orders(&app, &file, &who, options).await
+        }
     };
     app.store.close().await;
     result

@@ -71,7 +71,7 @@ impl App {
 
     /// The actor's own upload, decrypted: `(file name, bytes)`. `expired_too` lets an import job that was
     /// queued in time still read its file.
-    pub(super) async fn upload_bytes(
+    pub(crate) async fn upload_bytes(
         &self,
         actor: &Actor,
         id: UploadId,

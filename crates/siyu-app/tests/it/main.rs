@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod import_jobs;
+mod orders;
 mod seed;
 mod transfer;
 

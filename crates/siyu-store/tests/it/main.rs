@@ -5,6 +5,7 @@
 mod bulk;
 mod customers;
 mod events;
+mod orders;
 mod platform;
 mod queue;
 mod schema;
