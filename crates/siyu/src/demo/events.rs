@@ -28,7 +28,7 @@ pub async fn seed(app: &App, owner: &Actor) -> anyhow::Result<u64> {
     let (_, mini) = app.create_source(owner, "小程序商城", SourceKind::MiniProgram).await.map_err(err)?;
     let mut rng = StdRng::seed_from_u64(0x5E6);
     let mut sent = 0;
-    for visitor in 0..60 {
+    for visitor in 0..60u32 {
         let key = if visitor.is_multiple_of(3) { &mini } else { &web };
         let batch = journey(&mut rng, visitor);
         sent += batch.len() as u64;
