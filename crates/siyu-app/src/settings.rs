@@ -86,8 +86,16 @@ impl Settings {
         if let Some(f) = file {
             b = b.add_source(config::File::from(f).required(true));
         }
+        // Only `SIYU_SECTION__KEY` variables are settings; others (`SIYU_CONFIG`, the test suite's
+        // `SIYU_TEST_DATABASE_URL`) are not, and would be refused as unknown fields.
+        let vars: config::Map<String, String> =
+            std::env::vars().filter(|(k, _)| k.strip_prefix("SIYU_").is_some_and(|rest| rest.contains("__"))).collect();
         b = b.add_source(
-            config::Environment::with_prefix("SIYU").prefix_separator("_").separator("__").try_parsing(true),
+            config::Environment::with_prefix("SIYU")
+                .prefix_separator("_")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(vars)),
         );
         let s: Settings = b.build()?.try_deserialize()?;
         s.check()?;

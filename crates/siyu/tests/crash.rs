@@ -22,8 +22,9 @@ fn free_port() -> u16 {
 fn start(url: &str, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_siyu"))
         .args(["serve", "--no-worker", "--listen", &format!("127.0.0.1:{port}")])
-        // Every SIYU_* variable is a setting to the server: the test suite's own must not reach it.
-        .env_remove("SIYU_TEST_DATABASE_URL")
+        // Only SIYU_SECTION__KEY variables are settings: SIYU_CONFIG (and, in CI, SIYU_TEST_DATABASE_URL)
+        // must not be refused as unknown ones.
+        .env("SIYU_CONFIG", concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/default.toml"))
         .env("SIYU_DATABASE__URL", url)
         .env("SIYU_SERVER__METRICS_LISTEN", format!("127.0.0.1:{}", free_port()))
         .stdout(Stdio::null())
