@@ -27,6 +27,7 @@
 
 mod import;
 mod job;
+mod preview;
 mod view;
 
 use serde::{Deserialize, Serialize};
@@ -39,7 +40,8 @@ use siyu_domain::order::{
 };
 
 pub use job::{ORDER_IMPORT_JOB, OrderImportJobStatus};
-pub use view::{OrderDetail, OrderStatusChange, OrderView};
+pub use preview::{OrderImportPreview, PREVIEW_ERRORS, PREVIEW_ORDERS};
+pub use view::{CustomerOrderTotals, OrderDetail, OrderStatusChange, OrderView, OrderWithLines};
 
 use crate::audit::AuditEvent;
 use crate::error::{AppError, AppResult};
@@ -196,6 +198,16 @@ impl App {
     /// Reads and normalises a file's orders on a blocking thread.
     async fn normalise_orders(&self, table: Table, options: &OrderImportOptions) -> AppResult<Normalised> {
         let mapping = order_mapping(&table.headers, options.platform)?;
+        self.normalise_with(mapping, table, options).await
+    }
+
+    /// Normalises a file's orders with a mapping already made, on a blocking thread.
+    async fn normalise_with(
+        &self,
+        mapping: Mapping,
+        table: Table,
+        options: &OrderImportOptions,
+    ) -> AppResult<Normalised> {
         let opts = NormaliseOptions {
             shop: options.shop.clone().filter(|s| !s.trim().is_empty()),
             appid: options.appid.clone().filter(|s| !s.trim().is_empty()),

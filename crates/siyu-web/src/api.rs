@@ -4,6 +4,7 @@
 pub mod customers;
 pub mod fields;
 pub mod idempotency;
+pub mod orders;
 pub mod sources;
 pub mod tags;
 pub mod tokens;
@@ -17,6 +18,7 @@ use crate::state::AppState;
 pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(customers::router())
+        .merge(orders::router())
         .merge(tags::router())
         .merge(fields::router())
         .merge(users::router())

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod customers;
 pub mod fields;
+pub mod orders;
 pub mod page;
 pub mod platform;
 pub mod sources;
@@ -47,6 +48,7 @@ pub fn router() -> axum::Router<AppState> {
         .merge(sources::router())
         .merge(audit::router())
         .merge(transfer::router())
+        .merge(orders::router())
         .merge(platform::router())
         .merge(fields::router())
 }

@@ -20,6 +20,7 @@ use crate::state::AppState;
         api::customers::list_identities, api::customers::add_identity, api::customers::remove_identity,
         api::customers::reveal_identity, api::customers::list_follows, api::customers::add_follow,
         api::customers::remove_follow, api::customers::list_notes, api::customers::add_note, api::customers::delete_note,
+        api::orders::customer_orders, api::orders::get_order,
         api::tags::list_tag_groups, api::tags::create_tag_group, api::tags::update_tag_group, api::tags::delete_tag_group,
         api::tags::create_tag, api::tags::update_tag, api::tags::delete_tag,
         api::fields::list_fields, api::fields::create_field, api::fields::update_field, api::fields::delete_field,

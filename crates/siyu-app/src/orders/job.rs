@@ -52,10 +52,23 @@ fn parse_payload(job: &Job) -> AppResult<OrderImportJob> {
 pub struct OrderImportJobStatus {
     pub job: Job,
     pub file_name: String,
+    /// What the import was asked to do (platform, shop, appid, prospects).
+    pub options: OrderImportOptions,
     /// Counts at the last checkpoint.
     pub progress: OrderImportProgress,
     /// The report, once the job is done.
     pub report: Option<OrderImportReport>,
+}
+
+/// A job's progress at its last checkpoint and, once it is done, its report.
+fn import_status(job: Job) -> AppResult<OrderImportJobStatus> {
+    let payload = parse_payload(&job)?;
+    let report = match (&job.status, &job.result) {
+        (JobStatus::Done, Some(v)) => Some(serde_json::from_value(v.clone()).map_err(AppError::internal)?),
+        _ => None,
+    };
+    let progress = payload.report.progress();
+    Ok(OrderImportJobStatus { file_name: payload.file_name, options: payload.options, progress, report, job })
 }
 
 impl App {
@@ -102,12 +115,21 @@ impl App {
         if job.kind != ORDER_IMPORT_JOB {
             return Err(AppError::NotFound);
         }
-        let payload = parse_payload(&job)?;
-        let report = match (&job.status, &job.result) {
-            (JobStatus::Done, Some(v)) => Some(serde_json::from_value(v.clone()).map_err(AppError::internal)?),
-            _ => None,
-        };
-        Ok(OrderImportJobStatus { file_name: payload.file_name, progress: payload.report.progress(), report, job })
+        import_status(job)
+    }
+
+    /// The recent order imports of the actor (everyone's, for those who manage users), newest first.
+    pub async fn recent_order_imports(&self, actor: &Actor) -> AppResult<Vec<OrderImportJobStatus>> {
+        let jobs = self.recent_jobs(actor).await?;
+        let imports = jobs.into_iter().filter(|j| j.kind == ORDER_IMPORT_JOB);
+        Ok(imports
+            .filter_map(|job| {
+                let id = job.id;
+                import_status(job)
+                    .map_err(|e| tracing::warn!(job = %id, error = ?e, "order import job unreadable"))
+                    .ok()
+            })
+            .collect())
     }
 
     /// The worker's side of an `import_orders` job: imports from the checkpoint on, returns the report.

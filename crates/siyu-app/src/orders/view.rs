@@ -1,4 +1,5 @@
-//! Reading orders: a customer's orders, one order with its lines and status history, counts.
+//! Reading orders: a customer's orders (with or without their lines) and their totals, one order with its
+//! lines and status history, counts.
 //!
 //! Orders are read with `customers_read` and the actor's data scope: a matched order is visible with its
 //! customer, an unmatched one only to members who see every customer. The receiver is shown masked
@@ -16,7 +17,7 @@ use crate::error::{AppError, AppResult};
 use crate::{Actor, App};
 
 /// An order as services return it: amounts in fen, the receiver masked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct OrderView {
     pub id: OrderId,
     pub platform: Platform,
@@ -73,7 +74,7 @@ impl From<OrderRecord> for OrderView {
 }
 
 /// One status an order took; `from` is `None` for its first import.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct OrderStatusChange {
     pub from: Option<OrderStatus>,
     pub to: OrderStatus,
@@ -81,11 +82,33 @@ pub struct OrderStatusChange {
 }
 
 /// An order with its lines and status history (oldest first).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct OrderDetail {
     pub order: OrderView,
     pub lines: Vec<OrderLine>,
     pub history: Vec<OrderStatusChange>,
+}
+
+/// An order and its lines (what a customer's order list shows).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrderWithLines {
+    pub order: OrderView,
+    pub lines: Vec<OrderLine>,
+}
+
+/// What a customer's orders add up to, in fen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CustomerOrderTotals {
+    pub orders: i64,
+    pub paid_fen: i64,
+    pub refunded_fen: i64,
+}
+
+/// Orders read per query when adding up a customer's orders.
+const TOTALS_PAGE: u32 = 200;
+
+fn cursor_of(o: &OrderRecord) -> Cursor {
+    Cursor { at: o.placed_at, id: o.id.0 }
 }
 
 impl App {
@@ -99,8 +122,44 @@ impl App {
         actor.require(Permission::CustomersRead)?;
         self.ensure_visible(actor, customer).await?;
         let rows = self.store.orders().of_customer(actor.tenant, customer, page).await?;
-        let page = Page::from_overfetch(rows, page.limit, |o: &OrderRecord| Cursor { at: o.placed_at, id: o.id.0 });
-        Ok(page.map(OrderView::from))
+        Ok(Page::from_overfetch(rows, page.limit, cursor_of).map(OrderView::from))
+    }
+
+    /// A customer's orders with their lines, most recently placed first.
+    pub async fn customer_orders_with_lines(
+        &self,
+        actor: &Actor,
+        customer: CustomerId,
+        page: PageRequest,
+    ) -> AppResult<Page<OrderWithLines>> {
+        let page = self.customer_orders(actor, customer, page).await?;
+        let mut items = Vec::with_capacity(page.items.len());
+        for order in page.items {
+            let lines = self.store.orders().get(actor.tenant, order.id).await?.lines;
+            items.push(OrderWithLines { order, lines });
+        }
+        Ok(Page { items, next_cursor: page.next_cursor })
+    }
+
+    /// How many orders a customer has and what they paid and got refunded in all.
+    pub async fn customer_order_totals(&self, actor: &Actor, customer: CustomerId) -> AppResult<CustomerOrderTotals> {
+        actor.require(Permission::CustomersRead)?;
+        self.ensure_visible(actor, customer).await?;
+        let mut totals = CustomerOrderTotals::default();
+        let mut page = PageRequest::first(TOTALS_PAGE);
+        loop {
+            let rows = self.store.orders().of_customer(actor.tenant, customer, page).await?;
+            let more = rows.len() > TOTALS_PAGE as usize;
+            for o in rows.iter().take(TOTALS_PAGE as usize) {
+                totals.orders += 1;
+                totals.paid_fen = totals.paid_fen.saturating_add(o.paid_fen);
+                totals.refunded_fen = totals.refunded_fen.saturating_add(o.refunded_fen);
+            }
+            match rows.get(TOTALS_PAGE as usize - 1) {
+                Some(last) if more => page = PageRequest { after: Some(cursor_of(last)), limit: TOTALS_PAGE },
+                _ => return Ok(totals),
+            }
+        }
     }
 
     /// One order with its lines and status history.

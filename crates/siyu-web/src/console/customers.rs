@@ -5,6 +5,7 @@ pub mod detail;
 pub mod edits;
 pub mod filter;
 pub mod form;
+pub mod orders;
 pub mod timeline;
 pub mod view;
 
@@ -44,7 +45,8 @@ pub fn router() -> Router<AppState> {
         .post("/console/customers/{id}/follows", detail::add_follow)
         .post("/console/customers/{id}/follows/{user_id}/delete", detail::remove_follow)
         .get("/console/customers/{id}/timeline", detail::timeline)
-        .post("/console/customers/{id}/identities/{identity_id}/reveal", detail::reveal)
+        .get("/console/customers/{id}/orders", orders::orders)
+        .post("/console/customers/{id}/identities/{identity_id}/reveal", edits::reveal)
         .post("/console/customers/{id}/identities", edits::add_identity)
         .post("/console/customers/{id}/identities/{identity_id}/delete", edits::remove_identity)
         .post("/console/customers/{id}/notes/{note_id}/delete", edits::delete_note)

@@ -4,9 +4,13 @@
 //! Nothing of an import lives in this node: the file is an upload in the database (`App::store_upload`),
 //! the import is a job any worker runs (`App::queue_import`), and the progress page polls that job, so
 //! every step may be served by a different node behind the load balancer.
+//!
+//! The order import (`console/orders.rs`) uses the same steps and these pieces: [`read_body`],
+//! [`receive_upload`], [`errors_download`], and the `views` shared by both (`ShownErrors`, `ProgressView`
+//! with `import_errors.html` and `import_progress.html`).
 
 mod export;
-mod views;
+pub mod views;
 
 use askama::Template;
 use axum::body::Body;
@@ -15,16 +19,16 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Router};
-use siyu_app::transfer::{ColumnMapping, TagImportReport, Target, UploadedTable};
+use siyu_app::transfer::{ColumnMapping, RowError, TagImportReport, Target, UploadedTable};
 use siyu_app::{AppError, AppResult};
 use siyu_domain::access::Permission;
 use siyu_domain::id::{JobId, UploadId};
 use siyu_domain::job::JobStatus;
 
 use self::views::{ColumnView, PreviewView, ProgressView, ReportView, target_options};
-use crate::auth::ConsoleActor;
+use crate::auth::{ConsoleActor, ConsoleUser};
 use crate::console::customers::parse_id;
-use crate::console::page::{Chrome, ConsoleResult, check_csrf, render};
+use crate::console::page::{Chrome, ConsoleError, ConsoleResult, check_csrf, render};
 use crate::routes::Routes;
 use crate::state::AppState;
 
@@ -93,12 +97,19 @@ fn page_error(mut page: ImportsPage, e: &AppError) -> Response {
 }
 
 /// A form or multipart body, read whole but never beyond the upload limit.
-enum Body_ {
-    Upload { csrf: String, file_name: String, bytes: Vec<u8>, fields: Vec<(String, String)> },
+pub enum PostedBody {
+    /// A file upload (`file`), its CSRF token and the other fields.
+    Upload {
+        csrf: String,
+        file_name: String,
+        bytes: Vec<u8>,
+        fields: Vec<(String, String)>,
+    },
     Form(Vec<(String, String)>),
 }
 
-async fn read_body(state: &AppState, req: Request) -> AppResult<Body_> {
+/// Reads an upload step's body: a multipart upload or a plain form.
+pub async fn read_body(state: &AppState, req: Request) -> AppResult<PostedBody> {
     let limit = state.app.settings.server.max_upload_bytes.saturating_add(64 * 1024);
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| AppError::PayloadTooLarge)?;
@@ -109,7 +120,7 @@ async fn read_body(state: &AppState, req: Request) -> AppResult<Body_> {
         let Form(pairs) = Form::<Vec<(String, String)>>::from_request(req, state)
             .await
             .map_err(|_| AppError::Malformed("expected a form".into()))?;
-        return Ok(Body_::Form(pairs));
+        return Ok(PostedBody::Form(pairs));
     }
     let bad = |_| AppError::Malformed("unreadable upload".into());
     let mut mp =
@@ -129,10 +140,30 @@ async fn read_body(state: &AppState, req: Request) -> AppResult<Body_> {
         }
     }
     let bytes = data.filter(|d| !d.is_empty()).ok_or_else(|| AppError::invalid("file", "required"))?;
-    Ok(Body_::Upload { csrf, file_name, bytes, fields })
+    Ok(PostedBody::Upload { csrf, file_name, bytes, fields })
 }
 
-fn one<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+/// Keeps a just uploaded import file for the next steps, read as a table. It is read before it is stored:
+/// a file that cannot be read is refused on the upload page, and nothing is kept.
+pub async fn receive_upload(
+    state: &AppState,
+    ca: &ConsoleActor,
+    file_name: String,
+    bytes: Vec<u8>,
+) -> AppResult<UploadedTable> {
+    ca.actor.require(Permission::CustomersImport)?;
+    let table = state.app.read_import_file(file_name.clone(), bytes.clone()).await?;
+    let id = state.app.store_upload(&ca.actor, &file_name, &bytes).await?;
+    Ok(UploadedTable { id, file_name, table })
+}
+
+/// A posted form's CSRF token checked against the session.
+pub fn check_form_csrf(user: &ConsoleUser, pairs: &[(String, String)]) -> Result<(), ConsoleError> {
+    check_csrf(user, one(pairs, "_csrf").unwrap_or(""))
+}
+
+/// The value of a posted field.
+pub fn one<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
     pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
@@ -226,24 +257,18 @@ async fn preview(State(state): State<AppState>, ca: ConsoleActor, req: Request) 
         Err(e) => return Ok(page_error(ImportsPage::new(&ca), &e)),
     };
     match body {
-        Body_::Upload { csrf, file_name, bytes, .. } => {
+        PostedBody::Upload { csrf, file_name, bytes, .. } => {
             check_csrf(&ca.user, &csrf)?;
-            ca.actor.require(Permission::CustomersImport)?;
-            // Read it before storing it: a file that cannot be read is refused on the upload page.
-            let stored = match state.app.read_import_file(file_name.clone(), bytes.clone()).await {
-                Ok(table) => state.app.store_upload(&ca.actor, &file_name, &bytes).await.map(|id| (id, table)),
-                Err(e) => Err(e),
-            };
-            let file = match stored {
-                Ok((id, table)) => UploadedTable { id, file_name, table },
+            let file = match receive_upload(&state, &ca, file_name, bytes).await {
+                Ok(file) => file,
                 Err(e) => return Ok(page_error(ImportsPage::new(&ca), &e)),
             };
             let fields = state.app.fields(&ca.actor).await?;
             let mapping = ColumnMapping::suggest(&file.table.headers, &fields);
             mapping_page(&state, &ca, &file, &mapping, Step::Suggest).await
         }
-        Body_::Form(pairs) => {
-            check_csrf(&ca.user, one(&pairs, "_csrf").unwrap_or(""))?;
+        PostedBody::Form(pairs) => {
+            check_form_csrf(&ca.user, &pairs)?;
             let id: UploadId = parse_id(one(&pairs, "id").unwrap_or("").trim())?;
             let file = state.app.upload_table(&ca.actor, id).await?;
             match posted_mapping(&pairs, file.table.width()) {
@@ -260,7 +285,7 @@ async fn run(
     ca: ConsoleActor,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> ConsoleResult {
-    check_csrf(&ca.user, one(&pairs, "_csrf").unwrap_or(""))?;
+    check_form_csrf(&ca.user, &pairs)?;
     ca.actor.require(Permission::CustomersImport)?;
     let id: UploadId = parse_id(one(&pairs, "id").unwrap_or("").trim())?;
     let (mapping, refused) = match posted_mapping(&pairs, posted_width(&pairs)) {
@@ -284,6 +309,8 @@ struct StatusPage {
     running: Option<ProgressView>,
     report: Option<ReportView>,
     failed: Option<String>,
+    /// Where "import another file" leads.
+    again_url: &'static str,
 }
 
 /// The import job: progress while queued or running (the page polls itself), then the report.
@@ -293,13 +320,16 @@ async fn status(State(state): State<AppState>, ca: ConsoleActor, Path(id): Path<
     let chrome = Chrome::new(&ca.user, Some(&ca.actor), "imports");
     let (mut running, mut report, mut failed) = (None, None, None);
     match (s.job.status, s.report) {
-        (JobStatus::Queued | JobStatus::Running, _) => running = Some(ProgressView::new(s.progress, s.job.percent())),
+        (JobStatus::Queued | JobStatus::Running, _) => {
+            running = Some(ProgressView::customers(format!("/console/imports/{id}"), s.progress, s.job.percent()));
+        }
         (JobStatus::Done, Some(r)) => report = Some(ReportView::new(r)),
         (JobStatus::Done, None) | (JobStatus::Failed, _) => {
             failed = Some(s.job.error.unwrap_or_else(|| "internal error".into()));
         }
     }
-    let page = StatusPage { chrome, id: id.to_string(), file_name: s.file_name, running, report, failed };
+    let (id, file_name, again_url) = (id.to_string(), s.file_name, "/console/imports");
+    let page = StatusPage { chrome, id, file_name, running, report, failed, again_url };
     Ok(render(&page))
 }
 
@@ -319,18 +349,22 @@ pub fn download(content_type: &'static str, file_name: &str, body: Body) -> Resp
 async fn errors_csv(State(state): State<AppState>, ca: ConsoleActor, Path(id): Path<String>) -> ConsoleResult {
     let id: JobId = parse_id(&id)?;
     let report = state.app.import_job(&ca.actor, id).await?.report.ok_or(AppError::NotFound)?;
-    let bytes = siyu_app::transfer::errors_csv(&report.errors)?;
+    errors_download("import-errors", id, &report.errors)
+}
+
+/// A job's row errors as a CSV download named `<prefix>-<first 8 digits of the job id>.csv`.
+pub fn errors_download(prefix: &str, id: JobId, errors: &[RowError]) -> ConsoleResult {
+    let bytes = siyu_app::transfer::errors_csv(errors)?;
     let short: String = id.0.simple().to_string().chars().take(8).collect();
-    let name = format!("import-errors-{short}.csv");
-    Ok(download("text/csv; charset=utf-8", &name, Body::from(bytes)))
+    Ok(download("text/csv; charset=utf-8", &format!("{prefix}-{short}.csv"), Body::from(bytes)))
 }
 
 /// The tag catalogue import: one upload, then the result on the imports page.
 async fn import_tags(State(state): State<AppState>, ca: ConsoleActor, req: Request) -> ConsoleResult {
     let page = ImportsPage::new(&ca);
     let (csrf, file_name, bytes, fields) = match read_body(&state, req).await {
-        Ok(Body_::Upload { csrf, file_name, bytes, fields }) => (csrf, file_name, bytes, fields),
-        Ok(Body_::Form(_)) => return Ok(page_error(page, &AppError::invalid("file", "required"))),
+        Ok(PostedBody::Upload { csrf, file_name, bytes, fields }) => (csrf, file_name, bytes, fields),
+        Ok(PostedBody::Form(_)) => return Ok(page_error(page, &AppError::invalid("file", "required"))),
         Err(e) => return Ok(page_error(page, &e)),
     };
     check_csrf(&ca.user, &csrf)?;

@@ -100,6 +100,12 @@ impl TestApp {
         (actor, token, username)
     }
 
+    /// The fixture owner as the app sees them (to drive services directly).
+    pub async fn owner_actor(&self, f: &Fixture) -> Actor {
+        let member = self.app.store.members().get(f.tenant.id, f.owner.id).await.unwrap();
+        Actor::for_member(&self.app.store, &member, Via::Session).await.unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

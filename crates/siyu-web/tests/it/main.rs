@@ -8,6 +8,7 @@ mod ingest;
 mod input;
 mod nodes;
 mod openapi;
+mod orders;
 mod pii;
 mod sources;
 mod tenancy;

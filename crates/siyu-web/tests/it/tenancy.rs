@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 use siyu_domain::access::{DataScope, Role};
+use siyu_domain::order::Platform;
 
 use crate::helpers::{Fixture, TestApp, csrf, spawn_app};
 
@@ -39,6 +40,10 @@ async fn objects(t: &TestApp, f: &Fixture) -> HashMap<&'static str, String> {
     let (s, src) = t.api("POST", "/api/v1/sources", &f.token, Some(json!({"name": "官网", "kind": "web"}))).await;
     assert_eq!(s, 201, "{src}");
     ids.insert("source", src["id"].as_str().unwrap().to_string());
+    let (job, _) = crate::orders::import_jd(&t.app, &t.owner_actor(f).await, true).await;
+    ids.insert("order_import", job.to_string());
+    let order = t.app.store.orders().by_key(f.tenant.id, Platform::Jd, "", "290001234567").await.unwrap();
+    ids.insert("order", order.order.id.to_string());
     let (_, job) = t
         .api(
             "POST",
@@ -57,6 +62,8 @@ fn resolve(path: &str, ids: &HashMap<&'static str, String>) -> String {
     let resource = |p: &str| -> &'static str {
         match p {
             p if p.starts_with("/api/v1/customers") || p.starts_with("/console/customers") => "customer",
+            p if p.starts_with("/api/v1/orders/") => "order",
+            p if p.starts_with("/console/order-imports/") => "order_import",
             p if p.contains("tag-groups") || p.contains("tag_groups") || p.starts_with("/console/tags/groups") => {
                 "tag_group"
             }
@@ -121,6 +128,9 @@ async fn every_api_and_console_route_answers_404_for_another_tenants_objects() {
     let console = t.console(&a.owner.username).await;
     let page = console.get(t.url("/console")).send().await.unwrap().text().await.unwrap();
     let token = csrf(&page);
+    assert_eq!(resolve("/api/v1/orders/{id}", &theirs), format!("/api/v1/orders/{}", theirs["order"]));
+    let job = &theirs["order_import"];
+    assert_eq!(resolve("/console/order-imports/{id}", &theirs), format!("/console/order-imports/{job}"));
     let table = siyu_web::routes::table();
     assert!(table.len() > 30, "the route table lists the router's routes");
     let mut checked = 0;
@@ -149,6 +159,8 @@ async fn every_api_and_console_route_answers_404_for_another_tenants_objects() {
     assert!(list["items"].as_array().unwrap().iter().all(|c| c["id"] != theirs["customer"].as_str()));
     let (s, src) = t.api("GET", &format!("/api/v1/sources/{}", theirs["source"]), &b.token, None).await;
     assert_eq!((s, src["name"].as_str(), src["revoked_at"].is_null()), (200, Some("官网"), true));
+    let (s, order) = t.api("GET", &format!("/api/v1/orders/{}", theirs["order"]), &b.token, None).await;
+    assert_eq!((s, order["order"]["platform_order_id"].as_str()), (200, Some("290001234567")));
     let (_, sources) = t.api("GET", "/api/v1/sources", &a.token, None).await;
     assert!(sources.as_array().unwrap().iter().all(|s| s["id"] != theirs["source"].as_str()));
 }

@@ -1,5 +1,5 @@
 //! The customer page: profile, identities (with audited reveal), tags (htmx add/remove), follows, notes,
-//! custom fields and the timeline.
+//! custom fields, orders (`customers/orders.rs`) and the timeline.
 
 use askama::Template;
 use axum::Form;
@@ -9,11 +9,12 @@ use axum::response::{IntoResponse, Redirect};
 use siyu_app::AppError;
 use siyu_app::customers::CustomerDetail;
 use siyu_domain::access::Permission;
-use siyu_domain::id::{CustomerId, IdentityId, UserId};
+use siyu_domain::id::{CustomerId, UserId};
 use siyu_domain::identity::IdentityKind;
 use siyu_domain::page::PageRequest;
 
 use super::form::FieldInput;
+use super::orders::OrdersCard;
 use super::timeline::{self, More, TimelineRow};
 use super::view::{FieldError, FormErrors, fmt_opt, fmt_time, label, one, text};
 use super::{parse_id, tag_ids};
@@ -113,12 +114,6 @@ struct TimelineFragment {
 }
 
 #[derive(Template)]
-#[template(source = r#"<span class="pii-value mono" data-revealed="1">{{ value }}</span>"#, ext = "html")]
-struct Revealed {
-    value: String,
-}
-
-#[derive(Template)]
 #[template(path = "customer_detail.html")]
 struct DetailPage {
     chrome: Chrome,
@@ -134,6 +129,7 @@ struct DetailPage {
     phone: Option<(String, String)>,
     identities: Vec<IdentityRow>,
     tags: TagsCard,
+    orders: OrdersCard,
     follows: Vec<FollowRow>,
     notes: Vec<NoteRow>,
     custom: Vec<(String, String)>,
@@ -148,9 +144,11 @@ struct DetailPage {
     identity_kinds: Vec<(&'static str, String)>,
 }
 
-#[derive(serde::Deserialize)]
+/// Where the page's paged cards start.
+#[derive(serde::Deserialize, Default)]
 pub struct DetailQuery {
-    timeline_cursor: Option<String>,
+    pub timeline_cursor: Option<String>,
+    pub orders_cursor: Option<String>,
 }
 
 pub async fn show(
@@ -160,7 +158,7 @@ pub async fn show(
     Query(q): Query<DetailQuery>,
 ) -> ConsoleResult {
     let id: CustomerId = parse_id(&id)?;
-    detail_page(&state, &ca, id, q.timeline_cursor.as_deref(), DetailForms::default()).await
+    detail_page(&state, &ca, id, &q, DetailForms::default()).await
 }
 
 fn custom_rows(tr: Tr, fields: Vec<FieldInput>) -> Vec<(String, String)> {
@@ -189,7 +187,7 @@ pub(super) async fn detail_page(
     state: &AppState,
     ca: &ConsoleActor,
     id: CustomerId,
-    cursor: Option<&str>,
+    cursors: &DetailQuery,
     forms: DetailForms,
 ) -> ConsoleResult {
     let (app, a) = (&state.app, &ca.actor);
@@ -197,6 +195,7 @@ pub(super) async fn detail_page(
     let tr = chrome.tr;
     let d = app.get_customer(a, id).await?;
     let names = app.member_names(a).await?;
+    let cursor = cursors.timeline_cursor.as_deref();
     let page = PageRequest::parse(cursor, Some(timeline::PAGE)).unwrap_or(PageRequest::first(timeline::PAGE));
     let tl = app.timeline(a, id, page).await?;
     let defs = app.fields(a).await?;
@@ -242,6 +241,7 @@ pub(super) async fn detail_page(
             })
             .collect(),
         tags: TagsCard::load(state, ca, &d, None).await?,
+        orders: OrdersCard::load(state, ca, tr, id, cursors.orders_cursor.as_deref()).await?,
         follows: d
             .follows
             .iter()
@@ -344,7 +344,7 @@ pub async fn add_note(State(state): State<AppState>, Path(id): Path<String>, pos
                 &state,
                 &ca,
                 id,
-                None,
+                &DetailQuery::default(),
                 DetailForms { note_body: body, note_error: err, ..Default::default() },
             )
             .await?;
@@ -380,23 +380,4 @@ pub async fn remove_follow(
     let user: UserId = parse_id(&user)?;
     state.app.remove_follow(&ca.actor, id, user).await?;
     Ok(Redirect::to(&format!("/console/customers/{id}#follows")).into_response())
-}
-
-/// Decrypts one phone or email for a member with the reveal permission (audited by the app).
-pub async fn reveal(
-    State(state): State<AppState>,
-    ca: ConsoleActor,
-    headers: HeaderMap,
-    Path((id, identity)): Path<(String, String)>,
-    form: Result<Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>,
-) -> ConsoleResult {
-    let pairs = form.map(|f| f.0).unwrap_or_default();
-    check_csrf(&ca.user, &csrf_from(&headers, one(&pairs, "_csrf")))?;
-    let id: CustomerId = parse_id(&id)?;
-    let identity: IdentityId = parse_id(&identity)?;
-    let value = state.app.reveal_identity(&ca.actor, id, identity).await?;
-    let value = value.strip_prefix("+86").map(str::to_string).unwrap_or(value);
-    let mut res = render(&Revealed { value });
-    res.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
-    Ok(res)
 }

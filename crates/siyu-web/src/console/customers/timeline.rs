@@ -6,7 +6,7 @@ use serde_json::Value;
 use siyu_domain::id::UserId;
 use siyu_domain::timeline::{TimelineEntry, kinds};
 
-use super::view::{fmt_time, label, sep};
+use super::view::{fmt_time, label, sep, yuan};
 use crate::i18n::Tr;
 
 pub const PAGE: u32 = 20;
@@ -73,6 +73,20 @@ fn tag_detail(tr: Tr, p: &Value) -> String {
     format!("{}{reason}", quoted(s(p, "tag")))
 }
 
+/// An imported order: `京东 290001234567 · 已收货 · ¥387.00`; a status change: `… · 已发货 → 已收货`.
+fn order_detail(tr: Tr, kind: &str, p: &Value) -> String {
+    let status = |key: &str| label(tr, "order.status", s(p, key));
+    let mut parts = vec![format!("{} {}", label(tr, "order.platform", s(p, "platform")), s(p, "platform_order_id"))];
+    if kind == kinds::ORDER_STATUS_CHANGED {
+        let from = if s(p, "from").is_empty() { "—".to_string() } else { status("from") };
+        parts.push(format!("{from} → {}", status("to")));
+    } else {
+        parts.push(status("status"));
+        parts.extend(p.get("paid_fen").and_then(Value::as_i64).map(yuan));
+    }
+    parts.join(" · ")
+}
+
 /// A human description (title, detail) of an entry.
 pub fn describe(tr: Tr, e: &TimelineEntry, names: &HashMap<UserId, String>) -> (String, String) {
     let p = &e.payload;
@@ -92,6 +106,7 @@ pub fn describe(tr: Tr, e: &TimelineEntry, names: &HashMap<UserId, String>) -> (
             format!("{} {}", label(tr, "identity", s(p, "kind")), s(p, "display"))
         }
         kinds::FOLLOW_ADDED | kinds::FOLLOW_REMOVED => user_name(names, p, "user_id"),
+        kinds::ORDER_IMPORTED | kinds::ORDER_STATUS_CHANGED => order_detail(tr, &e.kind, p),
         kinds::IMPORTED => ["file", "file_name", "row"]
             .iter()
             .filter_map(|k| p.get(*k))
@@ -157,6 +172,13 @@ mod tests {
         assert!(d.contains("「高意向」") && d.contains("批量"), "{d}");
         let (_, d) = describe(tr, &entry(kinds::PROFILE_UPDATED, json!({"fields": ["name", "remark"]})), &names);
         assert_eq!(d, "姓名、备注");
+        let order =
+            json!({"platform": "jd", "platform_order_id": "290001234567", "status": "received", "paid_fen": 38700});
+        let (_, d) = describe(tr, &entry(kinds::ORDER_IMPORTED, order), &names);
+        assert_eq!(d, "京东 290001234567 · 已收货 · ¥387.00");
+        let moved = json!({"platform": "taobao", "platform_order_id": "39", "from": "paid", "to": "shipped"});
+        let (_, d) = describe(tr, &entry(kinds::ORDER_STATUS_CHANGED, moved), &names);
+        assert_eq!(d, "淘宝/天猫 39 · 待发货 → 已发货");
         let (t, _) = describe(tr, &entry("coupon_sent", json!({"x": 1})), &names);
         assert_eq!(t, "coupon_sent");
     }

@@ -28,6 +28,15 @@ pub fn fmt_date(t: &DateTime<Utc>) -> String {
     t.with_timezone(&cst()).format("%Y-%m-%d").to_string()
 }
 
+/// An amount in fen as the console shows it: `¥12.30` (`-¥0.50` when negative).
+pub fn yuan(fen: i64) -> String {
+    let text = siyu_domain::order::format_fen(fen);
+    match text.strip_prefix('-') {
+        Some(abs) => format!("-¥{abs}"),
+        None => format!("¥{text}"),
+    }
+}
+
 /// How lists of words are joined: `、` in Chinese, `, ` in English.
 pub fn sep(tr: Tr) -> &'static str {
     if tr.is_en() { ", " } else { "、" }

@@ -10,10 +10,51 @@ use siyu_domain::field::FieldDef;
 use siyu_domain::identity::{IdentityKind, NewIdentity};
 use siyu_domain::phone;
 
+use crate::console::customers::view::label;
 use crate::console::page::Chrome;
+use crate::i18n::Tr;
 
 /// Errors listed on the page; the rest are in the CSV.
-const SHOWN_ERRORS: usize = 200;
+pub const SHOWN_ERRORS: usize = 200;
+
+/// Row errors as the import pages list them (`import_errors.html`): the first [`SHOWN_ERRORS`], the
+/// others counted (the CSV download has them all).
+pub struct ShownErrors {
+    pub errors: Vec<RowError>,
+    /// Errors not listed on the page.
+    pub more: usize,
+    /// The catalogue prefix explaining the error codes (`order.reason`), for imports whose codes have one.
+    reasons: Option<(Tr, &'static str)>,
+}
+
+impl ShownErrors {
+    /// `omitted`: errors the report already left out.
+    pub fn new(mut errors: Vec<RowError>, omitted: usize) -> Self {
+        let more = errors.len().saturating_sub(SHOWN_ERRORS) + omitted;
+        errors.truncate(SHOWN_ERRORS);
+        Self { errors, more, reasons: None }
+    }
+
+    /// Explains each code with the catalogue entry `<prefix>.<code>`.
+    pub fn explained(self, tr: Tr, prefix: &'static str) -> Self {
+        Self { reasons: Some((tr, prefix)), ..self }
+    }
+
+    /// The explanation of a code; empty when there is none.
+    pub fn reason(&self, code: &str) -> String {
+        match self.reasons {
+            Some((tr, prefix)) => {
+                let text = label(tr, prefix, code);
+                if text == code { String::new() } else { text }
+            }
+            None => String::new(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+}
 
 /// One column of the uploaded file and the target it is mapped to.
 pub struct ColumnView {
@@ -24,8 +65,9 @@ pub struct ColumnView {
     pub selected: String,
 }
 
-/// A sample cell safe to show: phone numbers and emails masked, long text cut.
-fn shown(target: &Target, value: &str) -> String {
+/// A sample cell safe to show: phone numbers and emails masked (`masked`: the column holds them, mask
+/// whatever it looks like), long text cut.
+pub fn safe_sample(value: &str, masked: bool) -> String {
     let v = value.trim();
     if let Ok(id) = NewIdentity::parse(IdentityKind::Phone, None, v) {
         return id.masked();
@@ -37,7 +79,7 @@ fn shown(target: &Target, value: &str) -> String {
     let phone_like = digits >= 7
         && v.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
         && chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_err();
-    if *target == Target::Phone || *target == Target::Email || phone_like {
+    if masked || phone_like {
         return phone::mask(v);
     }
     let cut: String = v.chars().take(30).collect();
@@ -56,7 +98,7 @@ impl ColumnView {
                     .map(|r| Table::cell(r, i).trim())
                     .filter(|c| !c.is_empty())
                     .take(3)
-                    .map(|c| shown(&target, c))
+                    .map(|c| safe_sample(c, matches!(target, Target::Phone | Target::Email)))
                     .collect();
                 Self {
                     index: i,
@@ -138,57 +180,53 @@ pub struct PreviewView {
     pub to_create: usize,
     pub to_update: usize,
     pub error_rows: usize,
-    pub errors: Vec<RowError>,
-    /// Errors not listed on the page.
-    pub more_errors: usize,
+    pub errors: ShownErrors,
     pub sample: Vec<SampleView>,
     pub new_tags: Vec<String>,
 }
 
 impl PreviewView {
     pub fn new(p: ImportPreview) -> Self {
-        let more_errors = p.errors.len().saturating_sub(SHOWN_ERRORS) + p.errors_omitted;
         Self {
             total_rows: p.total_rows,
             valid_rows: p.valid_rows,
             to_create: p.to_create,
             to_update: p.to_update,
             error_rows: p.total_rows - p.valid_rows,
-            errors: p.errors.into_iter().take(SHOWN_ERRORS).collect(),
-            more_errors,
+            errors: ShownErrors::new(p.errors, p.errors_omitted),
             sample: p.sample.into_iter().map(Into::into).collect(),
             new_tags: p.new_tags,
         }
     }
 }
 
-/// A queued or running import job: its percentage and the counts at its last checkpoint.
+/// A queued or running import job (`import_progress.html`): its percentage and the counts at its last
+/// checkpoint. The card polls `url` (the job's page) until the job is finished.
 pub struct ProgressView {
+    pub url: String,
     pub done: usize,
     pub total: usize,
     pub percent: i64,
-    pub created: usize,
-    pub updated: usize,
-    pub skipped: usize,
+    /// (catalogue key, count) shown under the bar.
+    pub counts: Vec<(&'static str, usize)>,
 }
 
 impl ProgressView {
-    pub fn new(p: ImportProgress, percent: i64) -> Self {
-        Self { done: p.done, total: p.total, percent, created: p.created, updated: p.updated, skipped: p.skipped }
+    pub fn customers(url: String, p: ImportProgress, percent: i64) -> Self {
+        let counts = vec![("import.created", p.created), ("import.updated", p.updated), ("import.skipped", p.skipped)];
+        Self { url, done: p.done, total: p.total, percent, counts }
     }
 }
 
 pub struct ReportView {
     pub r: ImportReport,
-    pub errors: Vec<RowError>,
-    pub more_errors: usize,
+    pub errors: ShownErrors,
 }
 
 impl ReportView {
     pub fn new(mut r: ImportReport) -> Self {
-        let more_errors = r.errors.len().saturating_sub(SHOWN_ERRORS) + r.errors_omitted;
-        let errors = r.errors.drain(..).take(SHOWN_ERRORS).collect();
-        Self { r, errors, more_errors }
+        let errors = ShownErrors::new(std::mem::take(&mut r.errors), r.errors_omitted);
+        Self { r, errors }
     }
 
     pub fn has_errors(&self) -> bool {
