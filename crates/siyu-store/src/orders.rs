@@ -364,6 +364,17 @@ impl Orders<'_> {
         Ok(row.map_or(0, |r| r.0))
     }
 
+    /// How many orders a customer has and their paid and refunded totals, in fen.
+    pub async fn totals(&self, tenant: TenantId, customer: CustomerId) -> Result<(i64, i64, i64), StoreError> {
+        let sql = Sql::with(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(paid_fen), 0) AS BIGINT), CAST(COALESCE(SUM(refunded_fen), 0) AS BIGINT) \
+             FROM orders WHERE tenant_id = $1 AND customer_id = $2",
+            vec![Arg::Uuid(tenant.0), Arg::Uuid(customer.0)],
+        );
+        let row: Option<(i64, i64, i64)> = self.0.read_optional(sql).await?;
+        Ok(row.unwrap_or_default())
+    }
+
     /// An order's status history, oldest first.
     pub async fn history(&self, tenant: TenantId, order: OrderId) -> Result<Vec<StatusEvent>, StoreError> {
         let sql = Sql::with(

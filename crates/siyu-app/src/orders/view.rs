@@ -104,9 +104,6 @@ pub struct CustomerOrderTotals {
     pub refunded_fen: i64,
 }
 
-/// Orders read per query when adding up a customer's orders.
-const TOTALS_PAGE: u32 = 200;
-
 fn cursor_of(o: &OrderRecord) -> Cursor {
     Cursor { at: o.placed_at, id: o.id.0 }
 }
@@ -145,21 +142,8 @@ impl App {
     pub async fn customer_order_totals(&self, actor: &Actor, customer: CustomerId) -> AppResult<CustomerOrderTotals> {
         actor.require(Permission::CustomersRead)?;
         self.ensure_visible(actor, customer).await?;
-        let mut totals = CustomerOrderTotals::default();
-        let mut page = PageRequest::first(TOTALS_PAGE);
-        loop {
-            let rows = self.store.orders().of_customer(actor.tenant, customer, page).await?;
-            let more = rows.len() > TOTALS_PAGE as usize;
-            for o in rows.iter().take(TOTALS_PAGE as usize) {
-                totals.orders += 1;
-                totals.paid_fen = totals.paid_fen.saturating_add(o.paid_fen);
-                totals.refunded_fen = totals.refunded_fen.saturating_add(o.refunded_fen);
-            }
-            match rows.get(TOTALS_PAGE as usize - 1) {
-                Some(last) if more => page = PageRequest { after: Some(cursor_of(last)), limit: TOTALS_PAGE },
-                _ => return Ok(totals),
-            }
-        }
+        let (orders, paid_fen, refunded_fen) = self.store.orders().totals(actor.tenant, customer).await?;
+        Ok(CustomerOrderTotals { orders, paid_fen, refunded_fen })
     }
 
     /// One order with its lines and status history.
