@@ -3,20 +3,25 @@
 //! `siyu bench api` serves a SQLite file holding the demo brand with a million customers through the real
 //! router, and the same JSON from memory through a bare axum handler, and loads both from an in-process
 //! client, one scenario at a time.
+//!
+//! `siyu bench ingest` posts analytics-python batches to the real `/v1/batch` on a fresh SQLite file and on
+//! a throwaway PostgreSQL database, and the same bodies to a bare axum handler that only parses them.
 
 mod bare;
+mod ingest;
 mod load;
 mod report;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::{Args, Subcommand};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use reqwest::header::{AUTHORIZATION, HeaderValue};
 use siyu_app::{Actor, App, Settings};
 use siyu_domain::customer::CustomerFilter;
 use siyu_domain::id::CustomerId;
@@ -25,13 +30,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::demo::{self, err};
 
-/// Seconds of one measuring slice.
-const SLICE_SECS: u64 = 2;
-
 #[derive(Subcommand)]
 pub enum BenchCommand {
     /// Customer profile GET and customer list on SQLite, against a bare axum handler.
     Api(ApiArgs),
+    /// Durable events/s and ack latency of `POST /v1/batch` on SQLite and PostgreSQL, against a bare axum
+    /// handler that only parses the JSON.
+    Ingest(ingest::IngestArgs),
 }
 
 #[derive(Args)]
@@ -61,6 +66,7 @@ pub struct ApiArgs {
 pub async fn run(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Api(args) => api(settings, args).await,
+        BenchCommand::Ingest(args) => ingest::run(settings, args).await,
     }
 }
 
@@ -104,43 +110,36 @@ async fn api(mut settings: Settings, a: ApiArgs) -> anyhow::Result<()> {
 
     let client = load::client(a.concurrency)?;
     check(&client, &format!("{siyu_base}/api/v1/customers/{}", ids[0]), &token).await?;
-    let path_of = |ids: Arc<Vec<CustomerId>>| -> load::PathFn {
-        Arc::new(move |r| format!("/api/v1/customers/{}", ids[(r % ids.len() as u64) as usize]))
+    let bearer = HeaderValue::from_str(&format!("Bearer {token}"))?;
+    let profile = |ids: Arc<Vec<CustomerId>>| {
+        load::get(move |r| format!("/api/v1/customers/{}", ids[(r % ids.len() as u64) as usize]))
     };
-    let list: load::PathFn = Arc::new(|_| "/api/v1/customers?limit=50".to_string());
+    let list = || load::get(|_| "/api/v1/customers?limit=50".to_string());
     let scenarios = [
-        ("customer profile GET", path_of(ids.clone()), path_of(sample)),
-        ("customer list, 50 per page", list.clone(), list),
+        ("customer profile GET", profile(ids.clone()), profile(sample)),
+        ("customer list, 50 per page", list(), list()),
     ];
     let c = a.concurrency;
-    // Slices alternate between the servers so that background load on the machine hits both alike.
-    let slices = a.seconds.div_ceil(SLICE_SECS).max(1);
-    let slice = Duration::from_secs(a.seconds.clamp(1, SLICE_SECS));
-    let warm_up = Duration::from_secs(1);
     let mut rows = Vec::new();
-    for (name, siyu_path, bare_path) in scenarios {
-        println!("{name}: {} s on siyu and on bare axum, alternating {}-s slices", a.seconds, slice.as_secs());
-        load::run(&client, &siyu_base, Some(&token), siyu_path.clone(), c, warm_up).await?;
-        load::run(&client, &bare_base, None, bare_path.clone(), c, warm_up).await?;
-        let (mut siyu, mut bare) = (load::Stats::empty(), load::Stats::empty());
-        for _ in 0..slices {
-            siyu.merge(load::run(&client, &siyu_base, Some(&token), siyu_path.clone(), c, slice).await?);
-            bare.merge(load::run(&client, &bare_base, None, bare_path.clone(), c, slice).await?);
+    for (name, siyu_requests, bare_requests) in scenarios {
+        println!("{name}: {} s on siyu and on bare axum, alternating {}-s slices", a.seconds, load::SLICE_SECS);
+        let siyu = load::Target::new(&siyu_base, siyu_requests).header(AUTHORIZATION, bearer.clone());
+        let bare = load::Target::new(&bare_base, bare_requests);
+        let (_, measured) = load::alternate(&client, &siyu, &bare, c, a.seconds).await?;
+        if measured.siyu.errors + measured.bare.errors > 0 {
+            println!("  errors: siyu {}, bare {}", measured.siyu.errors, measured.bare.errors);
         }
-        if siyu.errors + bare.errors > 0 {
-            println!("  errors: siyu {}, bare {}", siyu.errors, bare.errors);
-        }
-        rows.push(report::Row { scenario: name, siyu, bare });
+        rows.push(report::Row { scenario: name, siyu: measured.siyu, bare: measured.bare });
     }
     shutdown.cancel();
     let _ = server.await;
     let _ = peer.await;
 
     println!("\n{} customers, {c} connections, {} s per run, {}\n", customers, a.seconds, report::machine());
-    println!("{}", report::table(&rows));
+    println!("{}", report::table(&rows, report::REQUESTS));
     if a.write_docs {
         let setup = report::Setup { customers, rows: None, concurrency: c, seconds: a.seconds, pool, seeded };
-        report::write_docs(&a.docs, &report::section(&rows, &setup))?;
+        report::write_docs(&a.docs, "api", &report::section(&rows, &setup))?;
         println!("written to {}", a.docs.display());
     }
     app.store.close().await;

@@ -1,6 +1,6 @@
-//! The group-commit writer: one task per node collects ingest requests for at most
-//! `ingest.commit_window_ms` (or `ingest.commit_max_events`), checks the sources' rate windows, writes
-//! everything in one transaction, and only then answers each waiting request.
+//! The group-commit writer: one task per node takes every request queued while its last commit ran (and,
+//! if `ingest.commit_window_ms` is set, waits that long for more), up to `ingest.commit_max_events`, checks
+//! the sources' rate windows, writes everything in one transaction, and only then answers each request.
 //!
 //! On SQLite this makes the writer the file's single ingest writer and turns a thousand small transactions
 //! into one; on PostgreSQL it saves round trips and WAL flushes. A failed group commit is retried request by
@@ -70,10 +70,11 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Pending>, limits: Limits) {
         let mut events = size(&first);
         let mut group = vec![first];
         while events < limits.max_events {
-            // Whatever queued during the last commit joins at once; then wait out the window for more.
+            // Whatever queued during the last commit joins at once; then wait out the window (if any) for more.
             let next = match rx.try_recv() {
                 Ok(p) => Some(p),
                 Err(mpsc::error::TryRecvError::Disconnected) => None,
+                Err(mpsc::error::TryRecvError::Empty) if limits.window.is_zero() => None,
                 Err(mpsc::error::TryRecvError::Empty) => {
                     tokio::time::timeout_at(deadline, rx.recv()).await.ok().flatten()
                 }
@@ -92,28 +93,28 @@ async fn commit(store: &Store, group: Vec<Pending>, limits: &Limits) {
     if group.is_empty() {
         return;
     }
-    let batches: Vec<EventBatch> = group.iter().map(|p| p.batch.clone()).collect();
+    let (batches, waiting): (Vec<EventBatch>, Vec<_>) = group.into_iter().map(|p| (p.batch, p.done)).unzip();
     match store.events().append_batch(&batches).await {
         Ok(outcomes) => {
-            for (p, o) in group.into_iter().zip(outcomes) {
-                let _ = p.done.send(Ok(o));
+            for (done, o) in waiting.into_iter().zip(outcomes) {
+                let _ = done.send(Ok(o));
             }
         }
-        Err(e) if group.len() == 1 => {
+        Err(e) if batches.len() == 1 => {
             tracing::error!(error = %e, "event commit failed");
-            for p in group {
-                let _ = p.done.send(Err(AppError::Unavailable));
+            for done in waiting {
+                let _ = done.send(Err(AppError::Unavailable));
             }
         }
         Err(e) => {
-            tracing::warn!(error = %e, requests = group.len(), "group commit failed; retrying request by request");
-            for p in group {
-                let one = store.events().append_batch(std::slice::from_ref(&p.batch)).await;
+            tracing::warn!(error = %e, requests = batches.len(), "group commit failed; retrying request by request");
+            for (batch, done) in batches.iter().zip(waiting) {
+                let one = store.events().append_batch(std::slice::from_ref(batch)).await;
                 let answer = one.map_err(|e| {
                     tracing::error!(error = %e, "event commit failed");
                     AppError::Unavailable
                 });
-                let _ = p.done.send(answer.and_then(|mut o| o.pop().ok_or(AppError::Unavailable)));
+                let _ = done.send(answer.and_then(|mut o| o.pop().ok_or(AppError::Unavailable)));
             }
         }
     }

@@ -1,13 +1,15 @@
-//! The peer: a bare axum server answering the same routes with the same JSON from memory (no auth, no
-//! middleware, no database), so the ratio shows what siyu's whole stack costs on top of HTTP and JSON.
+//! The peers: bare axum servers with no auth, no middleware and no database, so the ratio shows what siyu's
+//! whole stack costs on top of HTTP and JSON. [`router`] answers the customer routes with the same JSON from
+//! memory; [`ingest_router`] takes `POST /v1/batch` and only parses the body.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 use siyu_app::customers::{CustomerDetail, CustomerSummary};
@@ -43,4 +45,16 @@ async fn profile(State(s): State<Arc<Snapshot>>, Path(id): Path<CustomerId>) -> 
 
 async fn list(State(s): State<Arc<Snapshot>>) -> Response {
     Json(PageRef { items: &s.page, next_cursor: s.next_cursor.as_deref() }).into_response()
+}
+
+/// `POST /v1/batch` that parses the JSON body and answers `{"success":true}` (400 if it is not JSON).
+pub fn ingest_router() -> Router {
+    Router::new().route("/v1/batch", post(batch))
+}
+
+async fn batch(body: Bytes) -> Response {
+    match serde_json::from_slice::<serde_json::Value>(&body) {
+        Ok(_) => ([(header::CONTENT_TYPE, "application/json")], r#"{"success":true}"#).into_response(),
+        Err(_) => StatusCode::BAD_REQUEST.into_response(),
+    }
 }

@@ -6,9 +6,48 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
-/// Builds the path of the next request from a random number.
-pub type PathFn = Arc<dyn Fn(u64) -> String + Send + Sync>;
+/// Seconds of one measuring slice.
+pub const SLICE_SECS: u64 = 2;
+
+/// One request of a run: its path and, for a POST, its body (a GET without one).
+pub struct Request {
+    pub path: String,
+    pub body: Option<Vec<u8>>,
+}
+
+/// Builds the next request from a random number.
+pub type RequestFn = Arc<dyn Fn(u64) -> Request + Send + Sync>;
+
+/// GETs of the path `path(random)`.
+pub fn get(path: impl Fn(u64) -> String + Send + Sync + 'static) -> RequestFn {
+    Arc::new(move |r| Request { path: path(r), body: None })
+}
+
+/// What a run sends: to which server, with which headers on every request, and which requests.
+#[derive(Clone)]
+pub struct Target {
+    pub base: String,
+    pub headers: HeaderMap,
+    pub request: RequestFn,
+}
+
+impl Target {
+    pub fn new(base: &str, request: RequestFn) -> Self {
+        Self { base: base.to_string(), headers: HeaderMap::new(), request }
+    }
+
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.insert(name, value);
+        self
+    }
+
+    /// The same requests and headers sent to another server.
+    pub fn at(&self, base: &str) -> Self {
+        Self { base: base.to_string(), ..self.clone() }
+    }
+}
 
 /// What one run measured.
 #[derive(Debug, Clone)]
@@ -48,6 +87,12 @@ impl Stats {
     }
 }
 
+/// The figures of siyu and of the bare peer over the same slices.
+pub struct Pair {
+    pub siyu: Stats,
+    pub bare: Stats,
+}
+
 /// A client keeping one connection per concurrent worker.
 pub fn client(concurrency: usize) -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
@@ -58,31 +103,54 @@ pub fn client(concurrency: usize) -> anyhow::Result<reqwest::Client> {
         .build()?)
 }
 
-/// Sends GETs to `base` + `path(random)` from `concurrency` workers for `duration`, with a bearer
-/// `token` if given. Every response body is read in full; non-2xx answers count as errors.
+/// A one-second warm-up on each server, then `seconds` on each in slices of [`SLICE_SECS`] alternating
+/// between them, so that background load on the machine hits both alike. Returns (warm-up, measured).
+pub async fn alternate(
+    client: &reqwest::Client,
+    siyu: &Target,
+    bare: &Target,
+    concurrency: usize,
+    seconds: u64,
+) -> anyhow::Result<(Pair, Pair)> {
+    let warm_up = Duration::from_secs(1);
+    let warm = Pair {
+        siyu: run(client, siyu, concurrency, warm_up).await?,
+        bare: run(client, bare, concurrency, warm_up).await?,
+    };
+    let slices = seconds.div_ceil(SLICE_SECS).max(1);
+    let slice = Duration::from_secs(seconds.clamp(1, SLICE_SECS));
+    let mut measured = Pair { siyu: Stats::empty(), bare: Stats::empty() };
+    for _ in 0..slices {
+        measured.siyu.merge(run(client, siyu, concurrency, slice).await?);
+        measured.bare.merge(run(client, bare, concurrency, slice).await?);
+    }
+    Ok((warm, measured))
+}
+
+/// Sends `target`'s requests from `concurrency` workers for `duration`. Every response body is read in
+/// full; non-2xx answers count as errors.
 pub async fn run(
     client: &reqwest::Client,
-    base: &str,
-    token: Option<&str>,
-    path: PathFn,
+    target: &Target,
     concurrency: usize,
     duration: Duration,
 ) -> anyhow::Result<Stats> {
     let started = Instant::now();
     let deadline = started + duration;
-    let auth = token.map(|t| format!("Bearer {t}"));
     let mut workers = Vec::with_capacity(concurrency);
     for w in 0..concurrency {
-        let (client, base, auth, path) = (client.clone(), base.to_string(), auth.clone(), path.clone());
+        let (client, target) = (client.clone(), target.clone());
         workers.push(tokio::spawn(async move {
             let mut rng = StdRng::seed_from_u64(0xBE7C + w as u64);
             let (mut lat, mut errors) = (Vec::with_capacity(1 << 16), 0u64);
             while Instant::now() < deadline {
-                let url = format!("{base}{}", path(rng.r#gen()));
-                let mut req = client.get(&url);
-                if let Some(a) = &auth {
-                    req = req.header(reqwest::header::AUTHORIZATION, a);
-                }
+                let next = (target.request)(rng.r#gen());
+                let url = format!("{}{}", target.base, next.path);
+                let req = match next.body {
+                    Some(body) => client.post(&url).body(body),
+                    None => client.get(&url),
+                };
+                let req = req.headers(target.headers.clone());
                 let t = Instant::now();
                 let ok = match req.send().await {
                     Ok(res) => {

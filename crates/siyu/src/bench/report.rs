@@ -4,10 +4,8 @@ use std::path::Path;
 
 use super::load::Stats;
 
-const BEGIN: &str = "<!-- bench api: begin -->";
-const END: &str = "<!-- bench api: end -->";
-/// The ratio to the bare handler the project aims for.
-const GOAL: f64 = 0.3;
+/// The ratio to the bare handler `siyu bench api` aims for.
+const API_GOAL: f64 = 0.3;
 const INTRO: &str = "# Benchmarks
 
 How siyu compares with a peer on the same machine. Each benchmark is a `siyu bench <name>` command that
@@ -32,7 +30,21 @@ pub struct Setup {
     pub seeded: Option<(f64, f64)>,
 }
 
-fn thousands(n: f64) -> String {
+/// What the rate columns count: `per_request` of `name` per request.
+#[derive(Debug, Clone, Copy)]
+pub struct Unit {
+    pub name: &'static str,
+    pub per_request: f64,
+}
+
+pub const REQUESTS: Unit = Unit { name: "req", per_request: 1.0 };
+
+/// The Markdown comments around a benchmark's section of the docs: `<!-- bench NAME: begin|end -->`.
+pub fn markers(name: &str) -> (String, String) {
+    (format!("<!-- bench {name}: begin -->"), format!("<!-- bench {name}: end -->"))
+}
+
+pub fn thousands(n: f64) -> String {
     let s = format!("{:.0}", n.max(0.0));
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
@@ -44,10 +56,11 @@ fn thousands(n: f64) -> String {
     out
 }
 
-/// The results as a Markdown table (also what the terminal shows).
-pub fn table(rows: &[Row]) -> String {
-    let mut t = String::from(
-        "| scenario | siyu req/s | siyu p50 | siyu p99 | bare req/s | bare p50 | bare p99 | ratio |\n\
+/// The results as a Markdown table (also what the terminal shows), rates in `unit`s per second.
+pub fn table<'a>(rows: impl IntoIterator<Item = &'a Row>, unit: Unit) -> String {
+    let u = unit.name;
+    let mut t = format!(
+        "| scenario | siyu {u}/s | siyu p50 | siyu p99 | bare {u}/s | bare p50 | bare p99 | ratio |\n\
          |---|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in rows {
@@ -55,10 +68,10 @@ pub fn table(rows: &[Row]) -> String {
         t.push_str(&format!(
             "| {} | {} | {:.2} ms | {:.2} ms | {} | {:.2} ms | {:.2} ms | {:.2}× |\n",
             r.scenario,
-            thousands(r.siyu.rate()),
+            thousands(r.siyu.rate() * unit.per_request),
             r.siyu.quantile_ms(0.5),
             r.siyu.quantile_ms(0.99),
-            thousands(r.bare.rate()),
+            thousands(r.bare.rate() * unit.per_request),
             r.bare.quantile_ms(0.5),
             r.bare.quantile_ms(0.99),
             ratio
@@ -90,13 +103,18 @@ pub fn machine() -> String {
     format!("{cpu}, {cores} cores{mem_gib}, {os}")
 }
 
-/// Whether every scenario reached the goal, and the worst ratio.
-fn verdict(rows: &[Row]) -> String {
-    let worst = rows.iter().map(|r| r.siyu.rate() / r.bare.rate().max(1e-9)).fold(f64::INFINITY, f64::min);
-    if worst >= GOAL {
+/// The lowest ratio of siyu's rate to the bare handler's.
+pub fn worst_ratio<'a>(rows: impl IntoIterator<Item = &'a Row>) -> f64 {
+    rows.into_iter().map(|r| r.siyu.rate() / r.bare.rate().max(1e-9)).fold(f64::INFINITY, f64::min)
+}
+
+/// Whether every scenario reached the `goal` ratio, and the worst ratio.
+fn verdict(rows: &[Row], goal: f64) -> String {
+    let worst = worst_ratio(rows);
+    if worst >= goal {
         format!("Goal met: the lowest ratio is {worst:.2}×.")
     } else {
-        format!("**Goal not met**: the lowest ratio is {worst:.2}× (goal {GOAL}×); see the notes below.")
+        format!("**Goal not met**: the lowest ratio is {worst:.2}× (goal {goal}×); see the notes below.")
     }
 }
 
@@ -107,8 +125,9 @@ pub fn section(rows: &[Row], setup: &Setup) -> String {
         None => String::new(),
     };
     let rows_note = setup.rows.map(|r| format!(", {} rows in all", thousands(r as f64))).unwrap_or_default();
+    let (begin, end) = markers("api");
     format!(
-        "{BEGIN}
+        "{begin}
 ## API: customer profile and customer list (`siyu bench api`)
 
 Goal: siyu serves at least 0.3× the requests per second of a bare axum handler returning the same JSON.
@@ -129,24 +148,26 @@ Measured {date} on {machine}, release build.
 
 Reproduce: `cargo build --release -p siyu && target/release/siyu bench api --write-docs`. The first run seeds
 `target/bench-api.db`{seeded}; later runs reuse it. Flags: `--customers`, `--concurrency`, `--seconds`, `--db`.
-{END}
+{end}
 ",
         customers = thousands(setup.customers as f64),
         pool = setup.pool,
         c = setup.concurrency,
         s = setup.seconds,
-        table = table(rows),
-        verdict = verdict(rows),
+        table = table(rows, REQUESTS),
+        verdict = verdict(rows, API_GOAL),
         date = chrono::Utc::now().format("%Y-%m-%d"),
         machine = machine(),
     )
 }
 
-/// Replaces (or appends) the section in `path`, creating the file with an introduction if needed.
-pub fn write_docs(path: &Path, section: &str) -> anyhow::Result<()> {
+/// Replaces (or appends) benchmark `name`'s section in `path` (`section` starts and ends with its
+/// [`markers`]), creating the file with an introduction if needed.
+pub fn write_docs(path: &Path, name: &str, section: &str) -> anyhow::Result<()> {
+    let (begin, end) = markers(name);
     let current = std::fs::read_to_string(path).unwrap_or_else(|_| INTRO.to_string());
-    let updated = match (current.find(BEGIN), current.find(END)) {
-        (Some(b), Some(e)) if e > b => format!("{}{}{}", &current[..b], section.trim_end(), &current[e + END.len()..]),
+    let updated = match (current.find(&begin), current.find(&end)) {
+        (Some(b), Some(e)) if e > b => format!("{}{}{}", &current[..b], section.trim_end(), &current[e + end.len()..]),
         _ => format!("{}\n\n{}", current.trim_end(), section),
     };
     if let Some(dir) = path.parent() {
@@ -171,10 +192,15 @@ mod tests {
     fn writing_the_docs_replaces_only_the_marked_section() {
         let dir = tempfile_dir();
         let path = dir.join("benchmarks.md");
-        std::fs::write(&path, format!("# B\n\nother\n\n{BEGIN}\nold\n{END}\n\n## later\n")).unwrap();
-        write_docs(&path, &format!("{BEGIN}\nnew\n{END}\n")).unwrap();
+        let (b, e) = markers("api");
+        std::fs::write(&path, format!("# B\n\nother\n\n{b}\nold\n{e}\n\n## later\n")).unwrap();
+        write_docs(&path, "api", &format!("{b}\nnew\n{e}\n")).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(text, format!("# B\n\nother\n\n{BEGIN}\nnew\n{END}\n\n## later\n"));
+        assert_eq!(text, format!("# B\n\nother\n\n{b}\nnew\n{e}\n\n## later\n"));
+        let (ib, ie) = markers("ingest");
+        write_docs(&path, "ingest", &format!("{ib}\nfirst\n{ie}\n")).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, format!("# B\n\nother\n\n{b}\nnew\n{e}\n\n## later\n\n{ib}\nfirst\n{ie}\n"));
         std::fs::remove_dir_all(dir).unwrap();
     }
 
