@@ -200,7 +200,7 @@ impl App {
 
     pub async fn update_customer(&self, actor: &Actor, id: CustomerId, patch: CustomerPatch) -> AppResult<Customer> {
         actor.require(Permission::CustomersWrite)?;
-        self.ensure_visible(actor, id).await?;
+        self.ensure_editable(actor, id).await?;
         let mut c = self.store.customers().get(actor.tenant, id).await?;
         let before = c.clone();
         let profile = Profile::parse(

@@ -20,6 +20,7 @@ pub enum ErrorCode {
     NotFound,
     Conflict,
     DuplicateIdentity,
+    CustomerErased,
     IdempotencyKeyReused,
     IdempotencyInFlight,
     PayloadTooLarge,
@@ -42,6 +43,7 @@ pub const ERROR_TABLE: &[(ErrorCode, &str, u16, bool)] = &[
     (ErrorCode::NotFound, "not_found", 404, false),
     (ErrorCode::Conflict, "conflict", 409, false),
     (ErrorCode::DuplicateIdentity, "duplicate_identity", 409, false),
+    (ErrorCode::CustomerErased, "customer_erased", 409, false),
     (ErrorCode::IdempotencyKeyReused, "idempotency_key_reused", 422, false),
     (ErrorCode::IdempotencyInFlight, "idempotency_in_flight", 409, true),
     (ErrorCode::PayloadTooLarge, "payload_too_large", 413, false),
@@ -91,6 +93,8 @@ pub enum AppError {
     Conflict(String),
     #[error("this identity already belongs to another customer")]
     DuplicateIdentity,
+    #[error("this customer was erased (PIPL): their data can no longer be changed")]
+    CustomerErased,
     #[error("this Idempotency-Key was already used for a different request")]
     IdempotencyKeyReused,
     #[error("a request with this Idempotency-Key is still being processed")]
@@ -121,6 +125,7 @@ impl AppError {
             Self::NotFound => ErrorCode::NotFound,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::DuplicateIdentity => ErrorCode::DuplicateIdentity,
+            Self::CustomerErased => ErrorCode::CustomerErased,
             Self::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
             Self::IdempotencyInFlight => ErrorCode::IdempotencyInFlight,
             Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
@@ -236,6 +241,7 @@ mod tests {
             ("NotFound", "AppError::NotFound"),
             ("Conflict", "StoreError::Conflict("),
             ("DuplicateIdentity", "Conflict(\"identities_lookup"),
+            ("CustomerErased", "AppError::CustomerErased"),
             ("IdempotencyKeyReused", "AppError::IdempotencyKeyReused"),
             ("IdempotencyInFlight", "AppError::IdempotencyInFlight"),
             ("PayloadTooLarge", "AppError::PayloadTooLarge"),

@@ -8,7 +8,7 @@
 //! Write keys look like `swk_<tenant>_<secret>`: the tenant part routes the lookup (every index starts with
 //! `tenant_id`), the secret is 32 random bytes, and only its SHA-256 is stored.
 
-mod pii;
+pub(crate) mod pii;
 mod writer;
 
 use std::sync::OnceLock;

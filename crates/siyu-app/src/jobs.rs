@@ -36,13 +36,18 @@ impl App {
         Ok(true)
     }
 
-    /// Runs every due job until the queue is empty (tests step the worker with this).
+    /// Runs every due job and resolves every pending event until there is nothing left (tests step the
+    /// worker with this); returns the number of jobs run.
     pub async fn run_due_work(&self) -> AppResult<usize> {
         let mut n = 0;
-        while self.run_one_job().await? {
-            n += 1;
+        loop {
+            while self.run_one_job().await? {
+                n += 1;
+            }
+            if self.resolve_pending_events().await? == 0 {
+                return Ok(n);
+            }
         }
-        Ok(n)
     }
 
     pub(crate) async fn job_actor(&self, tenant: TenantId, user: Option<UserId>) -> AppResult<Actor> {
@@ -111,6 +116,12 @@ impl App {
                 Ok(true) => continue,
                 Ok(false) => {}
                 Err(e) => tracing::error!(error = ?e, "worker step failed"),
+            }
+            // Between jobs: identity resolution of newly ingested events.
+            match self.resolve_pending_events().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = ?e, "identity resolution step failed"),
             }
             tokio::select! {
                 _ = shutdown.cancelled() => break,

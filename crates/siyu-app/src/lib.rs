@@ -5,7 +5,9 @@
 //! an authenticated [`Actor`] and checks its permission and data scope itself: handlers never decide
 //! access and never touch a pool.
 
+pub mod activity;
 pub mod actor;
+pub mod aggregates;
 pub mod audit;
 pub mod auth;
 pub mod clock;
@@ -13,10 +15,12 @@ pub mod crypto;
 pub mod customers;
 pub mod error;
 pub mod fields;
+pub mod graph;
 pub mod idempotency;
 pub mod ingest;
 pub mod jobs;
 pub mod orders;
+pub mod privacy;
 pub mod seed;
 pub mod settings;
 pub mod tags;

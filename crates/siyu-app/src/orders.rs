@@ -10,7 +10,8 @@
 //!    written in one transaction ([`siyu_store::orders::Orders::write`]).
 //!
 //! [`App::import_orders`] runs the whole file at once (the CLI); [`App::queue_order_import`] runs it as an
-//! `import_orders` job from an upload, checkpointed per batch (`orders/job.rs`).
+//! `import_orders` job from an upload, checkpointed per batch (`orders/job.rs`). The own mall posts single
+//! orders through the same path ([`App::post_mall_order`], `orders/mall.rs`).
 //!
 //! Re-import policy (`order` module docs): an order with the stored fingerprint is `unchanged`; a changed
 //! one is `updated` when its status is the same or moves forward (a move appends status history), and
@@ -27,6 +28,7 @@
 
 mod import;
 mod job;
+mod mall;
 mod preview;
 mod view;
 
@@ -40,6 +42,7 @@ use siyu_domain::order::{
 };
 
 pub use job::{ORDER_IMPORT_JOB, OrderImportJobStatus};
+pub use mall::{MallOrderOutcome, MallOrderResult};
 pub use preview::{OrderImportPreview, PREVIEW_ERRORS, PREVIEW_ORDERS};
 pub use view::{CustomerOrderTotals, OrderDetail, OrderStatusChange, OrderView, OrderWithLines};
 

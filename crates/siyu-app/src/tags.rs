@@ -251,7 +251,7 @@ impl App {
         remove: &[TagId],
     ) -> AppResult<Vec<TagChange>> {
         actor.require(Permission::CustomersWrite)?;
-        self.ensure_visible(actor, customer).await?;
+        self.ensure_editable(actor, customer).await?;
         let adds = self.resolve_tag_adds(actor, add).await?;
         let (groups, tags) = self.tag_catalog(actor).await?;
         for id in remove {

@@ -32,6 +32,8 @@ pub enum Permission {
     CustomersWrite,
     CustomersImport,
     CustomersExport,
+    /// Erase a customer's personal data for good (PIPL Art. 47): irreversible, audited.
+    CustomersErase,
     /// See full phone numbers and emails (each reveal is audited).
     PiiReveal,
     TagsManage,
@@ -42,11 +44,12 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 11] = [
         Self::CustomersRead,
         Self::CustomersWrite,
         Self::CustomersImport,
         Self::CustomersExport,
+        Self::CustomersErase,
         Self::PiiReveal,
         Self::TagsManage,
         Self::FieldsManage,
@@ -61,6 +64,7 @@ impl Permission {
             Self::CustomersWrite => "customers_write",
             Self::CustomersImport => "customers_import",
             Self::CustomersExport => "customers_export",
+            Self::CustomersErase => "customers_erase",
             Self::PiiReveal => "pii_reveal",
             Self::TagsManage => "tags_manage",
             Self::FieldsManage => "fields_manage",
@@ -180,7 +184,7 @@ impl TokenScope {
         match p {
             CustomersRead | AuditRead | CustomersExport => Self::Read,
             CustomersWrite | CustomersImport | TagsManage | FieldsManage | PiiReveal => Self::Write,
-            UsersManage | TokensManage => Self::Admin,
+            UsersManage | TokensManage | CustomersErase => Self::Admin,
         }
     }
 }
@@ -200,6 +204,13 @@ mod tests {
     fn auditors_read_but_never_write() {
         assert!(Role::Auditor.can(Permission::AuditRead));
         assert!(!Role::Auditor.can(Permission::CustomersWrite));
+    }
+
+    #[test]
+    fn only_owners_and_admins_may_erase_customers_and_tokens_need_the_admin_scope() {
+        let erasers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.can(Permission::CustomersErase)).collect();
+        assert_eq!(erasers, vec![Role::Owner, Role::Admin]);
+        assert_eq!(TokenScope::needed_for(Permission::CustomersErase), TokenScope::Admin);
     }
 
     #[test]

@@ -84,4 +84,14 @@ id_type!(
     QuarantineId,
     /// An order imported from a platform export.
     OrderId,
+    /// A privacy request (access export or erasure) about one customer.
+    PrivacyRequestId,
+    /// A link between two identities in the identity graph (append-only).
+    EdgeId,
+    /// Two customers made one.
+    MergeId,
+    /// A merge undone.
+    UnmergeId,
+    /// A possible same person, for an operator to review.
+    SuggestionId,
 );

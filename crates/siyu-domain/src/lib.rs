@@ -4,21 +4,26 @@
 //! Everything here can be tested with plain unit tests and proptest.
 
 pub mod access;
+pub mod activity;
+pub mod aggregate;
 pub mod audit;
 pub mod customer;
 pub mod error;
 pub mod event;
 pub mod field;
+pub mod graph;
 pub mod id;
 pub mod identity;
 pub mod job;
 pub mod order;
 pub mod page;
 pub mod phone;
+pub mod privacy;
 pub mod source;
 pub mod tag;
 pub mod tenancy;
 pub mod text;
 pub mod timeline;
+pub mod union_find;
 
 pub use error::{DomainError, Invalid};

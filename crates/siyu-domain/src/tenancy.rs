@@ -3,7 +3,7 @@
 //! An *account* is a person who can log in; a *member* is that account inside one tenant, with a role, a
 //! data scope and a department. An agency operator's single account is a member of many tenants.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Offset, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::access::{DataScope, Role, TokenScope};
@@ -133,6 +133,18 @@ pub fn subtree(all: &[Department], root: DepartmentId) -> Vec<DepartmentId> {
 /// Whether making `parent` the parent of `dept` would create a cycle.
 pub fn would_cycle(all: &[Department], dept: DepartmentId, parent: DepartmentId) -> bool {
     subtree(all, dept).contains(&parent)
+}
+
+/// The UTC offset of a tenant's time zone, where business days are counted (default Asia/Shanghai, +08:00).
+/// The zones tenants use have no daylight saving time, so a fixed offset is exact.
+pub fn utc_offset(timezone: &str) -> FixedOffset {
+    let hours = match timezone {
+        "UTC" | "Etc/UTC" => 0,
+        "Asia/Tokyo" | "Asia/Seoul" => 9,
+        "Asia/Bangkok" | "Asia/Ho_Chi_Minh" | "Asia/Jakarta" => 7,
+        _ => 8,
+    };
+    FixedOffset::east_opt(hours * 3600).unwrap_or_else(|| Utc.fix())
 }
 
 #[cfg(test)]

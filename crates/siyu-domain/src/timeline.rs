@@ -22,6 +22,10 @@ pub mod kinds {
     pub const ORDER_IMPORTED: &str = "order_imported";
     /// A re-import moved an order of the customer forward (payload: order id, `from`, `to`).
     pub const ORDER_STATUS_CHANGED: &str = "order_status_changed";
+    /// A consent was granted or withdrawn (payload: purpose, `from`, `to`, source).
+    pub const CONSENT_CHANGED: &str = "consent_changed";
+    /// The customer was erased (PIPL); earlier entries keep their kind and time but no payload.
+    pub const CUSTOMER_ERASED: &str = "customer_erased";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

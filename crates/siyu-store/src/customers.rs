@@ -27,7 +27,7 @@ pub struct Customers<'a>(pub(crate) &'a Store);
 
 read_row! {
     #[derive(sqlx::FromRow)]
-    struct CustomerRow {
+    pub(crate) struct CustomerRow {
         id: Uuid,
         name: String,
         gender: String,

@@ -151,6 +151,18 @@ impl Identities<'_> {
         Ok(row.map(|r| CustomerId(r.0)))
     }
 
+    /// The distinct customers holding any of `ids` (identities that no longer exist are skipped).
+    pub async fn customers_of(&self, tenant: TenantId, ids: &[IdentityId]) -> Result<Vec<CustomerId>, StoreError> {
+        let mut out: Vec<CustomerId> = Vec::new();
+        for chunk in ids.chunks(400) {
+            let mut sql = crate::sql::Sql::new("SELECT DISTINCT customer_id FROM identities WHERE tenant_id = ");
+            sql.bind(crate::sql::Arg::Uuid(tenant.0)).push(" AND id IN ").bind_list(chunk.iter().map(|i| i.0));
+            let rows: Vec<(Uuid,)> = on_pool!(self.0, p => crate::sql::dyn_query_as!((Uuid,), sql).fetch_all(p).await)?;
+            out.extend(rows.into_iter().map(|r| CustomerId(r.0)).filter(|c| !out.contains(c)).collect::<Vec<_>>());
+        }
+        Ok(out)
+    }
+
     pub async fn delete(&self, tenant: TenantId, id: IdentityId) -> Result<(), StoreError> {
         let done = exec!(self.0, p => sqlx::query("DELETE FROM identities WHERE tenant_id = $1 AND id = $2")
             .bind(tenant.0).bind(id.0).execute(p).await)?;

@@ -15,6 +15,8 @@ mod sql;
 mod statements;
 
 pub mod accounts;
+pub mod activity;
+pub mod aggregates;
 pub mod audit;
 pub mod bulk;
 pub mod customers;
@@ -23,11 +25,13 @@ pub mod error;
 pub mod events;
 pub mod fields;
 pub mod follows;
+pub mod graph;
 pub mod idempotency;
 pub mod identities;
 pub mod jobs;
 pub mod notes;
 pub mod orders;
+pub mod privacy;
 pub mod sessions;
 pub mod sources;
 pub mod tags;
@@ -144,6 +148,9 @@ impl Store {
                 .busy_timeout(Duration::from_secs(10))
                 .pragma("cache_size", "-65536")
                 .pragma("temp_store", "memory")
+                // Deleted and overwritten content is zeroed, not left in free space: erased customers (PIPL) must
+                // not survive in the file's bytes.
+                .pragma("secure_delete", "on")
                 // Reads map the file (shared by all connections, no read syscalls) up to SQLite's 2 GB cap.
                 .pragma("mmap_size", "2147418112");
             let reader = reader::Reader::for_file(connect.get_filename(), opts.max_connections as usize);

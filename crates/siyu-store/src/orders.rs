@@ -110,7 +110,7 @@ const COLUMNS: &str = "id, platform, shop, platform_order_id, customer_id, match
 
 read_row! {
     #[derive(sqlx::FromRow)]
-    struct OrderRow {
+    pub(crate) struct OrderRow {
         id: Uuid,
         platform: String,
         shop: String,
@@ -262,7 +262,7 @@ impl TryFrom<HistoryRow> for StatusEvent {
     }
 }
 
-fn select(filter: &str, args: Vec<Arg>) -> Sql {
+pub(crate) fn select(filter: &str, args: Vec<Arg>) -> Sql {
     Sql::with(&format!("SELECT {COLUMNS} FROM orders WHERE {filter}"), args)
 }
 

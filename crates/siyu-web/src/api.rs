@@ -1,10 +1,13 @@
 //! The Open API under `/api/v1`: JSON in and out, bearer tokens, cursor pagination, stable error codes,
 //! `Idempotency-Key` on POSTs. One module per resource.
 
+pub mod activity;
 pub mod customers;
 pub mod fields;
 pub mod idempotency;
+pub mod merges;
 pub mod orders;
+pub mod privacy;
 pub mod sources;
 pub mod tags;
 pub mod tokens;
@@ -19,11 +22,14 @@ pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(customers::router())
         .merge(orders::router())
+        .merge(privacy::router())
+        .merge(activity::router())
         .merge(tags::router())
         .merge(fields::router())
         .merge(users::router())
         .merge(tokens::router())
         .merge(sources::router())
+        .merge(merges::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
 }
 

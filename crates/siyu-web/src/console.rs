@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod customers;
 pub mod fields;
+pub mod identity;
 pub mod orders;
 pub mod page;
 pub mod platform;
@@ -51,6 +52,7 @@ pub fn router() -> axum::Router<AppState> {
         .merge(orders::router())
         .merge(platform::router())
         .merge(fields::router())
+        .merge(identity::router())
 }
 
 fn session_cookie(state: &AppState, value: &str, max_age_secs: i64) -> HeaderValue {

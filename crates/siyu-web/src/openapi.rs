@@ -20,7 +20,10 @@ use crate::state::AppState;
         api::customers::list_identities, api::customers::add_identity, api::customers::remove_identity,
         api::customers::reveal_identity, api::customers::list_follows, api::customers::add_follow,
         api::customers::remove_follow, api::customers::list_notes, api::customers::add_note, api::customers::delete_note,
-        api::orders::customer_orders, api::orders::get_order,
+        api::orders::customer_orders, api::orders::get_order, api::orders::post_order,
+        api::privacy::list_consents, api::privacy::set_consent, api::privacy::export_personal_data,
+        api::privacy::erase_customer, api::privacy::list_privacy_requests,
+        api::activity::customer_activity, api::activity::customer_aggregates,
         api::tags::list_tag_groups, api::tags::create_tag_group, api::tags::update_tag_group, api::tags::delete_tag_group,
         api::tags::create_tag, api::tags::update_tag, api::tags::delete_tag,
         api::fields::list_fields, api::fields::create_field, api::fields::update_field, api::fields::delete_field,
@@ -29,6 +32,8 @@ use crate::state::AppState;
         api::tokens::list_tokens, api::tokens::create_token, api::tokens::revoke_token, api::tokens::list_audit,
         api::sources::list_sources, api::sources::create_source, api::sources::get_source, api::sources::rename_source,
         api::sources::revoke_source, api::sources::source_events,
+        api::merges::list_suggestions, api::merges::accept_suggestion, api::merges::reject_suggestion,
+        api::merges::customer_merges, api::merges::undo_merge,
     ),
     modifiers(&Bearer)
 )]

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use axum::Router;
 use axum::handler::Handler;
-use axum::routing::{MethodRouter, delete, get, patch, post};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 
 use crate::state::AppState;
 
@@ -50,6 +50,10 @@ impl Routes {
 
     pub fn patch<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, h: H) -> Self {
         self.add("PATCH", path, patch(h))
+    }
+
+    pub fn put<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, h: H) -> Self {
+        self.add("PUT", path, put(h))
     }
 
     pub fn delete<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, h: H) -> Self {

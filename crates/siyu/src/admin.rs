@@ -1,4 +1,4 @@
-//! `siyu admin`: create tenants and users, reset passwords.
+//! `siyu admin`: create tenants and users, reset passwords, rebuild customer aggregates.
 
 use clap::Subcommand;
 use siyu_app::{App, Settings};
@@ -44,6 +44,13 @@ pub enum AdminCommand {
     },
     /// List tenants.
     Tenants,
+    /// Recompute every customer's aggregates (order count, paid, products, last activity, …) from their
+    /// orders and events: after upgrading to a version that adds them, or to repair them.
+    RebuildAggregates {
+        /// Only this tenant (default: every tenant).
+        #[arg(long)]
+        tenant: Option<String>,
+    },
 }
 
 pub async fn run(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
@@ -80,6 +87,17 @@ pub async fn run(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::Tenants => {
             for t in app.store.tenants().list().await? {
                 println!("{}\t{}\t{}", t.id, t.status.as_str(), t.name);
+            }
+        }
+        AdminCommand::RebuildAggregates { tenant } => {
+            let tenants = match tenant {
+                Some(t) => vec![app.store.tenants().get(t.parse()?).await?],
+                None => app.store.tenants().list().await?,
+            };
+            for t in tenants {
+                let started = std::time::Instant::now();
+                let n = app.rebuild_aggregates(t.id, &mut |_| {}).await.map_err(err)?;
+                println!("{}\t{}\t{n} customers in {:.1} s", t.id, t.name, started.elapsed().as_secs_f64());
             }
         }
     }

@@ -116,6 +116,7 @@ pub async fn seed(app: &App, customers: u64) -> anyhow::Result<Brand> {
     generator.await?;
     bar.finish_and_clear();
     let events = events::seed(app, &brand.owner).await?;
+    app.rebuild_aggregates(brand.tenant, &mut |_| {}).await.map_err(err)?;
     app.store.tenants().rename(brand.tenant, TENANT_NAME).await?;
     let secs = started.elapsed().as_secs_f64();
     println!(

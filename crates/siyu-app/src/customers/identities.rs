@@ -73,7 +73,7 @@ impl App {
 
     pub async fn add_identity(&self, actor: &Actor, customer: CustomerId, input: IdentityInput) -> AppResult<Identity> {
         actor.require(Permission::CustomersWrite)?;
-        self.ensure_visible(actor, customer).await?;
+        self.ensure_editable(actor, customer).await?;
         let source = source_of(actor);
         let rec = self.identity_record(actor, customer, &input, source).await?;
         self.store.identities().insert(actor.tenant, &rec).await?;
@@ -91,7 +91,7 @@ impl App {
 
     pub async fn remove_identity(&self, actor: &Actor, customer: CustomerId, identity: IdentityId) -> AppResult<()> {
         actor.require(Permission::CustomersWrite)?;
-        self.ensure_visible(actor, customer).await?;
+        self.ensure_editable(actor, customer).await?;
         let rec = self.store.identities().get(actor.tenant, identity).await?;
         if rec.identity.customer_id != customer {
             return Err(AppError::NotFound);

@@ -22,7 +22,7 @@ impl App {
         state: Option<&str>,
     ) -> AppResult<Follow> {
         actor.require(Permission::CustomersWrite)?;
-        self.ensure_visible(actor, customer).await?;
+        self.ensure_editable(actor, customer).await?;
         self.store.members().get(actor.tenant, user).await.map_err(|_| AppError::invalid("user_id", "unknown_user"))?;
         let f = Follow {
             customer_id: customer,
@@ -41,7 +41,7 @@ impl App {
 
     pub async fn remove_follow(&self, actor: &Actor, customer: CustomerId, user: UserId) -> AppResult<()> {
         actor.require(Permission::CustomersWrite)?;
-        self.ensure_visible(actor, customer).await?;
+        self.ensure_editable(actor, customer).await?;
         self.store.follows().delete(actor.tenant, customer, user).await?;
         let e = entry(customer, actor, source_of(actor), kinds::FOLLOW_REMOVED, self.now(), json!({"user_id": user}));
         self.store.timeline().append(actor.tenant, &e).await?;
@@ -50,7 +50,7 @@ impl App {
 
     pub async fn add_note(&self, actor: &Actor, customer: CustomerId, body: &str) -> AppResult<Note> {
         actor.require(Permission::CustomersWrite)?;
-        self.ensure_visible(actor, customer).await?;
+        self.ensure_editable(actor, customer).await?;
         let note = Note {
             id: NoteId::new(),
             customer_id: customer,
@@ -74,7 +74,7 @@ impl App {
 
     pub async fn delete_note(&self, actor: &Actor, customer: CustomerId, note: NoteId) -> AppResult<()> {
         actor.require(Permission::CustomersWrite)?;
-        self.ensure_visible(actor, customer).await?;
+        self.ensure_editable(actor, customer).await?;
         self.store.notes().delete(actor.tenant, customer, note).await?;
         Ok(())
     }

@@ -14,6 +14,7 @@ use siyu_domain::id::{CustomerId, JobId, OrderId, TimelineId};
 use siyu_domain::identity::IdentityKind;
 use siyu_domain::order::{BuyerKey, Order, OrderStatus, Platform, Receiver, StatusChange, reconcile};
 use siyu_domain::timeline::{TimelineEntry, kinds};
+use siyu_store::aggregates::RefreshAt;
 use siyu_store::orders::{
     ORDERS_CHANGED, OrderBatch, OrderRecord, OrderWrite, SealedKey, SealedReceiver, StatusEvent, StoredOrder,
 };
@@ -29,8 +30,10 @@ use crate::{Actor, App};
 const ATTEMPTS: usize = 3;
 /// The match method of an order whose buyer became a prospect customer.
 pub(super) const PROSPECT: &str = "prospect";
-/// The source of prospects, their identities and the orders' timeline entries.
+/// The source of prospects, their identities and the orders' timeline entries (of an import).
 const SOURCE: &str = "order_import";
+/// The match method of an order whose poster named its customer (`buyer.customer_id`).
+pub(super) const NAMED: &str = "customer_id";
 
 type Match = (CustomerId, String);
 
@@ -41,6 +44,12 @@ pub(crate) struct Importer<'a> {
     options: &'a OrderImportOptions,
     /// Recorded on every order and status history row the import writes.
     import_id: JobId,
+    /// Who wrote it: `order_import`, or `api` for orders posted by the mall.
+    source: &'static str,
+    /// The customer every unmatched order of a batch goes to, when the poster named one.
+    customer: Option<CustomerId>,
+    /// The tenant's offset from UTC, for the aggregates refreshed with each batch.
+    offset: chrono::FixedOffset,
 }
 
 impl<'a> Importer<'a> {
@@ -51,7 +60,15 @@ impl<'a> Importer<'a> {
         import_id: JobId,
     ) -> AppResult<Self> {
         let keys = app.vault.keys(&app.store, actor.tenant).await?;
-        Ok(Self { app, actor, keys, options, import_id })
+        let offset = app.tenant_offset(actor.tenant).await?;
+        Ok(Self { app, actor, keys, options, import_id, source: SOURCE, customer: None, offset })
+    }
+
+    /// Orders posted through the API: written as `api`, and matched to `customer` when the poster named one.
+    pub fn via_api(mut self, customer: Option<CustomerId>) -> Self {
+        self.source = "api";
+        self.customer = customer;
+        self
     }
 
     /// Imports one batch of orders and adds its counts to `report`.
@@ -62,6 +79,7 @@ impl<'a> Importer<'a> {
             match self.app.store.orders().write(self.actor.tenant, &batch).await {
                 Ok(()) => {
                     report.absorb(&tally);
+                    self.app.suggest_receivers(self.actor.tenant, &receivers(&batch)).await?;
                     return Ok(());
                 }
                 Err(e) if e.is_conflict_on(ORDERS_CHANGED) && attempt < ATTEMPTS => {
@@ -83,6 +101,7 @@ impl<'a> Importer<'a> {
             .collect();
         let matches = self.match_buyers(orders, &wanted, prospects).await?;
         let (mut batch, mut tally) = (OrderBatch::default(), OrderImportReport::default());
+        batch.aggregates = Some(RefreshAt { offset: self.offset, now });
         for (i, o) in orders.iter().enumerate() {
             let found = matches.get(&i).cloned();
             let fingerprint = o.fingerprint();
@@ -189,6 +208,10 @@ impl<'a> Importer<'a> {
         let mut out = HashMap::new();
         for &i in wanted {
             let Some(o) = orders.get(i) else { continue };
+            if let Some(c) = self.customer {
+                out.insert(i, (c, NAMED.to_string()));
+                continue;
+            }
             let sealed: Vec<SealedKey> = o.buyer.keys.iter().map(|k| self.seal_key(k)).collect();
             if let Some((k, c)) = sealed.iter().find_map(|k| known.get(k).map(|c| (k, *c))) {
                 out.insert(i, (c, k.kind.as_str().to_string()));
@@ -221,7 +244,7 @@ impl<'a> Importer<'a> {
             })
             .collect();
         let input = NewCustomerInput { name, identities, ..Default::default() };
-        match self.app.create_customer_from(self.actor, input, SOURCE).await {
+        match self.app.create_customer_from(self.actor, input, self.source).await {
             Ok(c) => Ok(Some((c.id, PROSPECT.to_string()))),
             Err(AppError::DuplicateIdentity) => {
                 for k in sealed {
@@ -307,7 +330,7 @@ impl<'a> Importer<'a> {
             id: TimelineId::new(),
             customer_id: customer,
             occurred_at: at,
-            source: SOURCE.into(),
+            source: self.source.into(),
             kind: kind.into(),
             actor_id: Some(self.actor.user),
             payload,
@@ -332,6 +355,27 @@ impl<'a> Importer<'a> {
             "from": from, "to": o.status});
         self.entry(customer, kinds::ORDER_STATUS_CHANGED, at, payload)
     }
+}
+
+/// (customer, receiver phone blind index, masked receiver phone, order) of the batch's matched orders with a
+/// full receiver mobile: candidates for `receiver_phone` merge suggestions.
+fn receivers(batch: &OrderBatch) -> Vec<crate::graph::ReceiverPhone> {
+    batch
+        .writes
+        .iter()
+        .filter_map(|w| match w {
+            OrderWrite::Insert(o) | OrderWrite::Replace { order: o, .. } => Some(&o.order),
+            OrderWrite::Attach { .. } => None,
+        })
+        .filter_map(|o| {
+            Some(crate::graph::ReceiverPhone {
+                customer: o.customer_id?,
+                lookup: o.receiver.phone_lookup.clone()?,
+                display: o.receiver.phone_display.clone().unwrap_or_default(),
+                order: o.id,
+            })
+        })
+        .collect()
 }
 
 fn count_match(tally: &mut OrderImportReport, matched: bool) {

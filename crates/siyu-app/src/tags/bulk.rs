@@ -145,7 +145,10 @@ impl App {
         let (groups, tags) = self.tag_catalog(actor).await?;
         let mut processed = Vec::new();
         for id in &ids {
-            if self.store.customers().is_visible(actor.tenant, *id, &actor.visibility).await? {
+            // Erased customers (PIPL) keep no tags: they are skipped like invisible ones.
+            if self.store.customers().is_visible(actor.tenant, *id, &actor.visibility).await?
+                && matches!(self.store.privacy().erased_at(actor.tenant, *id).await, Ok(None))
+            {
                 self.apply_tags(actor, *id, &adds, &req.remove, &groups, &tags, "bulk").await?;
                 processed.push(*id);
             }

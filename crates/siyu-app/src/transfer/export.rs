@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 
-use chrono::{DateTime, FixedOffset, Offset, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use siyu_domain::access::Permission;
@@ -76,15 +76,9 @@ pub struct ExportPlan {
     offset: FixedOffset,
 }
 
-/// The fixed offset of the tenant's time zone (the supported zones have no daylight saving time).
+/// The fixed offset of the tenant's time zone (see [`siyu_domain::tenancy::utc_offset`]).
 fn offset_of(timezone: &str) -> FixedOffset {
-    let hours = match timezone {
-        "UTC" | "Etc/UTC" => 0,
-        "Asia/Tokyo" | "Asia/Seoul" => 9,
-        "Asia/Bangkok" | "Asia/Ho_Chi_Minh" | "Asia/Jakarta" => 7,
-        _ => 8,
-    };
-    FixedOffset::east_opt(hours * 3600).unwrap_or_else(|| Utc.fix())
+    siyu_domain::tenancy::utc_offset(timezone)
 }
 
 /// Neutralises cells a spreadsheet would run as a formula (`=HYPERLINK(...)` in a nickname).

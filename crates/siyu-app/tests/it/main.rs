@@ -3,8 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod aggregates;
+mod identity;
+mod identity_props;
 mod import_jobs;
 mod orders;
+mod privacy;
 mod seed;
 mod transfer;
 

@@ -22,6 +22,8 @@ crate::on_both_backends!(
     a_masked_or_receiver_phone_never_matches_an_existing_customer_while_a_full_buyer_phone_does,
     receiver_names_phones_and_addresses_are_stored_only_encrypted,
     orders_are_visible_only_within_their_tenant_and_the_scope_of_their_customer,
+    an_unmatched_order_waits_and_joins_the_customer_whose_identity_arrives_later,
+    an_order_shipped_to_another_customers_phone_suggests_a_merge_and_never_merges,
 );
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -360,4 +362,44 @@ async fn orders_are_visible_only_within_their_tenant_and_the_scope_of_their_cust
     let unknown = Table::read("x.csv", "姓名,手机号\n张三,13812345678\n".as_bytes()).unwrap();
     let e = app.import_orders(owner, unknown, &OrderImportOptions::default(), &mut |_| {}).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidInput, "{e}");
+}
+
+async fn an_unmatched_order_waits_and_joins_the_customer_whose_identity_arrives_later(ctx: Ctx) {
+    let (app, owner) = (&ctx.app, &ctx.owner);
+    let waiting = OrderImportOptions { create_prospects: false, ..Default::default() };
+    let csv = format!("{YOUZAN_HEADER}{}", youzan("LATER", "已发货", "13811112222", "13811112222"));
+    let r = import_text(app, owner, &csv, &waiting).await;
+    assert_eq!((r.matched, r.unmatched, r.prospects), (0, 1, 0));
+    assert_eq!(youzan_order(app, owner, "LATER").await.customer_id, None);
+
+    // The buyer signs in to the mini-program and verifies the same mobile (getPhoneNumber).
+    let key = app.create_source(owner, "小程序", siyu_domain::source::SourceKind::MiniProgram).await.unwrap().1;
+    let identify = serde_json::json!({"type": "identify", "anonymousId": "mp-1", "context": {"externalIds":
+        [{"type": "mobile", "id": "13811112222", "verified_by": "getPhoneNumber"}]}});
+    let body = serde_json::to_vec(&identify).unwrap();
+    let single = siyu_domain::event::Endpoint::Single(siyu_domain::event::MessageType::Identify);
+    app.ingest(single, &body, Some(&key)).await.unwrap();
+    app.run_due_work().await.unwrap();
+
+    let order = youzan_order(app, owner, "LATER").await;
+    let customer = order.customer_id.expect("linked once the identity arrived");
+    assert_eq!(order.match_method.as_deref(), Some("phone"));
+    let figures = app.customer_aggregates(owner, customer).await.unwrap();
+    assert_eq!((figures.order_count, figures.paid_fen), (1, 5_900));
+}
+
+async fn an_order_shipped_to_another_customers_phone_suggests_a_merge_and_never_merges(ctx: Ctx) {
+    let (app, owner) = (&ctx.app, &ctx.owner);
+    let receiver = customer_with_phone(app, owner, "13712345678").await;
+    let csv = format!("{YOUZAN_HEADER}{}", youzan("GIFT", "已发货", "13900000001", "13712345678"));
+    let r = import_text(app, owner, &csv, &prospects()).await;
+    assert_eq!(r.prospects, 1, "the buyer is new");
+    let buyer = youzan_order(app, owner, "GIFT").await.customer_id.unwrap();
+    assert_ne!(buyer, receiver);
+    let open = app.merge_suggestions(owner, siyu_domain::graph::SuggestionStatus::Open, None, 10).await.unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].reason, siyu_domain::graph::SuggestionReason::ReceiverPhone);
+    let pair = [open[0].a.customer.id, open[0].b.customer.id];
+    assert!(pair.contains(&buyer) && pair.contains(&receiver));
+    assert_eq!(open[0].evidence["display"], "137****5678");
 }

@@ -1,6 +1,6 @@
 //! Writing one batch of an order import in one transaction: new orders with their lines, new snapshots
 //! of stored orders (compare-and-set on the snapshot the import read), customers attached to orders that
-//! had none, status history and timeline entries.
+//! had none, status history and timeline entries, and the aggregates of the customers it touched.
 
 use std::sync::LazyLock;
 
@@ -9,8 +9,9 @@ use siyu_domain::order::OrderStatus;
 use siyu_domain::timeline::TimelineEntry;
 
 use super::{Orders, StatusEvent, StoredOrder};
+use crate::aggregates::{RefreshAt, refresh_in_tx};
 use crate::statements::insert_timeline;
-use crate::{StoreError, in_tx};
+use crate::{BackendKind, StoreError, in_tx};
 
 /// The conflict a batch answers when a stored order changed since the import read it, or another import
 /// inserted one of its new orders first: nothing of the batch was written; read again and retry.
@@ -37,6 +38,25 @@ pub struct OrderBatch {
     pub history: Vec<StatusEvent>,
     /// Timeline entries of the matched customers (`order_imported`, `order_status_changed`).
     pub timeline: Vec<TimelineEntry>,
+    /// Refresh the aggregates of every customer the writes name, in the same transaction.
+    pub aggregates: Option<RefreshAt>,
+}
+
+impl OrderBatch {
+    /// The customers the batch's writes attach orders to or change orders of.
+    pub fn customers(&self) -> Vec<CustomerId> {
+        let mut out: Vec<CustomerId> = self
+            .writes
+            .iter()
+            .filter_map(|w| match w {
+                OrderWrite::Insert(o) | OrderWrite::Replace { order: o, .. } => o.order.customer_id,
+                OrderWrite::Attach { customer, .. } => Some(*customer),
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
 }
 
 /// Binds the snapshot columns of an order (everything an import may replace), in the order of
@@ -170,6 +190,7 @@ impl Orders<'_> {
     /// Applies one batch atomically. A stored order that changed since it was read, or a new order another
     /// import inserted first, answers `Conflict(ORDERS_CHANGED)` and leaves nothing of the batch behind.
     pub async fn write(&self, tenant: TenantId, batch: &OrderBatch) -> Result<(), StoreError> {
+        let (pg, customers) = (self.0.kind() == BackendKind::Postgres, batch.customers());
         let result: Result<(), StoreError> = async {
             in_tx!(self.0, tx => {
                 for w in &batch.writes {
@@ -236,6 +257,9 @@ impl Orders<'_> {
                 }
                 for e in &batch.timeline {
                     insert_timeline!(tenant, e).execute(&mut *tx).await?;
+                }
+                if let Some(at) = batch.aggregates {
+                    refresh_in_tx!(tx, tenant, &customers, at, pg);
                 }
             });
             Ok(())

@@ -7,6 +7,7 @@ mod customers;
 mod events;
 mod orders;
 mod platform;
+mod privacy;
 mod queue;
 mod schema;
 mod tags;

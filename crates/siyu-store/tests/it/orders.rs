@@ -128,7 +128,7 @@ async fn re_importing_the_same_order_is_a_no_op_and_a_second_insert_writes_nothi
     let batch = OrderBatch {
         writes: vec![OrderWrite::Insert(bystander.clone()), OrderWrite::Insert(twin.clone())],
         history: vec![first_status(&bystander), first_status(&twin)],
-        timeline: Vec::new(),
+        ..Default::default()
     };
     assert!(changed(store.orders().write(t, &batch).await.unwrap_err()));
     assert_eq!(store.orders().count(t, None).await.unwrap(), 1);
@@ -167,12 +167,21 @@ async fn a_changed_status_replaces_the_snapshot_and_appends_history(store: Store
         expected_status: OrderStatus::Paid,
     };
     // A stale expectation (another import got there first) changes nothing.
-    let stale =
-        OrderBatch { writes: vec![replace("fp-stale")], history: vec![moved.clone()], timeline: vec![entry.clone()] };
+    let stale = OrderBatch {
+        writes: vec![replace("fp-stale")],
+        history: vec![moved.clone()],
+        timeline: vec![entry.clone()],
+        ..Default::default()
+    };
     assert!(changed(store.orders().write(t, &stale).await.unwrap_err()));
     assert_eq!(store.orders().get(t, o.order.id).await.unwrap(), o);
 
-    let batch = OrderBatch { writes: vec![replace("fp-paid")], history: vec![moved], timeline: vec![entry.clone()] };
+    let batch = OrderBatch {
+        writes: vec![replace("fp-paid")],
+        history: vec![moved],
+        timeline: vec![entry.clone()],
+        ..Default::default()
+    };
     store.orders().write(t, &batch).await.unwrap();
     let stored = store.orders().get(t, o.order.id).await.unwrap();
     assert_eq!((stored.order.status, stored.order.fingerprint.as_str()), (OrderStatus::Shipped, "fp-shipped"));

@@ -1,11 +1,15 @@
 //! Console pages: customers. This file holds the list (filters, cursor paging, bulk tagging, export links)
 //! and job progress; the create/edit forms live in `form`, the customer page in `detail`.
 
+pub mod activity;
+pub mod aggregates;
 pub mod detail;
 pub mod edits;
 pub mod filter;
 pub mod form;
+pub mod merges;
 pub mod orders;
+pub mod privacy;
 pub mod timeline;
 pub mod view;
 
@@ -44,12 +48,17 @@ pub fn router() -> Router<AppState> {
         .post("/console/customers/{id}/notes", detail::add_note)
         .post("/console/customers/{id}/follows", detail::add_follow)
         .post("/console/customers/{id}/follows/{user_id}/delete", detail::remove_follow)
-        .get("/console/customers/{id}/timeline", detail::timeline)
+        .get("/console/customers/{id}/timeline", activity::timeline)
         .get("/console/customers/{id}/orders", orders::orders)
+        .post("/console/customers/{id}/consents/{purpose}", privacy::change_consent)
+        .get("/console/customers/{id}/personal-data", privacy::export)
+        .get("/console/customers/{id}/erasure", privacy::confirm)
+        .post("/console/customers/{id}/erasure", privacy::erase)
         .post("/console/customers/{id}/identities/{identity_id}/reveal", edits::reveal)
         .post("/console/customers/{id}/identities", edits::add_identity)
         .post("/console/customers/{id}/identities/{identity_id}/delete", edits::remove_identity)
         .post("/console/customers/{id}/notes/{note_id}/delete", edits::delete_note)
+        .post("/console/merges/{id}/undo", merges::undo)
         .get("/console/jobs/{id}", job)
         .into_router()
 }

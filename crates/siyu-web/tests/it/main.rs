@@ -4,11 +4,14 @@
 
 mod console;
 mod helpers;
+mod identity;
 mod ingest;
 mod input;
+mod mall_orders;
 mod nodes;
 mod openapi;
 mod orders;
 mod pii;
+mod privacy;
 mod sources;
 mod tenancy;

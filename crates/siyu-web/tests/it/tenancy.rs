@@ -40,6 +40,30 @@ async fn objects(t: &TestApp, f: &Fixture) -> HashMap<&'static str, String> {
     let (s, src) = t.api("POST", "/api/v1/sources", &f.token, Some(json!({"name": "官网", "kind": "web"}))).await;
     assert_eq!(s, 201, "{src}");
     ids.insert("source", src["id"].as_str().unwrap().to_string());
+    // A merge (two mini-program customers linked by a unionid) and a merge suggestion (a typed-in phone).
+    let key = src["write_key"].as_str().unwrap();
+    let ext = |t: &str, ns: &str, v: &str| json!({"type": t, "appid": ns, "id": v});
+    let batch = json!({"batch": [
+        {"type": "track", "event": "A", "anonymousId": "d1", "context": {"externalIds": [ext("openid", "wx1", "o1")]}},
+        {"type": "track", "event": "B", "anonymousId": "d2", "context": {"externalIds": [ext("openid", "wx2", "o2")]}},
+        {"type": "identify", "anonymousId": "d3", "traits": {"phone": "13912345678"}},
+    ]});
+    let body = serde_json::to_vec(&batch).unwrap();
+    t.app.ingest(siyu_domain::event::Endpoint::Batch, &body, Some(key)).await.unwrap();
+    t.app.run_due_work().await.unwrap();
+    let link = json!({"type": "track", "event": "C", "anonymousId": "d4",
+        "context": {"externalIds": [ext("openid", "wx1", "o1"), ext("openid", "wx2", "o2")]}});
+    let body = serde_json::to_vec(&link).unwrap();
+    t.app
+        .ingest(siyu_domain::event::Endpoint::Single(siyu_domain::event::MessageType::Track), &body, Some(key))
+        .await
+        .unwrap();
+    t.app.run_due_work().await.unwrap();
+    let merges = t.app.store.graph().live_merges(f.tenant.id).await.unwrap();
+    ids.insert("merge", merges[0].to_string());
+    let open = siyu_domain::graph::SuggestionStatus::Open;
+    let suggestions = t.app.store.graph().suggestions(f.tenant.id, open, None, 10).await.unwrap();
+    ids.insert("suggestion", suggestions[0].id.to_string());
     let (job, _) = crate::orders::import_jd(&t.app, &t.owner_actor(f).await, true).await;
     ids.insert("order_import", job.to_string());
     let order = t.app.store.orders().by_key(f.tenant.id, Platform::Jd, "", "290001234567").await.unwrap();
@@ -73,6 +97,8 @@ fn resolve(path: &str, ids: &HashMap<&'static str, String>) -> String {
             p if p.contains("/departments/") => "department",
             p if p.contains("/tokens/") => "token",
             p if p.contains("/sources/") => "source",
+            p if p.contains("suggestions/") => "suggestion",
+            p if p.contains("/merges/") => "merge",
             p if p.contains("/jobs/") => "job",
             p if p.contains("/imports/") => "customer",
             _ => "customer",
@@ -113,6 +139,8 @@ fn body_for(method: &str, path: &str, ids: &HashMap<&'static str, String>) -> Op
         ("PATCH", "/api/v1/users/{id}") => json!({"display_name": "x"}),
         ("PATCH", "/api/v1/departments/{id}") => json!({"name": "x"}),
         ("PATCH", "/api/v1/sources/{id}") => json!({"name": "x"}),
+        ("PUT", "/api/v1/customers/{id}/consents/{purpose}") => json!({"status": "granted"}),
+        ("POST", "/api/v1/merges/{id}/undo") => json!({"reason": "x"}),
         ("POST", _) | ("PATCH", _) => json!({}),
         _ => return None,
     };

@@ -7,6 +7,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use siyu_app::{Actor, App};
 use siyu_domain::event::Endpoint;
+use siyu_domain::identity::IdentityKind;
 use siyu_domain::source::SourceKind;
 
 use super::err;
@@ -34,6 +35,70 @@ pub async fn seed(app: &App, owner: &Actor) -> anyhow::Result<u64> {
         sent += batch.len() as u64;
         let body = serde_json::to_vec(&json!({"batch": batch, "sentAt": chrono::Utc::now().to_rfc3339()}))?;
         app.ingest(Endpoint::Batch, &body, Some(key)).await.map_err(err)?;
+    }
+    sent += identity_stories(app, owner, &mini).await?;
+    Ok(sent)
+}
+
+/// The second mini-program (门店小程序) whose visitors the identity graph links to known customers.
+const STORE_APP: &str = "wx5d0c7e3a9b1f2468";
+
+/// Identity-graph stories on real customers: a store mini-program visitor who logs in (code2Session gives
+/// the unionid) merges into the known customer; a visitor typing a masked phone (`139****5678`, as order
+/// exports show it) only raises a merge suggestion; one device claiming two unionids raises a conflict.
+async fn identity_stories(app: &App, owner: &Actor, key: &str) -> anyhow::Result<u64> {
+    let filter = siyu_domain::customer::CustomerFilter::default();
+    let page = siyu_domain::page::PageRequest { after: None, limit: 60 };
+    let listed = app.list_customers(owner, &filter, page).await.map_err(err)?;
+    let (mut unionids, mut masked) = (Vec::new(), Vec::new());
+    for c in listed.items {
+        let ids = app.store.identities().of_customer(owner.tenant, c.customer.id).await?;
+        for i in ids {
+            match i.identity.kind {
+                IdentityKind::Unionid if unionids.len() < 8 => unionids.push(i.identity.display),
+                IdentityKind::Phone if masked.len() < 3 => masked.push(i.identity.display),
+                _ => {}
+            }
+        }
+    }
+    let external = |kind: &str, ns: Option<&str>, id: &str| match ns {
+        Some(app) => json!({"type": kind, "appid": app, "id": id, "collection": "users", "encoding": "none"}),
+        None => json!({"type": kind, "id": id, "collection": "users", "encoding": "none"}),
+    };
+    let mut batches: Vec<Vec<Value>> = vec![Vec::new(), Vec::new()];
+    for (i, union) in unionids.iter().take(6).enumerate() {
+        let anon = format!("store-visitor-{i:02}");
+        let openid = format!("oSTORE{i:02}demo7xQ2");
+        let visit = json!({"type": "track", "event": "Store Coupon Viewed", "anonymousId": anon,
+            "properties": {"coupon": "到店满 200 减 30"}, "context": {"externalIds": [external("openid", Some(STORE_APP), &openid)]}});
+        let login = json!({"type": "identify", "anonymousId": anon, "traits": {"nickname": "门店会员"},
+            "context": {"externalIds": [external("openid", Some(STORE_APP), &openid), external("unionid", None, union)]}});
+        batches[0].push(visit);
+        batches[1].push(login);
+    }
+    for (i, phone) in masked.iter().enumerate() {
+        batches[0]
+            .push(json!({"type": "identify", "anonymousId": format!("claim-{i:02}"), "traits": {"phone": phone}}));
+    }
+    if let [a, b, ..] = unionids.as_slice() {
+        batches[1].push(json!({"type": "track", "event": "Shared Device Login", "anonymousId": "kiosk-01",
+            "context": {"externalIds": [external("unionid", None, &a[..]), external("unionid", None, &b[..])]}}));
+    }
+    let mut sent = 0;
+    for (n, batch) in batches.into_iter().enumerate() {
+        let batch: Vec<Value> = batch
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut e)| {
+                e["messageId"] = Value::String(format!("demo-identity-{n}-{i}"));
+                e
+            })
+            .collect();
+        sent += batch.len() as u64;
+        let body = serde_json::to_vec(&json!({"batch": batch}))?;
+        app.ingest(Endpoint::Batch, &body, Some(key)).await.map_err(err)?;
+        // The visits resolve before the logins arrive, as they would in a day of traffic.
+        while app.resolve_pending_events().await.map_err(err)? > 0 {}
     }
     Ok(sent)
 }

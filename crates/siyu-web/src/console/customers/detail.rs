@@ -1,5 +1,6 @@
-//! The customer page: profile, identities (with audited reveal), tags (htmx add/remove), follows, notes,
-//! custom fields, orders (`customers/orders.rs`) and the timeline.
+//! The customer page: profile, figures (`customers/aggregates.rs`), identities (with audited reveal), tags
+//! (htmx add/remove), follows, notes, custom fields, orders (`customers/orders.rs`) and the activity list
+//! (timeline, events and orders, filterable: `customers/activity.rs`).
 
 use askama::Template;
 use axum::Form;
@@ -7,14 +8,19 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect};
 use siyu_app::AppError;
+use siyu_app::activity::activity_filter;
 use siyu_app::customers::CustomerDetail;
 use siyu_domain::access::Permission;
 use siyu_domain::id::{CustomerId, UserId};
 use siyu_domain::identity::IdentityKind;
 use siyu_domain::page::PageRequest;
 
+use super::activity::{self, ActivityFilterForm};
+use super::aggregates::AggregatesCard;
 use super::form::FieldInput;
+use super::merges::MergesCard;
 use super::orders::OrdersCard;
+use super::privacy::PrivacyCard;
 use super::timeline::{self, More, TimelineRow};
 use super::view::{FieldError, FormErrors, fmt_opt, fmt_time, label, one, text};
 use super::{parse_id, tag_ids};
@@ -107,13 +113,6 @@ struct TagsFragment {
 }
 
 #[derive(Template)]
-#[template(path = "timeline_items.html")]
-struct TimelineFragment {
-    entries: Vec<TimelineRow>,
-    more: Option<More>,
-}
-
-#[derive(Template)]
 #[template(path = "customer_detail.html")]
 struct DetailPage {
     chrome: Chrome,
@@ -129,12 +128,17 @@ struct DetailPage {
     phone: Option<(String, String)>,
     identities: Vec<IdentityRow>,
     tags: TagsCard,
+    aggregates: AggregatesCard,
     orders: OrdersCard,
+    privacy: PrivacyCard,
+    merges: MergesCard,
     follows: Vec<FollowRow>,
     notes: Vec<NoteRow>,
     custom: Vec<(String, String)>,
     entries: Vec<TimelineRow>,
     more: Option<More>,
+    empty: Option<String>,
+    activity: ActivityFilterForm,
     staff: Vec<(String, String)>,
     can_write: bool,
     can_reveal: bool,
@@ -149,6 +153,11 @@ struct DetailPage {
 pub struct DetailQuery {
     pub timeline_cursor: Option<String>,
     pub orders_cursor: Option<String>,
+    /// The activity list's filter.
+    pub kind: Option<String>,
+    pub source: Option<String>,
+    /// Why an un-merge from the merges card failed.
+    pub merge_error: Option<String>,
 }
 
 pub async fn show(
@@ -197,7 +206,9 @@ pub(super) async fn detail_page(
     let names = app.member_names(a).await?;
     let cursor = cursors.timeline_cursor.as_deref();
     let page = PageRequest::parse(cursor, Some(timeline::PAGE)).unwrap_or(PageRequest::first(timeline::PAGE));
-    let tl = app.timeline(a, id, page).await?;
+    let filter = activity_filter(cursors.kind.as_deref(), cursors.source.as_deref()).unwrap_or_default();
+    let tl = app.customer_activity(a, id, &filter, page).await?;
+    let aggregates = AggregatesCard::new(tr, &app.customer_aggregates(a, id).await?);
     let defs = app.fields(a).await?;
     let fields = defs
         .iter()
@@ -216,7 +227,7 @@ pub(super) async fn detail_page(
         .iter()
         .find(|i| i.kind == siyu_domain::identity::IdentityKind::Phone)
         .map(|i| (i.id.to_string(), i.display.clone()));
-    let page = DetailPage {
+    let mut page = DetailPage {
         id: c.id.to_string(),
         name: c.name.clone(),
         initial: c.name.chars().next().map(String::from).unwrap_or_default(),
@@ -241,7 +252,10 @@ pub(super) async fn detail_page(
             })
             .collect(),
         tags: TagsCard::load(state, ca, &d, None).await?,
+        aggregates,
         orders: OrdersCard::load(state, ca, tr, id, cursors.orders_cursor.as_deref()).await?,
+        privacy: PrivacyCard::load(state, ca, tr, id, None).await?,
+        merges: MergesCard::load(state, ca, tr, id, cursors.merge_error.clone()).await?,
         follows: d
             .follows
             .iter()
@@ -265,8 +279,10 @@ pub(super) async fn detail_page(
             })
             .collect(),
         custom: custom_rows(tr, fields),
-        entries: timeline::rows(tr, &tl.items, &names),
-        more: tl.next_cursor.as_deref().map(|cur| More::new(tr, &c.id.to_string(), cur)),
+        entries: activity::rows(tr, &tl.items, &names),
+        more: tl.next_cursor.as_deref().map(|cur| activity::more(tr, &c.id.to_string(), cur, &filter)),
+        empty: tl.items.is_empty().then(|| tr.t("activity.empty").to_string()),
+        activity: ActivityFilterForm::new(tr, &filter),
         staff,
         can_write: a.can(Permission::CustomersWrite),
         can_reveal: a.can(Permission::PiiReveal),
@@ -276,31 +292,10 @@ pub(super) async fn detail_page(
         identity_kinds: IdentityKind::ALL.iter().map(|k| (k.as_str(), label(tr, "identity", k.as_str()))).collect(),
         chrome,
     };
+    // An erased customer (PIPL) can no longer be changed: no edit controls.
+    page.can_write &= page.privacy.erased.is_none();
+    page.tags.can_write &= page.privacy.erased.is_none();
     Ok(render(&page))
-}
-
-#[derive(serde::Deserialize)]
-pub struct CursorQuery {
-    cursor: Option<String>,
-}
-
-/// A further page of the timeline (htmx appends it in place of the "more" link).
-pub async fn timeline(
-    State(state): State<AppState>,
-    ca: ConsoleActor,
-    Path(id): Path<String>,
-    Query(q): Query<CursorQuery>,
-) -> ConsoleResult {
-    let id: CustomerId = parse_id(&id)?;
-    let tr = Chrome::new(&ca.user, Some(&ca.actor), "customers").tr;
-    let page = PageRequest::parse(q.cursor.as_deref(), Some(timeline::PAGE)).map_err(AppError::Invalid)?;
-    let tl = state.app.timeline(&ca.actor, id, page).await?;
-    let names = state.app.member_names(&ca.actor).await?;
-    let fragment = TimelineFragment {
-        entries: timeline::rows(tr, &tl.items, &names),
-        more: tl.next_cursor.as_deref().map(|cur| More::new(tr, &id.to_string(), cur)),
-    };
-    Ok(render(&fragment))
 }
 
 fn is_htmx(headers: &HeaderMap) -> bool {
