@@ -172,17 +172,15 @@ impl App {
             })
             .collect();
         let created = d.created.then(|| new_customer(new_id, obs, now));
+        let absorbed =
+            if d.absorb.is_empty() { Vec::new() } else { self.store.customers().by_ids(tenant, &d.absorb).await? };
         let mut timeline: Vec<TimelineEntry> = merges
             .iter()
             .map(|m| {
-                let name = records.iter().find(|p| p.id == m.absorbed).map(|p| p.id);
-                entry(
-                    target,
-                    kinds::CUSTOMERS_MERGED,
-                    obs,
-                    json!({"merge_id": m.id, "absorbed": name,
-                    "rule": m.rule, "evidence": obs.evidence}),
-                )
+                let name = absorbed.iter().find(|c| c.id == m.absorbed).map(|c| c.name.clone());
+                let payload = json!({"merge_id": m.id, "absorbed": m.absorbed, "absorbed_name": name,
+                    "rule": m.rule, "evidence": obs.evidence});
+                entry(target, kinds::CUSTOMERS_MERGED, obs, payload)
             })
             .collect();
         if created.is_some() {
@@ -190,7 +188,7 @@ impl App {
                 target,
                 siyu_domain::timeline::kinds::CUSTOMER_CREATED,
                 obs,
-                json!({"source": obs.source}),
+                json!({"name": created.as_ref().map(|c| c.name.clone()), "source": obs.source}),
             ));
         }
         for r in attach.iter().filter(|r| r.identity.kind != IdentityKind::AnonymousId) {

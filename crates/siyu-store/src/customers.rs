@@ -14,7 +14,7 @@ use crate::error::OptionExt;
 use crate::identities::{IdentityRecord, identity_conflict};
 use crate::reader::read_row;
 use crate::sql::{Arg, Sql, dyn_query_as};
-use crate::statements::{apply_tag_change, insert_identity, insert_timeline, update_customer};
+use crate::statements::{apply_tag_change, insert_customer, insert_identity, insert_timeline, update_customer};
 use crate::tags::{ChangeContext, TagChange};
 use crate::{BackendKind, Store, StoreError, exec, in_tx, on_pool};
 
@@ -93,11 +93,7 @@ impl Store {
 
 impl Customers<'_> {
     pub async fn insert(&self, tenant: TenantId, c: &Customer) -> Result<(), StoreError> {
-        exec!(self.0, p => sqlx::query(
-            "INSERT INTO customers (tenant_id, id, name, gender, avatar_url, remark, source, custom, created_at, updated_at, last_active_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
-            .bind(tenant.0).bind(c.id.0).bind(&c.name).bind(c.gender.as_str()).bind(&c.avatar_url).bind(&c.remark)
-            .bind(&c.source).bind(Json(&c.custom)).bind(c.created_at).bind(c.updated_at).bind(c.last_active_at)
+        exec!(self.0, p => insert_customer!(tenant, c)
             .execute(p).await)?;
         Ok(())
     }
@@ -108,11 +104,7 @@ impl Customers<'_> {
         let c = new.customer;
         let result: Result<(), StoreError> = async {
             in_tx!(self.0, tx => {
-                sqlx::query(
-                    "INSERT INTO customers (tenant_id, id, name, gender, avatar_url, remark, source, custom, created_at, updated_at, last_active_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
-                    .bind(tenant.0).bind(c.id.0).bind(&c.name).bind(c.gender.as_str()).bind(&c.avatar_url).bind(&c.remark)
-                    .bind(&c.source).bind(Json(&c.custom)).bind(c.created_at).bind(c.updated_at).bind(c.last_active_at)
+                insert_customer!(tenant, c)
                     .execute(&mut *tx).await?;
                 for r in new.identities {
                     insert_identity!(tenant, c.id, r).execute(&mut *tx).await?;

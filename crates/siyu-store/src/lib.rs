@@ -135,6 +135,29 @@ macro_rules! in_tx {
 }
 pub(crate) use in_tx;
 
+/// Like [`in_tx!`] for transactions that read before they write: on SQLite the write lock is taken at
+/// `BEGIN IMMEDIATE` (waiting out the busy timeout), because a deferred transaction that reads first cannot
+/// upgrade to a writer while another connection writes and fails with `database is locked` at once.
+macro_rules! in_write_tx {
+    ($store:expr, $tx:ident => $body:expr) => {
+        match &$store.backend {
+            $crate::Backend::Sqlite(pool) => {
+                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+            $crate::Backend::Postgres(pool) => {
+                let mut $tx = pool.begin().await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+        }
+    };
+}
+pub(crate) use in_write_tx;
+
 impl Store {
     /// Connects by URL scheme: `sqlite://path.db` (created if missing) or `postgres://...`.
     pub async fn connect(opts: &ConnectOptions) -> Result<Self, StoreError> {

@@ -25,6 +25,29 @@ macro_rules! insert_identity {
 }
 pub(crate) use insert_identity;
 
+/// `INSERT` of one customer row (`$c: &Customer`).
+macro_rules! insert_customer {
+    ($tenant:expr, $c:expr) => {{
+        let c: &siyu_domain::customer::Customer = $c;
+        sqlx::query(
+            "INSERT INTO customers (tenant_id, id, name, gender, avatar_url, remark, source, custom, created_at, \
+             updated_at, last_active_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind($tenant.0)
+        .bind(c.id.0)
+        .bind(c.name.clone())
+        .bind(c.gender.as_str())
+        .bind(c.avatar_url.clone())
+        .bind(c.remark.clone())
+        .bind(c.source.clone())
+        .bind(sqlx::types::Json(c.custom.clone()))
+        .bind(c.created_at)
+        .bind(c.updated_at)
+        .bind(c.last_active_at)
+    }};
+}
+pub(crate) use insert_customer;
+
 /// `INSERT` of one timeline entry (`$e: &TimelineEntry`).
 macro_rules! insert_timeline {
     ($tenant:expr, $e:expr) => {{

@@ -175,3 +175,89 @@ fn value_at<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
     let pointer: String = path.replace('[', ".").replace(']', "").split('.').map(|p| format!("/{p}")).collect();
     v.pointer(&pointer)
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+    use siyu_domain::id::{EventId, SourceId};
+    use siyu_domain::source::SourceKind;
+
+    use super::*;
+    use crate::ingest::pii::seal_value;
+
+    fn pending(payload: Value) -> PendingEvent {
+        let event_time = chrono::Utc::now();
+        PendingEvent {
+            id: EventId::new(),
+            source_id: SourceId::new(),
+            source_kind: SourceKind::Web,
+            event_time,
+            payload,
+        }
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            "[a-z0-9*＊ +\\-\\[\\]\\.]{0,14}".prop_map(Value::String),
+            Just(json!("138****1234")),
+            Just(json!("13812345678")),
+        ];
+        leaf.prop_recursive(4, 40, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("type".to_string()),
+                        Just("id".to_string()),
+                        Just("phone".to_string()),
+                        Just("appid".to_string()),
+                        Just("verified_by".to_string()),
+                        Just("externalIds".to_string()),
+                        Just("siyu_sealed".to_string()),
+                        Just("path".to_string()),
+                        Just("lookup".to_string()),
+                        "[a-z]{1,6}",
+                    ],
+                    inner,
+                    0..5
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    #[test]
+    fn a_verified_mobile_is_strong_a_typed_phone_weak_and_a_masked_one_only_a_hint() {
+        let keys = TenantKeys::for_tests();
+        let mut payload = json!({"type": "identify", "anonymousId": "a1", "messageId": "m",
+            "traits": {"phone": "138****1234"},
+            "context": {"externalIds": [{"type": "mobile", "id": "13912345678", "verified_by": "sms"},
+                                        {"type": "email", "id": "Li@Example.com"}]}});
+        seal_value(&keys, &mut payload).unwrap();
+        let obs = observation(&keys, &pending(payload));
+        let strength = |kind: IdentityKind| obs.identifiers.iter().find(|o| o.key.kind == kind).map(|o| o.strength);
+        assert_eq!(strength(IdentityKind::Phone), Some(Strength::Strong));
+        assert_eq!(strength(IdentityKind::Email), Some(Strength::Weak));
+        assert_eq!(strength(IdentityKind::AnonymousId), Some(Strength::Strong));
+        assert_eq!(obs.masked_phones, ["138****1234"]);
+        let phone = obs.identifiers.iter().find(|o| o.key.kind == IdentityKind::Phone).unwrap();
+        assert_eq!(phone.display, "139****5678");
+        assert_eq!(keys.decrypt(phone.value_enc.as_deref().unwrap()).unwrap(), "+8613912345678");
+    }
+
+    proptest! {
+        #[test]
+        fn any_stored_payload_gives_an_observation_without_panicking(mut payload in json_value(), seal in any::<bool>()) {
+            let keys = TenantKeys::for_tests();
+            if seal {
+                let _ = seal_value(&keys, &mut payload);
+            }
+            let obs = observation(&keys, &pending(payload));
+            prop_assert!(obs.masked_phones.iter().all(|m| m.len() == 11 && m.contains("****")));
+        }
+    }
+}

@@ -10,8 +10,8 @@ use sqlx::types::Json;
 use super::merges::merge_customer;
 use super::{EdgeRecord, Graph, SuggestionRecord, strength_str};
 use crate::identities::{IdentityRecord, identity_conflict};
-use crate::statements::{insert_identity, insert_timeline};
-use crate::{StoreError, in_tx};
+use crate::statements::{insert_customer, insert_identity, insert_timeline};
+use crate::{StoreError, in_write_tx};
 
 /// A customer to merge into the target.
 #[derive(Debug, Clone)]
@@ -45,13 +45,9 @@ impl Graph<'_> {
     /// `Conflict("identities_lookup")` and writes nothing: resolve again.
     pub async fn apply(&self, tenant: TenantId, r: &Applied<'_>) -> Result<(), StoreError> {
         let result: Result<(), StoreError> = async {
-            in_tx!(self.0, tx => {
+            in_write_tx!(self.0, tx => {
                 if let Some(c) = r.create {
-                    sqlx::query(
-                        "INSERT INTO customers (tenant_id, id, name, gender, avatar_url, remark, source, custom, created_at, updated_at, last_active_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
-                        .bind(tenant.0).bind(c.id.0).bind(&c.name).bind(c.gender.as_str()).bind(&c.avatar_url).bind(&c.remark)
-                        .bind(&c.source).bind(Json(&c.custom)).bind(c.created_at).bind(c.updated_at).bind(c.last_active_at)
+                    insert_customer!(tenant, c)
                         .execute(&mut *tx).await?;
                 }
                 for m in r.merges {

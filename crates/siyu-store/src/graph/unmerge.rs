@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::{Graph, MergeRecord};
 use crate::sql::{Arg, Sql, dyn_query};
-use crate::statements::insert_timeline;
-use crate::{StoreError, in_tx};
+use crate::statements::{insert_customer, insert_timeline};
+use crate::{StoreError, in_write_tx};
 
 /// One un-merge to write.
 pub struct UnmergePlan<'a> {
@@ -58,14 +58,10 @@ impl Graph<'_> {
         moves.extend(move_back("orders", "id", p, tenant, &orders));
         moves.extend(move_back("notes", "id", p, tenant, &m.moved.notes));
         moves.extend(move_back("timeline", "id", p, tenant, &m.moved.timeline));
-        in_tx!(self.0, tx => {
-            let s = &m.snapshot;
-            sqlx::query(
-                "INSERT INTO customers (tenant_id, id, name, gender, avatar_url, remark, source, custom, created_at, updated_at, last_active_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
-                .bind(tenant.0).bind(a).bind(&s.name).bind(s.gender.as_str()).bind(&s.avatar_url).bind(&s.remark)
-                .bind(&s.source).bind(Json(&s.custom)).bind(s.created_at).bind(p.at).bind(s.last_active_at)
-                .execute(&mut *tx).await?;
+        // The absorbed customer returns under its id, as it was when merged.
+        let restored = siyu_domain::customer::Customer { updated_at: p.at, ..m.snapshot.clone() };
+        in_write_tx!(self.0, tx => {
+            insert_customer!(tenant, &restored).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO identity_unmerges (tenant_id, id, merge_id, actor_id, reason, at, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                 .bind(tenant.0).bind(p.id.0).bind(m.id.0).bind(p.actor.map(|u| u.0)).bind(p.reason).bind(p.at)
                 .bind(Json(&p.detail)).execute(&mut *tx).await?;

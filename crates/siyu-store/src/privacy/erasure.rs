@@ -24,7 +24,7 @@ use siyu_domain::timeline::TimelineEntry;
 use super::{Privacy, insert_change, insert_request};
 use crate::error::OptionExt;
 use crate::statements::insert_timeline;
-use crate::{Backend, StoreError, in_tx};
+use crate::{Backend, StoreError, in_write_tx};
 
 /// One statement of the erasure. Only `$1` (the tenant) and `$2` (the customer) are bound. It must skip rows
 /// it already anonymised, so that a repeated erasure affects no row.
@@ -162,7 +162,7 @@ impl Privacy<'_> {
                 "SELECT erased_at FROM customers WHERE tenant_id = $1 AND id = $2 FOR UPDATE"
             }
         };
-        let outcome = in_tx!(self.0, tx => {
+        let outcome = in_write_tx!(self.0, tx => {
             let row: Option<(Option<DateTime<Utc>>,)> =
                 sqlx::query_as(lock).bind(tenant.0).bind(c.0).fetch_optional(&mut *tx).await?;
             let already_erased = row.found()?.0;

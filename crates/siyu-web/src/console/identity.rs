@@ -15,7 +15,7 @@ use siyu_domain::id::SuggestionId;
 
 use super::customers::merges::evidence_label;
 use super::customers::parse_id;
-use super::customers::view::{error_message, fmt_opt, fmt_time, label};
+use super::customers::view::{error_message, fmt_time, label};
 use super::page::{Chrome, ConsoleResult, FormPost, render};
 use crate::auth::{ConsoleActor, urlencode};
 use crate::i18n::Tr;
@@ -47,7 +47,7 @@ pub struct Row {
     pub display: String,
     pub evidence: String,
     pub created: String,
-    pub decided: String,
+    pub decided: Option<String>,
     /// The two customers, older first as they were created.
     pub sides: Vec<Side>,
 }
@@ -93,7 +93,7 @@ fn row(tr: Tr, s: SuggestionView) -> Row {
         display,
         evidence,
         created: fmt_time(&s.created_at),
-        decided: fmt_opt(&s.decided_at),
+        decided: s.decided_at.as_ref().map(fmt_time),
         sides: vec![side(s.a), side(s.b)],
     }
 }

@@ -107,6 +107,13 @@ pub fn describe(tr: Tr, e: &TimelineEntry, names: &HashMap<UserId, String>) -> (
         }
         kinds::FOLLOW_ADDED | kinds::FOLLOW_REMOVED => user_name(names, p, "user_id"),
         kinds::ORDER_IMPORTED | kinds::ORDER_STATUS_CHANGED => order_detail(tr, &e.kind, p),
+        "customers_merged" => {
+            let evidence = s(p, "evidence").split(':').next().unwrap_or_default();
+            let rule = label(tr, "merges.rule", s(p, "rule"));
+            let parts = [quoted(s(p, "absorbed_name")), rule, label(tr, "merges.evidence", evidence)];
+            parts.into_iter().filter(|x| !x.is_empty()).collect::<Vec<_>>().join(" · ")
+        }
+        "merge_undone" => s(p, "reason").to_string(),
         kinds::IMPORTED => ["file", "file_name", "row"]
             .iter()
             .filter_map(|k| p.get(*k))
