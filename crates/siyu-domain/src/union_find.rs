@@ -128,7 +128,6 @@ impl UnionFind {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use std::collections::VecDeque;

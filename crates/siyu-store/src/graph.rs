@@ -12,7 +12,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::sql::{Arg, Sql, dyn_query_as};
-use crate::{Store, StoreError, exec, on_pool};
+use crate::{Store, StoreError, exec, in_tx, on_pool};
 
 mod apply;
 mod merges;
@@ -91,12 +91,33 @@ pub struct PendingEvent {
     pub payload: serde_json::Value,
 }
 
-fn strength_str(s: Strength) -> &'static str {
+pub(crate) fn strength_str(s: Strength) -> &'static str {
     match s {
         Strength::Strong => "strong",
         Strength::Weak => "weak",
     }
 }
+
+/// `INSERT` of one edge (`$e: &EdgeRecord`), its ends in id order; a pair already linked is left as it is.
+macro_rules! insert_edge {
+    ($tenant:expr, $e:expr) => {{
+        let e: &$crate::graph::EdgeRecord = $e;
+        let (a, b) = if e.a.0 <= e.b.0 { (e.a, e.b) } else { (e.b, e.a) };
+        sqlx::query(
+            "INSERT INTO identity_edges (tenant_id, id, a_id, b_id, strength, source, evidence, observed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (tenant_id, a_id, b_id) DO NOTHING",
+        )
+        .bind($tenant.0)
+        .bind(e.id.0)
+        .bind(a.0)
+        .bind(b.0)
+        .bind($crate::graph::strength_str(e.strength))
+        .bind(e.source.clone())
+        .bind(e.evidence.clone())
+        .bind(e.observed_at)
+    }};
+}
+pub(crate) use insert_edge;
 
 fn key_of(kind: &str, namespace: String, lookup: String) -> Result<Key, StoreError> {
     let kind = IdentityKind::parse(kind).ok_or_else(|| StoreError::Corrupt(format!("identity kind {kind}")))?;
@@ -106,25 +127,50 @@ fn key_of(kind: &str, namespace: String, lookup: String) -> Result<Key, StoreErr
 impl Graph<'_> {
     /// The identities holding any of `keys`.
     pub async fn holders(&self, tenant: TenantId, keys: &[Key]) -> Result<Vec<Held>, StoreError> {
-        if keys.is_empty() {
-            return Ok(Vec::new());
+        let mut out = Vec::new();
+        for chunk in keys.chunks(300) {
+            let mut sql =
+                Sql::new("SELECT id, customer_id, kind, namespace, lookup FROM identities WHERE tenant_id = ");
+            sql.bind(Arg::Uuid(tenant.0)).push(" AND (");
+            for (i, k) in chunk.iter().enumerate() {
+                sql.push(if i == 0 { "(kind = " } else { " OR (kind = " });
+                sql.bind(Arg::Text(k.kind.as_str().into())).push(" AND namespace = ");
+                sql.bind(Arg::Text(k.namespace.clone())).push(" AND lookup = ");
+                sql.bind(Arg::Text(k.lookup.clone())).push(")");
+            }
+            sql.push(")");
+            type Row = (Uuid, Uuid, String, String, String);
+            let rows: Vec<Row> = on_pool!(self.0, p => dyn_query_as!(Row, sql).fetch_all(p).await)?;
+            for (id, c, kind, ns, lookup) in rows {
+                out.push(Held { key: key_of(&kind, ns, lookup)?, identity: IdentityId(id), customer: CustomerId(c) });
+            }
         }
-        let mut sql = Sql::new("SELECT id, customer_id, kind, namespace, lookup FROM identities WHERE tenant_id = ");
-        sql.bind(Arg::Uuid(tenant.0)).push(" AND (");
-        for (i, k) in keys.iter().enumerate() {
-            sql.push(if i == 0 { "(kind = " } else { " OR (kind = " });
-            sql.bind(Arg::Text(k.kind.as_str().into())).push(" AND namespace = ");
-            sql.bind(Arg::Text(k.namespace.clone())).push(" AND lookup = ");
-            sql.bind(Arg::Text(k.lookup.clone())).push(")");
+        Ok(out)
+    }
+
+    /// Attributes events whose identifiers all belong to one known customer (the resolver's fast path: no
+    /// new identity, no merge) and records their observed-together links, in one transaction.
+    pub async fn attribute(
+        &self,
+        tenant: TenantId,
+        events: &[(EventId, CustomerId, IdentityId)],
+        edges: &[EdgeRecord],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
         }
-        sql.push(")");
-        type Row = (Uuid, Uuid, String, String, String);
-        let rows: Vec<Row> = on_pool!(self.0, p => dyn_query_as!(Row, sql).fetch_all(p).await)?;
-        rows.into_iter()
-            .map(|(id, c, kind, ns, lookup)| {
-                Ok(Held { key: key_of(&kind, ns, lookup)?, identity: IdentityId(id), customer: CustomerId(c) })
-            })
-            .collect()
+        in_tx!(self.0, tx => {
+            for (event, customer, identity) in events {
+                sqlx::query("UPDATE events SET customer_id = $3, identity_id = $4, resolved_at = $5 WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant.0).bind(event.0).bind(customer.0).bind(identity.0).bind(at)
+                    .execute(&mut *tx).await?;
+            }
+            for e in edges {
+                insert_edge!(tenant, e).execute(&mut *tx).await?;
+            }
+        });
+        Ok(())
     }
 
     /// The customers `ids` with every identity they hold and how many merges they absorbed.

@@ -6,8 +6,12 @@
 //!
 //! `siyu bench ingest` posts analytics-python batches to the real `/v1/batch` on a fresh SQLite file and on
 //! a throwaway PostgreSQL database, and the same bodies to a bare axum handler that only parses them.
+//!
+//! `siyu bench identity` resolves a generated edge file of 10 M identifiers into people with
+//! `siyu_domain::union_find`, and the same file with Python networkx's `connected_components`.
 
 mod bare;
+mod identity;
 mod ingest;
 mod load;
 mod report;
@@ -37,6 +41,9 @@ pub enum BenchCommand {
     /// Durable events/s and ack latency of `POST /v1/batch` on SQLite and PostgreSQL, against a bare axum
     /// handler that only parses the JSON.
     Ingest(ingest::IngestArgs),
+    /// Resolving 10 M identifiers into people (intern + union-find), against Python networkx's connected
+    /// components on the same edge file.
+    Identity(identity::IdentityArgs),
 }
 
 #[derive(Args)]
@@ -67,6 +74,7 @@ pub async fn run(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Api(args) => api(settings, args).await,
         BenchCommand::Ingest(args) => ingest::run(settings, args).await,
+        BenchCommand::Identity(args) => identity::run(args).await,
     }
 }
 

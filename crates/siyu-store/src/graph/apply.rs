@@ -8,7 +8,7 @@ use siyu_domain::timeline::TimelineEntry;
 use sqlx::types::Json;
 
 use super::merges::merge_customer;
-use super::{EdgeRecord, Graph, SuggestionRecord, strength_str};
+use super::{EdgeRecord, Graph, SuggestionRecord, insert_edge};
 use crate::identities::{IdentityRecord, identity_conflict};
 use crate::statements::{insert_customer, insert_identity, insert_timeline};
 use crate::{StoreError, in_write_tx};
@@ -63,13 +63,7 @@ impl Graph<'_> {
                     insert_identity!(tenant, r.target, i).execute(&mut *tx).await?;
                 }
                 for e in r.edges {
-                    let (a, b) = if e.a.0 <= e.b.0 { (e.a, e.b) } else { (e.b, e.a) };
-                    sqlx::query(
-                        "INSERT INTO identity_edges (tenant_id, id, a_id, b_id, strength, source, evidence, observed_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (tenant_id, a_id, b_id) DO NOTHING")
-                        .bind(tenant.0).bind(e.id.0).bind(a.0).bind(b.0).bind(strength_str(e.strength))
-                        .bind(&e.source).bind(&e.evidence).bind(e.observed_at)
-                        .execute(&mut *tx).await?;
+                    insert_edge!(tenant, e).execute(&mut *tx).await?;
                 }
                 for s in r.suggestions {
                     crate::graph::suggestions::insert_suggestion!(tenant, s).execute(&mut *tx).await?;
