@@ -190,7 +190,32 @@ async fn erasing_a_merged_customer_removes_its_merge_log_links_and_suggestions(c
     assert_eq!(graph.edges, 0, "the links between the erased person's identifiers are gone");
 }
 
+async fn consents_merge_by_latest_change_and_come_back_apart_on_unmerge(c: Ctx) {
+    use siyu_domain::privacy::{ConsentPurpose, ConsentStatus};
+    let key = write_key(&c, SourceKind::MiniProgram).await;
+    send(&c, &key, vec![event("c1", Some("dev-a"), vec![openid("wxAAA", "oA-1"), unionid("U-1")])]).await;
+    send(&c, &key, vec![event("c2", Some("dev-b"), vec![openid("wxBBB", "oB-1")])]).await;
+    let first = holder(&c, IdentityKind::Unionid, "", "U-1").await.unwrap();
+    let second = holder(&c, IdentityKind::Openid, "wxBBB", "oB-1").await.unwrap();
+    let marketing = ConsentPurpose::Marketing;
+    c.app.set_consent(&c.owner, first, marketing, ConsentStatus::Granted, None).await.unwrap();
+    // Later, the same person (on the other mini-program) opts out of marketing.
+    c.app.set_consent(&c.owner, second, marketing, ConsentStatus::Withdrawn, None).await.unwrap();
+    send(&c, &key, vec![event("c3", None, vec![openid("wxBBB", "oB-1"), unionid("U-1")])]).await;
+    let status = |view: siyu_app::privacy::ConsentsView| {
+        view.consents.into_iter().find(|k| k.purpose == marketing).map(|k| k.status)
+    };
+    let merged = c.app.consents(&c.owner, first).await.unwrap();
+    assert_eq!(status(merged), Some(ConsentStatus::Withdrawn), "the latest decision wins: no marketing");
+
+    let merge = c.app.merges_of(&c.owner, first).await.unwrap()[0].id;
+    c.app.unmerge(&c.owner, merge, "不是同一人").await.unwrap();
+    assert_eq!(status(c.app.consents(&c.owner, first).await.unwrap()), Some(ConsentStatus::Granted));
+    assert_eq!(status(c.app.consents(&c.owner, second).await.unwrap()), Some(ConsentStatus::Withdrawn));
+}
+
 on_both_backends!(
+    consents_merge_by_latest_change_and_come_back_apart_on_unmerge,
     erasing_a_merged_customer_removes_its_merge_log_links_and_suggestions,
     a_unionid_merges_two_mini_programs_and_a_wecom_contact_into_one_customer,
     a_masked_or_typed_phone_never_merges_and_becomes_a_suggestion,

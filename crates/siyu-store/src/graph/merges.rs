@@ -36,6 +36,20 @@ pub struct SnapFollow {
     pub moved: bool,
 }
 
+/// A consent of the absorbed customer. Consents merge by latest change (cdp.md §2.5): when the absorbed
+/// customer's is newer and different, the survivor takes it (`applied`), and `replaced` is what the survivor
+/// had before, for an un-merge to put back.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SnapConsent {
+    pub purpose: String,
+    pub status: String,
+    pub source: String,
+    pub changed_by: Option<Uuid>,
+    pub changed_at: DateTime<Utc>,
+    pub applied: bool,
+    pub replaced: Option<(String, String, Option<Uuid>, DateTime<Utc>)>,
+}
+
 /// What one merge moved, as the merge log keeps it.
 #[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
 pub struct MovedRows {
@@ -46,6 +60,8 @@ pub struct MovedRows {
     pub timeline: Vec<Uuid>,
     pub orders: Vec<OrderId>,
     pub events: u64,
+    #[serde(default)]
+    pub consents: Vec<SnapConsent>,
 }
 
 /// One row of the merge log, with whether it was undone.
@@ -115,6 +131,28 @@ macro_rules! merge_customer {
                 user_id: user, remark, description, add_way, state, added_at, moved: !clash,
             });
         }
+        type ConsentRow = (String, String, String, Option<uuid::Uuid>, chrono::DateTime<chrono::Utc>);
+        let consent_sql = "SELECT purpose, status, source, changed_by, changed_at FROM consents WHERE tenant_id = $1 AND customer_id = $2";
+        let mine: Vec<ConsentRow> = sqlx::query_as(consent_sql).bind(t.0).bind(s).fetch_all(&mut *$tx).await?;
+        let theirs: Vec<ConsentRow> = sqlx::query_as(consent_sql).bind(t.0).bind(a).fetch_all(&mut *$tx).await?;
+        for (purpose, status, source, by, at) in theirs {
+            let current = mine.iter().find(|m| m.0 == purpose);
+            let applied = current.is_none_or(|m| at > m.4 && m.1 != status);
+            if applied {
+                sqlx::query("INSERT INTO consents (tenant_id, customer_id, purpose, status, source, changed_by, changed_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, customer_id, purpose) DO UPDATE SET \
+                     status = excluded.status, source = excluded.source, changed_by = excluded.changed_by, changed_at = excluded.changed_at")
+                    .bind(t.0).bind(s).bind(&purpose).bind(&status).bind(&source).bind(by).bind(at)
+                    .execute(&mut *$tx).await?;
+                let from = current.map_or("unknown", |m| m.1.as_str());
+                $crate::graph::merges::consent_history!(t, s, &purpose, from, &status, &source, by, "merge", $at)
+                    .execute(&mut *$tx).await?;
+            }
+            let replaced = current.filter(|_| applied).map(|m| (m.1.clone(), m.2.clone(), m.3, m.4));
+            moved.consents.push($crate::graph::merges::SnapConsent {
+                purpose, status, source, changed_by: by, changed_at: at, applied, replaced,
+            });
+        }
         for table in ["notes", "timeline"] {
             let sql = format!("UPDATE {table} SET customer_id = $3 WHERE tenant_id = $1 AND customer_id = $2 RETURNING id");
             let ids: Vec<(uuid::Uuid,)> =
@@ -143,6 +181,27 @@ macro_rules! merge_customer {
     }};
 }
 pub(crate) use merge_customer;
+
+/// `INSERT` of one consent history row written by a merge or an un-merge.
+macro_rules! consent_history {
+    ($tenant:expr, $customer:expr, $purpose:expr, $from:expr, $to:expr, $source:expr, $by:expr, $reason:expr, $at:expr) => {
+        sqlx::query(
+            "INSERT INTO consent_history (tenant_id, id, customer_id, purpose, from_status, to_status, source, actor_id, reason, at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind($tenant.0)
+        .bind(uuid::Uuid::now_v7())
+        .bind($customer)
+        .bind($purpose)
+        .bind($from)
+        .bind($to)
+        .bind($source)
+        .bind($by)
+        .bind($reason)
+        .bind($at)
+    };
+}
+pub(crate) use consent_history;
 
 type MergeRow = (
     Uuid,

@@ -91,6 +91,30 @@ impl Graph<'_> {
                         .bind(&f.state).bind(f.added_at).execute(&mut *tx).await?;
                 }
             }
+            // Consents: the absorbed customer's come back; the survivor's return to what it had before the
+            // merge, unless it changed since.
+            for k in &m.moved.consents {
+                sqlx::query("INSERT INTO consents (tenant_id, customer_id, purpose, status, source, changed_by, changed_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, customer_id, purpose) DO NOTHING")
+                    .bind(tenant.0).bind(a).bind(&k.purpose).bind(&k.status).bind(&k.source).bind(k.changed_by)
+                    .bind(k.changed_at).execute(&mut *tx).await?;
+                if !k.applied {
+                    continue;
+                }
+                let (to, source, by, at) = match &k.replaced {
+                    Some((status, source, by, at)) => (status.as_str(), source.as_str(), *by, *at),
+                    None => ("unknown", k.source.as_str(), p.actor.map(|u| u.0), p.at),
+                };
+                let reverted = sqlx::query("UPDATE consents SET status = $4, source = $5, changed_by = $6, changed_at = $7 \
+                     WHERE tenant_id = $1 AND customer_id = $2 AND purpose = $3 AND status = $8 AND changed_at = $9")
+                    .bind(tenant.0).bind(c).bind(&k.purpose).bind(to).bind(source).bind(by).bind(at)
+                    .bind(&k.status).bind(k.changed_at).execute(&mut *tx).await?.rows_affected();
+                if reverted > 0 {
+                    let actor = p.actor.map(|u| u.0);
+                    crate::graph::merges::consent_history!(tenant, c, &k.purpose, &k.status, to, source, actor, "unmerge", p.at)
+                        .execute(&mut *tx).await?;
+                }
+            }
             for e in p.retract {
                 sqlx::query(
                     "INSERT INTO identity_edge_retractions (tenant_id, edge_id, unmerge_id, reason, retracted_by, retracted_at) \
