@@ -83,6 +83,32 @@ impl App {
         Err(AppError::DuplicateIdentity)
     }
 
+    /// Runs `work` holding the tenant's resolver lease (waiting up to about ten seconds for it), so that an
+    /// operator's merge or un-merge never interleaves with the resolver working on the same customers.
+    pub(crate) async fn exclusively<T>(
+        &self,
+        tenant: TenantId,
+        work: impl std::future::Future<Output = AppResult<T>>,
+    ) -> AppResult<T> {
+        let holder = uuid::Uuid::now_v7().to_string();
+        let graph = self.store.graph();
+        let mut tries = 0;
+        loop {
+            let until = self.now() + chrono::Duration::seconds(self.settings.worker.lease_secs);
+            if graph.lease(tenant, &holder, self.now(), until).await? {
+                break;
+            }
+            tries += 1;
+            if tries > 50 {
+                return Err(AppError::Unavailable);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        let out = work.await;
+        graph.release(tenant, &holder).await?;
+        out
+    }
+
     async fn observe_once(&self, tenant: TenantId, obs: &Observation) -> AppResult<Resolution> {
         let graph = self.store.graph();
         let keys: Vec<Key> = obs.identifiers.iter().map(|o| o.key.clone()).collect();

@@ -181,7 +181,7 @@ impl App {
             actor: Some(actor.user),
             at: self.now(),
         };
-        let resolution = self.observe(actor.tenant, &obs).await?;
+        let resolution = self.exclusively(actor.tenant, self.observe(actor.tenant, &obs)).await?;
         if resolution.merged.is_empty() {
             return Err(AppError::Conflict("the two customers hold different values of a unique identifier (unionid, openid, userId): they cannot be one person".into()));
         }

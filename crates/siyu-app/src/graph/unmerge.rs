@@ -81,6 +81,10 @@ impl App {
     /// Undoes a merge: the absorbed customer returns with what the remaining evidence connects to it.
     pub async fn unmerge(&self, actor: &Actor, merge: MergeId, reason: &str) -> AppResult<UnmergeOutcome> {
         actor.require(Permission::CustomersWrite)?;
+        self.exclusively(actor.tenant, self.unmerge_now(actor, merge, reason)).await
+    }
+
+    async fn unmerge_now(&self, actor: &Actor, merge: MergeId, reason: &str) -> AppResult<UnmergeOutcome> {
         let tenant = actor.tenant;
         let graph = self.store.graph();
         let m = graph.merge(tenant, merge).await?;
