@@ -9,16 +9,17 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use siyu_domain::customer::{Customer, Gender};
 use siyu_domain::event::Strength;
-use siyu_domain::graph::{Key, Limits, Person, Seen, decide};
+use siyu_domain::graph::{Decision, Key, Limits, Person, Seen, decide};
 use siyu_domain::id::{CustomerId, EdgeId, EventId, IdentityId, MergeId, TenantId, TimelineId, UserId};
 use siyu_domain::identity::{Identity, IdentityKind};
 use siyu_domain::timeline::TimelineEntry;
-use siyu_store::graph::{Applied, EdgeRecord, MergePlan, SuggestionRecord};
+use siyu_store::graph::{Applied, EdgeRecord, Held, MergePlan, SuggestionRecord};
 use siyu_store::identities::IdentityRecord;
 
 use crate::App;
 use crate::error::{AppError, AppResult};
 
+mod batch;
 mod events;
 mod suggestions;
 mod unmerge;
@@ -142,119 +143,165 @@ impl App {
             .collect();
         let new_id = CustomerId::new();
         let d = decide(&seen, &people, &masked, new_id, &Limits::default());
-        let Some(target) = d.target else {
+        if d.target.is_none() {
             if let Some(e) = obs.event {
                 graph.skip_event(tenant, e, self.now()).await?;
             }
             return Ok(Resolution::default());
-        };
-        let now = self.now();
-        let attach: Vec<IdentityRecord> = d
-            .attach
-            .iter()
-            .filter_map(|k| obs.identifiers.iter().find(|o| &o.key == k))
-            .map(|o| identity_record(target, o, &obs.source, now))
-            .collect();
-        let identity_of = |k: &Key| -> Option<IdentityId> {
-            held.iter()
-                .find(|h| &h.key == k)
-                .map(|h| h.identity)
-                .or_else(|| attach.iter().find(|r| held_as(r, k)).map(|r| r.identity.id))
-        };
-        let edges: Vec<EdgeRecord> = d
-            .edges
-            .iter()
-            .filter_map(|(a, b, strength)| {
-                Some(EdgeRecord {
-                    id: EdgeId::new(),
-                    a: identity_of(a)?,
-                    b: identity_of(b)?,
-                    strength: *strength,
-                    source: obs.source.clone(),
-                    evidence: obs.evidence.clone(),
-                    observed_at: obs.at,
-                })
-            })
-            .collect();
-        let merges: Vec<MergePlan> = d
-            .absorb
-            .iter()
-            .map(|a| MergePlan {
-                id: MergeId::new(),
-                absorbed: *a,
-                rule: if obs.evidence.starts_with("suggestion:") { "suggestion_accepted" } else { "strong_identifier" }
-                    .into(),
-                evidence: obs.evidence.clone(),
-            })
-            .collect();
-        let suggestions: Vec<SuggestionRecord> = d
-            .suggestions
-            .iter()
-            .map(|s| {
-                let display = obs.identifiers.iter().find(|o| o.key == s.key).map(|o| o.display.clone());
-                let evidence = json!({"kind": s.key.kind, "display": display.or_else(|| obs.masked_phones.first().cloned()),
-                    "evidence": obs.evidence});
-                SuggestionRecord::open(target, s.other, s.reason, evidence, now)
-            })
-            .collect();
-        let created = d.created.then(|| new_customer(new_id, obs, now));
+        }
         let absorbed =
             if d.absorb.is_empty() { Vec::new() } else { self.store.customers().by_ids(tenant, &d.absorb).await? };
-        let mut timeline: Vec<TimelineEntry> = merges
-            .iter()
-            .map(|m| {
-                let name = absorbed.iter().find(|c| c.id == m.absorbed).map(|c| c.name.clone());
-                let payload = json!({"merge_id": m.id, "absorbed": m.absorbed, "absorbed_name": name,
-                    "rule": m.rule, "evidence": obs.evidence});
-                entry(target, kinds::CUSTOMERS_MERGED, obs, payload)
-            })
-            .collect();
-        if created.is_some() {
-            timeline.push(entry(
-                target,
-                siyu_domain::timeline::kinds::CUSTOMER_CREATED,
-                obs,
-                json!({"name": created.as_ref().map(|c| c.name.clone()), "source": obs.source}),
-            ));
-        }
-        for r in attach.iter().filter(|r| r.identity.kind != IdentityKind::AnonymousId) {
-            let payload = json!({"kind": r.identity.kind, "namespace": r.identity.namespace, "display": r.identity.display,
-                "evidence": obs.evidence});
-            timeline.push(entry(target, siyu_domain::timeline::kinds::IDENTITY_ADDED, obs, payload));
-        }
-        let anchor = d.anchor.as_ref().and_then(identity_of);
-        graph
-            .apply(
-                tenant,
-                &Applied {
-                    target,
-                    create: created.as_ref(),
-                    attach: &attach,
-                    merges: &merges,
-                    edges: &edges,
-                    suggestions: &suggestions,
-                    timeline: &timeline,
-                    event: obs.event.map(|e| (e, anchor)),
-                    actor: obs.actor,
-                    at: now,
-                },
-            )
-            .await?;
-        // Orders whose buyer matched no one wait for a later identity: this may be it.
-        let buyer_kinds =
-            [IdentityKind::Unionid, IdentityKind::Openid, IdentityKind::PlatformBuyer, IdentityKind::Phone];
-        for r in attach.iter().filter(|r| buyer_kinds.contains(&r.identity.kind)) {
-            let key = Key::new(r.identity.kind, &r.identity.namespace, &r.lookup);
-            graph.attach_waiting_orders(tenant, &key, target, now).await?;
-        }
+        let Some(plan) = plan(obs, &d, &held, &absorbed, new_id, self.now()) else { return Ok(Resolution::default()) };
+        graph.apply(tenant, &plan.applied()).await?;
+        self.link_waiting_orders(tenant, &plan).await?;
         Ok(Resolution {
-            customer: Some(target),
+            customer: Some(plan.target),
             created: d.created,
             merged: d.absorb,
-            attached: attach.len(),
-            suggestions: suggestions.len(),
+            attached: plan.attach.len(),
+            suggestions: plan.suggestions.len(),
         })
     }
+
+    /// Orders whose buyer matched no one wait for a later identity: the plan's new identities may be it.
+    pub(crate) async fn link_waiting_orders(&self, tenant: TenantId, plan: &Plan) -> AppResult<()> {
+        let buyer_kinds =
+            [IdentityKind::Unionid, IdentityKind::Openid, IdentityKind::PlatformBuyer, IdentityKind::Phone];
+        for r in plan.attach.iter().filter(|r| buyer_kinds.contains(&r.identity.kind)) {
+            let key = Key::new(r.identity.kind, &r.identity.namespace, &r.lookup);
+            self.store.graph().attach_waiting_orders(tenant, &key, plan.target, plan.at).await?;
+        }
+        Ok(())
+    }
+}
+
+/// What one resolution writes, built from a [`decide`] outcome (see [`plan`]).
+pub(crate) struct Plan {
+    pub target: CustomerId,
+    pub create: Option<Customer>,
+    pub attach: Vec<IdentityRecord>,
+    pub merges: Vec<MergePlan>,
+    pub edges: Vec<EdgeRecord>,
+    pub suggestions: Vec<SuggestionRecord>,
+    pub timeline: Vec<TimelineEntry>,
+    pub event: Option<(EventId, Option<IdentityId>)>,
+    pub actor: Option<UserId>,
+    pub at: DateTime<Utc>,
+}
+
+impl Plan {
+    pub fn applied(&self) -> Applied<'_> {
+        Applied {
+            target: self.target,
+            create: self.create.as_ref(),
+            attach: &self.attach,
+            merges: &self.merges,
+            edges: &self.edges,
+            suggestions: &self.suggestions,
+            timeline: &self.timeline,
+            event: self.event,
+            actor: self.actor,
+            at: self.at,
+        }
+    }
+}
+
+/// Turns a decision into the records to write: new identities, edges (by identity id), merges, suggestions
+/// and timeline entries. `held` are the identities the observation's keys already had; `absorbed` the
+/// customers merged away (for their names). `None` when the decision has no target.
+pub(crate) fn plan(
+    obs: &Observation,
+    d: &Decision,
+    held: &[Held],
+    absorbed: &[Customer],
+    new_id: CustomerId,
+    now: DateTime<Utc>,
+) -> Option<Plan> {
+    let target = d.target?;
+    let attach: Vec<IdentityRecord> = d
+        .attach
+        .iter()
+        .filter_map(|k| obs.identifiers.iter().find(|o| &o.key == k))
+        .map(|o| identity_record(target, o, &obs.source, now))
+        .collect();
+    let identity_of = |k: &Key| -> Option<IdentityId> {
+        held.iter()
+            .find(|h| &h.key == k)
+            .map(|h| h.identity)
+            .or_else(|| attach.iter().find(|r| held_as(r, k)).map(|r| r.identity.id))
+    };
+    let edges: Vec<EdgeRecord> = d
+        .edges
+        .iter()
+        .filter_map(|(a, b, strength)| {
+            Some(EdgeRecord {
+                id: EdgeId::new(),
+                a: identity_of(a)?,
+                b: identity_of(b)?,
+                strength: *strength,
+                source: obs.source.clone(),
+                evidence: obs.evidence.clone(),
+                observed_at: obs.at,
+            })
+        })
+        .collect();
+    let merges: Vec<MergePlan> = d
+        .absorb
+        .iter()
+        .map(|a| MergePlan {
+            id: MergeId::new(),
+            absorbed: *a,
+            rule: if obs.evidence.starts_with("suggestion:") { "suggestion_accepted" } else { "strong_identifier" }
+                .into(),
+            evidence: obs.evidence.clone(),
+        })
+        .collect();
+    let suggestions: Vec<SuggestionRecord> = d
+        .suggestions
+        .iter()
+        .map(|s| {
+            let display = obs.identifiers.iter().find(|o| o.key == s.key).map(|o| o.display.clone());
+            let evidence = json!({"kind": s.key.kind, "display": display.or_else(|| obs.masked_phones.first().cloned()),
+                "evidence": obs.evidence});
+            SuggestionRecord::open(target, s.other, s.reason, evidence, now)
+        })
+        .collect();
+    let created = d.created.then(|| new_customer(new_id, obs, now));
+    let mut timeline: Vec<TimelineEntry> = merges
+        .iter()
+        .map(|m| {
+            let name = absorbed.iter().find(|c| c.id == m.absorbed).map(|c| c.name.clone());
+            let payload = json!({"merge_id": m.id, "absorbed": m.absorbed, "absorbed_name": name,
+                "rule": m.rule, "evidence": obs.evidence});
+            entry(target, kinds::CUSTOMERS_MERGED, obs, payload)
+        })
+        .collect();
+    if created.is_some() {
+        timeline.push(entry(
+            target,
+            siyu_domain::timeline::kinds::CUSTOMER_CREATED,
+            obs,
+            json!({"name": created.as_ref().map(|c| c.name.clone()), "source": obs.source}),
+        ));
+    }
+    for r in attach.iter().filter(|r| r.identity.kind != IdentityKind::AnonymousId) {
+        let payload = json!({"kind": r.identity.kind, "namespace": r.identity.namespace, "display": r.identity.display,
+            "evidence": obs.evidence});
+        timeline.push(entry(target, siyu_domain::timeline::kinds::IDENTITY_ADDED, obs, payload));
+    }
+    let anchor = d.anchor.as_ref().and_then(identity_of);
+    Some(Plan {
+        target,
+        create: created,
+        attach,
+        merges,
+        edges,
+        suggestions,
+        timeline,
+        event: obs.event.map(|e| (e, anchor)),
+        actor: obs.actor,
+        at: now,
+    })
 }
 
 /// Whether a new identity record is the identity of `k`.

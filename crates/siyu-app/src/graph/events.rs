@@ -8,10 +8,11 @@ use chrono::Duration;
 use serde_json::Value;
 use siyu_domain::event::{Message, Strength};
 use siyu_domain::graph::Key;
-use siyu_domain::id::{CustomerId, EdgeId, EventId, IdentityId, TenantId};
+use siyu_domain::id::{CustomerId, IdentityId, TenantId};
 use siyu_domain::identity::{IdentityKind, NewIdentity};
-use siyu_store::graph::{EdgeRecord, PendingEvent};
+use siyu_store::graph::PendingEvent;
 
+use super::batch::Batch;
 use super::{Observation, Observed};
 use crate::App;
 use crate::crypto::TenantKeys;
@@ -34,9 +35,10 @@ impl App {
 
     /// Resolves up to one batch of a tenant's pending events; 0 when another node holds its lease.
     ///
-    /// Most events come from people already known: every identifier they carry is held by one customer and
-    /// there is nothing to attach, merge or suggest. Those take a fast path (attributed in one transaction per
-    /// run of them); any other event goes through [`App::observe`], after which what is held is read again.
+    /// Most events come from people already known (every identifier they carry is held by one customer) or
+    /// from new people (none is held by anyone): those are decided in memory and written together (see
+    /// `graph/batch.rs`). Any other event goes through [`App::observe`], after which what is held is read
+    /// again.
     pub async fn resolve_tenant_events(&self, tenant: TenantId) -> AppResult<usize> {
         let holder = uuid::Uuid::now_v7().to_string();
         let graph = self.store.graph();
@@ -49,20 +51,21 @@ impl App {
             let pending = graph.pending_events(tenant, BATCH).await?;
             let observations: Vec<Observation> = pending.iter().map(|e| observation(&keys, e)).collect();
             let mut held = self.held(tenant, &observations).await?;
-            let mut known = Known::default();
+            let mut batch = Batch::default();
             let mut touched = Vec::new();
             for (i, obs) in observations.iter().enumerate() {
-                if let Some(customer) = known.take(obs, &held) {
+                if let Some(customer) = batch.known(obs, &held).or_else(|| batch.new_person(obs, &mut held, self.now()))
+                {
                     touched.push(customer);
                     continue;
                 }
-                known.flush(self, tenant).await?;
+                batch.flush(self, tenant).await?;
                 if let Some(c) = self.observe(tenant, obs).await?.customer {
                     touched.push(c);
                 }
                 held = self.held(tenant, &observations[i + 1..]).await?;
             }
-            known.flush(self, tenant).await?;
+            batch.flush(self, tenant).await?;
             // Aggregates once per batch: last activity per channel, first seen, and after merges the orders.
             touched.sort();
             touched.dedup();
@@ -90,57 +93,6 @@ impl App {
         keys.dedup();
         let held = self.store.graph().holders(tenant, &keys).await?;
         Ok(held.into_iter().map(|h| (h.key, (h.identity, h.customer))).collect())
-    }
-}
-
-/// Events of known people waiting to be attributed together (the fast path).
-#[derive(Default)]
-struct Known {
-    events: Vec<(EventId, CustomerId, IdentityId)>,
-    edges: Vec<EdgeRecord>,
-}
-
-impl Known {
-    /// Takes the observation if all its identifiers are held by one customer and it carries no masked phone;
-    /// returns that customer.
-    fn take(&mut self, obs: &Observation, held: &HashMap<Key, (IdentityId, CustomerId)>) -> Option<CustomerId> {
-        let event = obs.event?;
-        if !obs.masked_phones.is_empty() || obs.identifiers.is_empty() {
-            return None;
-        }
-        let mut ids: Vec<(&Observed, IdentityId)> = Vec::with_capacity(obs.identifiers.len());
-        let mut customer = None;
-        for o in &obs.identifiers {
-            let (identity, holder) = held.get(&o.key)?;
-            if customer.is_some_and(|c| c != *holder) {
-                return None;
-            }
-            customer = Some(*holder);
-            ids.push((o, *identity));
-        }
-        let customer = customer?;
-        ids.sort_by_key(|(o, _)| (std::cmp::Reverse(o.strength), std::cmp::Reverse(o.key.kind.priority())));
-        let (anchor, anchor_id) = ids[0];
-        for (o, id) in &ids[1..] {
-            self.edges.push(EdgeRecord {
-                id: EdgeId::new(),
-                a: anchor_id,
-                b: *id,
-                strength: anchor.strength.min(o.strength),
-                source: obs.source.clone(),
-                evidence: obs.evidence.clone(),
-                observed_at: obs.at,
-            });
-        }
-        self.events.push((event, customer, anchor_id));
-        Some(customer)
-    }
-
-    async fn flush(&mut self, app: &App, tenant: TenantId) -> AppResult<()> {
-        app.store.graph().attribute(tenant, &self.events, &self.edges, app.now()).await?;
-        self.events.clear();
-        self.edges.clear();
-        Ok(())
     }
 }
 

@@ -95,3 +95,56 @@ proptest! {
         rt.block_on(run(ops));
     }
 }
+
+/// Who holds what: the identifiers grouped by customer, as a set of sets.
+async fn grouping(c: &Ctx) -> BTreeSet<BTreeSet<(String, String, String)>> {
+    let g = c.app.store.graph().check(c.owner.tenant).await.unwrap();
+    let mut by: HashMap<CustomerId, BTreeSet<(String, String, String)>> = HashMap::new();
+    for (k, holder) in g.identities {
+        // A phone's lookup is a blind index under each tenant's own key: the pool has one phone.
+        let lookup = if k.kind == siyu_domain::identity::IdentityKind::Phone { "phone".into() } else { k.lookup };
+        by.entry(holder).or_default().insert((k.kind.as_str().to_string(), k.namespace, lookup));
+    }
+    by.into_values().collect()
+}
+
+fn events_of(ops: &[(usize, Vec<usize>)]) -> Vec<Value> {
+    ops.iter()
+        .enumerate()
+        .map(|(n, (anon, ids))| {
+            let external: Vec<Value> = ids.iter().copied().map(pool).collect();
+            json!({"type": "track", "event": "Viewed", "messageId": format!("m{n}"),
+                "anonymousId": format!("dev-{anon}"), "context": {"externalIds": external}})
+        })
+        .collect()
+}
+
+async fn batched_and_one_by_one(ops: Vec<(usize, Vec<usize>)>) {
+    let events = events_of(&ops);
+    let mut groupings = Vec::new();
+    for one_by_one in [false, true] {
+        let c = Ctx::new(siyu_store::testing::TestDb::sqlite().await.unwrap()).await;
+        let key = c.app.create_source(&c.owner, "小程序", SourceKind::MiniProgram).await.unwrap().1;
+        let chunks: Vec<Vec<Value>> =
+            if one_by_one { events.iter().map(|e| vec![e.clone()]).collect() } else { vec![events.clone()] };
+        for chunk in chunks {
+            let body = serde_json::to_vec(&json!({"batch": chunk})).unwrap();
+            c.app.ingest(Endpoint::Batch, &body, Some(&key)).await.unwrap();
+            c.app.run_due_work().await.unwrap();
+        }
+        groupings.push(grouping(&c).await);
+    }
+    assert_eq!(groupings[0], groupings[1], "resolving a batch groups identifiers as resolving event by event");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn resolving_events_in_one_batch_gives_the_same_people_as_one_by_one(
+        ops in prop::collection::vec((0usize..6, prop::collection::vec(0usize..9, 0..4)), 1..30)
+    ) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(batched_and_one_by_one(ops));
+    }
+}

@@ -127,11 +127,12 @@ impl Events<'_> {
         let mut seen: HashSet<(Uuid, Uuid, String)> = HashSet::new();
         // Per batch, per message: the id it would get, or None when already seen in this commit.
         let mut planned: Vec<Vec<Option<Uuid>>> = Vec::with_capacity(batches.len());
+        let clock = uuid::ContextV7::new();
         for b in batches {
             let received_at = stored_time(b.received_at);
             let mut ids = Vec::with_capacity(b.messages.len());
             for m in &b.messages {
-                let id = stamped_id(b.received_at);
+                let id = stamped_id(&clock, b.received_at);
                 let message_id = clean(m.message_id.as_deref()).unwrap_or_else(|| id.to_string());
                 if !seen.insert((b.tenant.0, b.source.0, message_id.clone())) {
                     ids.push(None);
@@ -170,7 +171,7 @@ impl Events<'_> {
                 scrub(&mut item);
                 quarantine.row([
                     Arg::Uuid(b.tenant.0),
-                    Arg::Uuid(stamped_id(b.received_at)),
+                    Arg::Uuid(stamped_id(&clock, b.received_at)),
                     Arg::Uuid(b.source.0),
                     Arg::Time(received_at),
                     Arg::Int(i64::try_from(e.index).unwrap_or(i64::MAX)),
@@ -207,9 +208,12 @@ impl Events<'_> {
 }
 
 /// A UUIDv7 stamped with `at` (random below the millisecond), so id order is arrival order.
-fn stamped_id(at: DateTime<Utc>) -> Uuid {
+/// A UUIDv7 stamped with `at` (to the millisecond); ids made with the same `clock` increase within a
+/// millisecond too, so the events of one request keep their order (identity resolution reads them in id
+/// order).
+fn stamped_id(clock: &uuid::ContextV7, at: DateTime<Utc>) -> Uuid {
     let ms = u64::try_from(at.timestamp_millis()).unwrap_or(0);
-    Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, ms / 1000, ((ms % 1000) * 1_000_000) as u32))
+    Uuid::new_v7(uuid::Timestamp::from_unix(clock, ms / 1000, ((ms % 1000) * 1_000_000) as u32))
 }
 
 /// `t` to the millisecond, within the years 1–9999 (PostgreSQL's range and SQLite's sortable text).
@@ -259,8 +263,17 @@ mod tests {
     fn ids_stamped_later_sort_later() {
         let t = Utc.with_ymd_and_hms(2026, 11, 23, 1, 2, 3).unwrap();
         for _ in 0..100 {
-            assert!(stamped_id(t) < stamped_id(t + chrono::Duration::milliseconds(1)));
+            let clock = uuid::ContextV7::new();
+            assert!(stamped_id(&clock, t) < stamped_id(&clock, t + chrono::Duration::milliseconds(1)));
         }
+    }
+
+    #[test]
+    fn ids_stamped_with_one_clock_in_one_millisecond_keep_their_order() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 23, 1, 2, 3).unwrap();
+        let clock = uuid::ContextV7::new();
+        let ids: Vec<Uuid> = (0..500).map(|_| stamped_id(&clock, t)).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]
