@@ -94,12 +94,6 @@ async fn a_masked_or_typed_phone_never_merges_and_becomes_a_suggestion(c: Ctx) {
         json!({"type": "identify", "anonymousId": "web-2", "messageId": "i2", "traits": {"phone": "13912345678"}});
     send(&c, &key, vec![masked, typed]).await;
 
-    let raw = c.app.store.graph().suggestions(c.owner.tenant, SuggestionStatus::Open, None, 50).await.unwrap();
-    let ev = c.app.store.events().latest(c.owner.tenant, None, 10).await.unwrap();
-    eprintln!(
-        "RAW {raw:?}\nEV {:?}",
-        ev.iter().map(|e| serde_json::to_string(&e.message).unwrap()).collect::<Vec<_>>()
-    );
     assert_eq!(customers(&c).await, 3, "neither visitor was merged into the known customer");
     let identities = c.app.store.identities().of_customer(c.owner.tenant, known.id).await.unwrap();
     assert_eq!(identities.len(), 1);
