@@ -208,7 +208,23 @@ async fn consents_merge_by_latest_change_and_come_back_apart_on_unmerge(c: Ctx) 
     assert_eq!(status(c.app.consents(&c.owner, second).await.unwrap()), Some(ConsentStatus::Withdrawn));
 }
 
+async fn only_one_resolver_works_on_a_tenant_at_a_time(c: Ctx) {
+    let key = write_key(&c, SourceKind::Web).await;
+    let now = chrono::Utc::now();
+    let graph = c.app.store.graph();
+    // Another node's resolver holds the tenant.
+    assert!(graph.lease(c.owner.tenant, "node-b", now, now + chrono::Duration::seconds(60)).await.unwrap());
+    let body = serde_json::to_vec(&json!({"batch": [event("l1", Some("dev-l"), vec![])]})).unwrap();
+    c.app.ingest(Endpoint::Batch, &body, Some(&key)).await.unwrap();
+    assert_eq!(c.app.resolve_tenant_events(c.owner.tenant).await.unwrap(), 0, "the lease is taken");
+    assert_eq!(graph.check(c.owner.tenant).await.unwrap().events_without_customer, 1);
+    graph.release(c.owner.tenant, "node-b").await.unwrap();
+    assert_eq!(c.app.resolve_tenant_events(c.owner.tenant).await.unwrap(), 1);
+    assert_eq!(graph.check(c.owner.tenant).await.unwrap().events_without_customer, 0);
+}
+
 on_both_backends!(
+    only_one_resolver_works_on_a_tenant_at_a_time,
     consents_merge_by_latest_change_and_come_back_apart_on_unmerge,
     erasing_a_merged_customer_removes_its_merge_log_links_and_suggestions,
     a_unionid_merges_two_mini_programs_and_a_wecom_contact_into_one_customer,
