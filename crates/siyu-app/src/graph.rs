@@ -95,8 +95,7 @@ impl App {
         let graph = self.store.graph();
         let mut tries = 0;
         loop {
-            let until = self.now() + chrono::Duration::seconds(self.settings.worker.lease_secs);
-            if graph.lease(tenant, &holder, self.now(), until).await? {
+            if self.take_resolver_lease(tenant, &holder).await? {
                 break;
             }
             tries += 1;
@@ -108,6 +107,13 @@ impl App {
         let out = work.await;
         graph.release(tenant, &holder).await?;
         out
+    }
+
+    /// Takes the tenant's resolver lease for `holder` (for the worker's lease time); `false` while another
+    /// holder has it.
+    pub(crate) async fn take_resolver_lease(&self, tenant: TenantId, holder: &str) -> AppResult<bool> {
+        let until = self.now() + chrono::Duration::seconds(self.settings.worker.lease_secs);
+        Ok(self.store.graph().lease(tenant, holder, self.now(), until).await?)
     }
 
     async fn observe_once(&self, tenant: TenantId, obs: &Observation) -> AppResult<Resolution> {

@@ -76,6 +76,12 @@ impl IdentityKind {
     }
 }
 
+/// The order in which an observation's identifiers count: strong before weak, then by kind priority. The
+/// first one in the group is the anchor the observation is attributed through.
+pub fn precedence(strength: crate::event::Strength, kind: IdentityKind) -> impl Ord {
+    (std::cmp::Reverse(strength), std::cmp::Reverse(kind.priority()))
+}
+
 /// Why two customers were not merged automatically but offered to an operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 use siyu_domain::activity::{ActivityKind, HIDDEN_TIMELINE_KINDS};
 use siyu_domain::event::Message;
-use siyu_domain::id::{CustomerId, EventId, SourceId, TenantId, TimelineId, UserId};
+use siyu_domain::id::{CustomerId, EventId, SourceId, TenantId};
 use siyu_domain::order::Platform;
 use siyu_domain::page::{Cursor, PageRequest};
 use siyu_domain::source::SourceKind;
@@ -21,6 +21,7 @@ use uuid::Uuid;
 use crate::orders::{OrderRecord, OrderRow};
 use crate::reader::read_row;
 use crate::sql::{Arg, Sql};
+use crate::timeline::EntryRow;
 use crate::{Store, StoreError};
 
 /// The repository of customer activity (`store.activity()`).
@@ -74,19 +75,6 @@ impl ActivityRecord {
     /// The position after this item.
     pub fn cursor(&self) -> Cursor {
         Cursor { at: self.at(), id: self.id() }
-    }
-}
-
-read_row! {
-    #[derive(sqlx::FromRow)]
-    struct TimelineRow {
-        id: Uuid,
-        customer_id: Uuid,
-        occurred_at: DateTime<Utc>,
-        source: String,
-        kind: String,
-        actor_id: Option<Uuid>,
-        payload: Json<serde_json::Value>,
     }
 }
 
@@ -208,18 +196,8 @@ impl Activity<'_> {
         let source = filter.source.as_deref();
         let mut out = Vec::new();
         if filter.kind != Some(ActivityKind::Events) {
-            let rows: Vec<TimelineRow> = self.0.read_all(timeline_sql(tenant, customer, filter, page)).await?;
-            out.extend(rows.into_iter().map(|r| {
-                ActivityRecord::Timeline(TimelineEntry {
-                    id: TimelineId(r.id),
-                    customer_id: CustomerId(r.customer_id),
-                    occurred_at: r.occurred_at,
-                    source: r.source,
-                    kind: r.kind,
-                    actor_id: r.actor_id.map(UserId),
-                    payload: r.payload.0,
-                })
-            }));
+            let rows: Vec<EntryRow> = self.0.read_all(timeline_sql(tenant, customer, filter, page)).await?;
+            out.extend(rows.into_iter().map(|r| ActivityRecord::Timeline(r.into())));
         }
         let source_kind = source.map(SourceKind::parse);
         if wants(ActivityKind::Events) && source_kind != Some(None) {

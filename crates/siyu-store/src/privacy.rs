@@ -192,6 +192,7 @@ macro_rules! set_consent {
         .bind(c.from.as_str())
     }};
 }
+pub(crate) use set_consent;
 
 /// `INSERT` of one privacy request row (`$r: &PrivacyRequest`).
 macro_rules! insert_request {

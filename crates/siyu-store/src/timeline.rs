@@ -13,15 +13,18 @@ use crate::{Store, StoreError, exec, on_pool};
 
 pub struct Timeline<'a>(pub(crate) &'a Store);
 
-#[derive(sqlx::FromRow)]
-struct EntryRow {
-    id: Uuid,
-    customer_id: Uuid,
-    occurred_at: DateTime<Utc>,
-    source: String,
-    kind: String,
-    actor_id: Option<Uuid>,
-    payload: Json<serde_json::Value>,
+crate::reader::read_row! {
+    /// One timeline row (also read by the activity list).
+    #[derive(sqlx::FromRow)]
+    pub(crate) struct EntryRow {
+        id: Uuid,
+        customer_id: Uuid,
+        occurred_at: DateTime<Utc>,
+        source: String,
+        kind: String,
+        actor_id: Option<Uuid>,
+        payload: Json<serde_json::Value>,
+    }
 }
 
 impl From<EntryRow> for TimelineEntry {

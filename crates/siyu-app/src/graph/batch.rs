@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use siyu_domain::graph::{Key, Limits, Seen, decide};
+use siyu_domain::graph::{Key, Limits, Seen, decide, precedence};
 use siyu_domain::id::{CustomerId, EdgeId, EventId, IdentityId, TenantId};
 use siyu_store::graph::EdgeRecord;
 
@@ -44,7 +44,7 @@ impl Batch {
             ids.push((o, *identity));
         }
         let customer = customer?;
-        ids.sort_by_key(|(o, _)| (std::cmp::Reverse(o.strength), std::cmp::Reverse(o.key.kind.priority())));
+        ids.sort_by_key(|(o, _)| precedence(o.strength, o.key.kind));
         let (anchor, anchor_id) = ids[0];
         for (o, id) in &ids[1..] {
             self.edges.push(EdgeRecord {

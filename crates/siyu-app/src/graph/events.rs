@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use base64::Engine;
-use chrono::Duration;
 use serde_json::Value;
 use siyu_domain::event::{Message, Strength};
 use siyu_domain::graph::Key;
@@ -42,8 +41,7 @@ impl App {
     pub async fn resolve_tenant_events(&self, tenant: TenantId) -> AppResult<usize> {
         let holder = uuid::Uuid::now_v7().to_string();
         let graph = self.store.graph();
-        let until = self.now() + Duration::seconds(self.settings.worker.lease_secs);
-        if !graph.lease(tenant, &holder, self.now(), until).await? {
+        if !self.take_resolver_lease(tenant, &holder).await? {
             return Ok(0);
         }
         let result = async {

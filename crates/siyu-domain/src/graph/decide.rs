@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Key, Suggestion, SuggestionReason};
+use super::{Key, Suggestion, SuggestionReason, precedence};
 use crate::event::Strength;
 use crate::id::CustomerId;
 
@@ -114,7 +114,7 @@ pub fn decide(
     limits: &Limits,
 ) -> Decision {
     let mut order: Vec<&Seen> = seen.iter().collect();
-    order.sort_by_key(|s| (std::cmp::Reverse(s.strength), std::cmp::Reverse(s.key.kind.priority())));
+    order.sort_by_key(|s| precedence(s.strength, s.key.kind));
     let person = |id: CustomerId| people.iter().find(|p| p.id == id && !p.locked);
     let mut d = Decision::default();
     let mut group: Option<Group> = None;
@@ -183,7 +183,7 @@ pub fn decide(
             suggest(&mut d, *c, SuggestionReason::MaskedPhone, &key);
         }
     }
-    in_group.sort_by_key(|s| (std::cmp::Reverse(s.strength), std::cmp::Reverse(s.key.kind.priority())));
+    in_group.sort_by_key(|s| precedence(s.strength, s.key.kind));
     if let Some((anchor, rest)) = in_group.split_first() {
         d.anchor = Some(anchor.key.clone());
         for s in rest {

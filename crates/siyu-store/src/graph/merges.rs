@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use siyu_domain::customer::Customer;
 use siyu_domain::id::{CustomerId, IdentityId, MergeId, OrderId, TenantId, UserId};
+use siyu_domain::privacy::{ConsentChange, ConsentPurpose, ConsentSource, ConsentStatus};
 use sqlx::types::Json;
 use uuid::Uuid;
 
@@ -139,14 +140,11 @@ macro_rules! merge_customer {
             let current = mine.iter().find(|m| m.0 == purpose);
             let applied = current.is_none_or(|m| at > m.4 && m.1 != status);
             if applied {
-                sqlx::query("INSERT INTO consents (tenant_id, customer_id, purpose, status, source, changed_by, changed_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, customer_id, purpose) DO UPDATE SET \
-                     status = excluded.status, source = excluded.source, changed_by = excluded.changed_by, changed_at = excluded.changed_at")
-                    .bind(t.0).bind(s).bind(&purpose).bind(&status).bind(&source).bind(by).bind(at)
-                    .execute(&mut *$tx).await?;
                 let from = current.map_or("unknown", |m| m.1.as_str());
-                $crate::graph::merges::consent_history!(t, s, &purpose, from, &status, &source, by, "merge", $at)
-                    .execute(&mut *$tx).await?;
+                let mut change = $crate::graph::merges::consent_change(&purpose, from, &status, &source, by, "merge", at)?;
+                $crate::privacy::set_consent!(t, siyu_domain::id::CustomerId(s), &change).execute(&mut *$tx).await?;
+                change.at = $at;
+                $crate::privacy::insert_change!(t, siyu_domain::id::CustomerId(s), &change).execute(&mut *$tx).await?;
             }
             let replaced = current.filter(|_| applied).map(|m| (m.1.clone(), m.2.clone(), m.3, m.4));
             moved.consents.push($crate::graph::merges::SnapConsent {
@@ -182,26 +180,28 @@ macro_rules! merge_customer {
 }
 pub(crate) use merge_customer;
 
-/// `INSERT` of one consent history row written by a merge or an un-merge.
-macro_rules! consent_history {
-    ($tenant:expr, $customer:expr, $purpose:expr, $from:expr, $to:expr, $source:expr, $by:expr, $reason:expr, $at:expr) => {
-        sqlx::query(
-            "INSERT INTO consent_history (tenant_id, id, customer_id, purpose, from_status, to_status, source, actor_id, reason, at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind($tenant.0)
-        .bind(uuid::Uuid::now_v7())
-        .bind($customer)
-        .bind($purpose)
-        .bind($from)
-        .bind($to)
-        .bind($source)
-        .bind($by)
-        .bind($reason)
-        .bind($at)
-    };
+/// A consent change written by a merge or an un-merge, from the stored (already checked) texts.
+pub(crate) fn consent_change(
+    purpose: &str,
+    from: &str,
+    to: &str,
+    source: &str,
+    by: Option<Uuid>,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> Result<ConsentChange, StoreError> {
+    let corrupt = |what: &str, v: &str| StoreError::Corrupt(format!("consent {what} {v}"));
+    Ok(ConsentChange {
+        id: Uuid::now_v7(),
+        purpose: ConsentPurpose::parse(purpose).ok_or_else(|| corrupt("purpose", purpose))?,
+        from: ConsentStatus::parse(from).ok_or_else(|| corrupt("status", from))?,
+        to: ConsentStatus::parse(to).ok_or_else(|| corrupt("status", to))?,
+        source: ConsentSource::parse(source).ok_or_else(|| corrupt("source", source))?,
+        actor_id: by.map(UserId),
+        reason: reason.into(),
+        at,
+    })
 }
-pub(crate) use consent_history;
 
 type MergeRow = (
     Uuid,

@@ -8,6 +8,7 @@ use siyu_domain::timeline::TimelineEntry;
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use super::merges::consent_change;
 use super::{Graph, MergeRecord};
 use crate::sql::{Arg, Sql, dyn_query};
 use crate::statements::{insert_customer, insert_timeline};
@@ -111,8 +112,8 @@ impl Graph<'_> {
                     .bind(&k.status).bind(k.changed_at).execute(&mut *tx).await?.rows_affected();
                 if reverted > 0 {
                     let actor = p.actor.map(|u| u.0);
-                    crate::graph::merges::consent_history!(tenant, c, &k.purpose, &k.status, to, source, actor, "unmerge", p.at)
-                        .execute(&mut *tx).await?;
+                    let change = consent_change(&k.purpose, &k.status, to, source, actor, "unmerge", p.at)?;
+                    crate::privacy::insert_change!(tenant, p.current, &change).execute(&mut *tx).await?;
                 }
             }
             for e in p.retract {
