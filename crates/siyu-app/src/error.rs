@@ -4,12 +4,14 @@
 //! status, and whether retrying may help. `siyu-web` renders [`AppError`] as `{code, message, request_id}`
 //! or as an inline console message.
 
+use siyu_domain::segment::check::DefinitionError;
 use siyu_domain::{DomainError, Invalid};
 use siyu_store::StoreError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     InvalidInput,
+    InvalidDefinition,
     MalformedRequest,
     MaskedPhone,
     Unauthenticated,
@@ -33,6 +35,7 @@ pub enum ErrorCode {
 /// (code, name, HTTP status, retryable)
 pub const ERROR_TABLE: &[(ErrorCode, &str, u16, bool)] = &[
     (ErrorCode::InvalidInput, "invalid_input", 400, false),
+    (ErrorCode::InvalidDefinition, "invalid_definition", 400, false),
     (ErrorCode::MalformedRequest, "malformed_request", 400, false),
     (ErrorCode::MaskedPhone, "masked_phone", 400, false),
     (ErrorCode::Unauthenticated, "unauthenticated", 401, false),
@@ -73,6 +76,9 @@ impl ErrorCode {
 pub enum AppError {
     #[error("{0}")]
     Invalid(Invalid),
+    /// A segment definition with problems, each pointing at its part.
+    #[error("the definition has {} problem(s): {}", .0.len(), describe(.0))]
+    InvalidDefinition(Vec<DefinitionError>),
     #[error("{0}")]
     Malformed(String),
     #[error("masked phone numbers (138****1234) cannot be stored; enter the full number")]
@@ -115,6 +121,7 @@ impl AppError {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::Invalid(_) => ErrorCode::InvalidInput,
+            Self::InvalidDefinition(_) => ErrorCode::InvalidDefinition,
             Self::Malformed(_) => ErrorCode::MalformedRequest,
             Self::MaskedPhone => ErrorCode::MaskedPhone,
             Self::Unauthenticated => ErrorCode::Unauthenticated,
@@ -196,6 +203,21 @@ fn conflict_message(constraint: &str) -> String {
     }
 }
 
+fn describe(errors: &[DefinitionError]) -> String {
+    let parts: Vec<String> = errors
+        .iter()
+        .map(|e| {
+            let at = if e.path.is_empty() { "/" } else { e.path.as_str() };
+            if e.detail.is_empty() {
+                format!("{} at {at}", e.code)
+            } else {
+                format!("{} `{}` at {at}", e.code, e.detail)
+            }
+        })
+        .collect();
+    parts.join("; ")
+}
+
 pub type AppResult<T> = Result<T, AppError>;
 
 #[cfg(test)]
@@ -231,6 +253,7 @@ mod tests {
         }
         let variants = [
             ("InvalidInput", "AppError::invalid("),
+            ("InvalidDefinition", "map_err(AppError::InvalidDefinition)"),
             ("MalformedRequest", "AppError::Malformed("),
             ("MaskedPhone", "DomainError::MaskedPhone"),
             ("Unauthenticated", "AppError::Unauthenticated"),

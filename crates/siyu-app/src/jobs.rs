@@ -36,8 +36,8 @@ impl App {
         Ok(true)
     }
 
-    /// Runs every due job and resolves every pending event until there is nothing left (tests step the
-    /// worker with this); returns the number of jobs run.
+    /// Runs every due job and resolves every pending event until there is nothing left, then sweeps the
+    /// dynamic segments that are due (tests step the worker with this); returns the number of jobs run.
     pub async fn run_due_work(&self) -> AppResult<usize> {
         let mut n = 0;
         loop {
@@ -45,6 +45,8 @@ impl App {
                 n += 1;
             }
             if self.resolve_pending_events().await? == 0 {
+                // Dynamic segments due for their sweep (time windows move with no event).
+                self.sweep_segments(false).await?;
                 return Ok(n);
             }
         }
@@ -108,6 +110,7 @@ impl App {
     /// The worker loop: runs due jobs until `shutdown` fires; the job in hand is finished first.
     pub async fn work(&self, shutdown: tokio_util::sync::CancellationToken) {
         let idle = std::time::Duration::from_millis(self.settings.worker.poll_ms);
+        let mut last_sweep: Option<std::time::Instant> = None;
         loop {
             if shutdown.is_cancelled() {
                 break;
@@ -122,6 +125,17 @@ impl App {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = ?e, "identity resolution step failed"),
+            }
+            // Segments are due every few minutes: looking every 30 s is plenty.
+            if last_sweep.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(30)) {
+                last_sweep = Some(std::time::Instant::now());
+                if let Err(e) = self.sweep_segments(false).await {
+                    tracing::error!(error = ?e, "segment sweep failed");
+                }
+                // RFM and CLV per tenant once a day (each tenant when its last run is a day old).
+                if let Err(e) = self.sweep_values(false).await {
+                    tracing::error!(error = ?e, "RFM / CLV sweep failed");
+                }
             }
             tokio::select! {
                 _ = shutdown.cancelled() => break,

@@ -22,11 +22,13 @@ pub mod jobs;
 pub mod orders;
 pub mod privacy;
 pub mod seed;
+pub mod segments;
 pub mod settings;
 pub mod tags;
 pub mod telemetry;
 pub mod tenancy;
 pub mod transfer;
+pub mod values;
 
 use std::sync::Arc;
 

@@ -37,6 +37,8 @@ pub enum Permission {
     /// See full phone numbers and emails (each reveal is audited).
     PiiReveal,
     TagsManage,
+    /// Create, change and refresh segments.
+    SegmentsManage,
     FieldsManage,
     UsersManage,
     TokensManage,
@@ -44,7 +46,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 12] = [
         Self::CustomersRead,
         Self::CustomersWrite,
         Self::CustomersImport,
@@ -52,6 +54,7 @@ impl Permission {
         Self::CustomersErase,
         Self::PiiReveal,
         Self::TagsManage,
+        Self::SegmentsManage,
         Self::FieldsManage,
         Self::UsersManage,
         Self::TokensManage,
@@ -67,6 +70,7 @@ impl Permission {
             Self::CustomersErase => "customers_erase",
             Self::PiiReveal => "pii_reveal",
             Self::TagsManage => "tags_manage",
+            Self::SegmentsManage => "segments_manage",
             Self::FieldsManage => "fields_manage",
             Self::UsersManage => "users_manage",
             Self::TokensManage => "tokens_manage",
@@ -103,7 +107,13 @@ impl Role {
             Self::Admin => true,
             Self::Operator => matches!(
                 p,
-                CustomersRead | CustomersWrite | CustomersImport | CustomersExport | TagsManage | FieldsManage
+                CustomersRead
+                    | CustomersWrite
+                    | CustomersImport
+                    | CustomersExport
+                    | TagsManage
+                    | SegmentsManage
+                    | FieldsManage
             ),
             Self::Staff => matches!(p, CustomersRead | CustomersWrite),
             Self::Auditor => matches!(p, CustomersRead | AuditRead),
@@ -183,7 +193,7 @@ impl TokenScope {
         use Permission::*;
         match p {
             CustomersRead | AuditRead | CustomersExport => Self::Read,
-            CustomersWrite | CustomersImport | TagsManage | FieldsManage | PiiReveal => Self::Write,
+            CustomersWrite | CustomersImport | TagsManage | SegmentsManage | FieldsManage | PiiReveal => Self::Write,
             UsersManage | TokensManage | CustomersErase => Self::Admin,
         }
     }

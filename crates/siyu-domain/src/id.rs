@@ -94,4 +94,8 @@ id_type!(
     UnmergeId,
     /// A possible same person, for an operator to review.
     SuggestionId,
+    /// A saved audience definition.
+    SegmentId,
+    /// One entry or exit of a customer in a segment.
+    MembershipChangeId,
 );

@@ -58,7 +58,7 @@ impl From<CustomerRow> for Customer {
     }
 }
 
-const SELECT: &str = "SELECT c.id, c.name, c.gender, c.avatar_url, c.remark, c.source, c.custom, c.created_at, \
+pub(crate) const SELECT: &str = "SELECT c.id, c.name, c.gender, c.avatar_url, c.remark, c.source, c.custom, c.created_at, \
      c.updated_at, c.last_active_at FROM customers c";
 
 /// Which customers a member may see: `None` all of the tenant's, `Some(users)` only those followed by one of
@@ -173,11 +173,7 @@ impl Customers<'_> {
     ) -> Result<Vec<Customer>, StoreError> {
         let mut sql = Sql::new(SELECT);
         self.push_where(&mut sql, tenant, q);
-        if let Some(Cursor { at, id }) = page.after {
-            sql.push(" AND (c.created_at < ").bind(Arg::Time(at));
-            sql.push(" OR (c.created_at = ").bind(Arg::Time(at)).push(" AND c.id < ").bind(Arg::Uuid(id)).push("))");
-        }
-        sql.push(" ORDER BY c.created_at DESC, c.id DESC LIMIT ").bind(Arg::Int(i64::from(page.limit) + 1));
+        push_newest_first(&mut sql, page);
         let rows: Vec<CustomerRow> = self.0.read_all(sql).await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
@@ -300,7 +296,16 @@ impl Customers<'_> {
     }
 }
 
-fn push_visibility(sql: &mut Sql, _tenant: TenantId, vis: &Visibility) {
+/// Appends the cursor condition, newest-first order and `limit + 1` of a customer page.
+pub(crate) fn push_newest_first(sql: &mut Sql, page: PageRequest) {
+    if let Some(Cursor { at, id }) = page.after {
+        sql.push(" AND (c.created_at < ").bind(Arg::Time(at));
+        sql.push(" OR (c.created_at = ").bind(Arg::Time(at)).push(" AND c.id < ").bind(Arg::Uuid(id)).push("))");
+    }
+    sql.push(" ORDER BY c.created_at DESC, c.id DESC LIMIT ").bind(Arg::Int(i64::from(page.limit) + 1));
+}
+
+pub(crate) fn push_visibility(sql: &mut Sql, _tenant: TenantId, vis: &Visibility) {
     if let Some(users) = vis {
         if users.is_empty() {
             sql.push(" AND 1 = 0");

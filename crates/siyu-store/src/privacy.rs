@@ -17,6 +17,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::error::OptionExt;
+use crate::sql::{Arg, Sql, dyn_query_as};
 use crate::statements::insert_timeline;
 use crate::{BackendKind, Store, StoreError, exec, in_tx, on_pool};
 
@@ -230,6 +231,23 @@ impl Privacy<'_> {
              WHERE tenant_id = $1 AND customer_id = $2 ORDER BY purpose")
             .bind(tenant.0).bind(customer.0).fetch_all(p).await)?;
         rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    /// Which of `customers` have granted `purpose` (no record is not a grant).
+    pub async fn granted(
+        &self,
+        tenant: TenantId,
+        purpose: ConsentPurpose,
+        customers: &[CustomerId],
+    ) -> Result<Vec<CustomerId>, StoreError> {
+        if customers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new("SELECT customer_id FROM consents WHERE tenant_id = ");
+        sql.bind(Arg::Uuid(tenant.0)).push(" AND purpose = ").bind(Arg::Text(purpose.as_str().into()));
+        sql.push(" AND status = 'granted' AND customer_id IN ").bind_list(customers.iter().map(|c| c.0));
+        let rows: Vec<(Uuid,)> = on_pool!(self.0, p => dyn_query_as!((Uuid,), sql).fetch_all(p).await)?;
+        Ok(rows.into_iter().map(|r| CustomerId(r.0)).collect())
     }
 
     /// A customer's consent changes, newest first.

@@ -199,6 +199,7 @@ fn bind(stmt: &mut Statement<'_>, args: &[Arg]) -> Result<(), StoreError> {
             Arg::Time(v) => stmt.raw_bind_parameter(index, v.to_rfc3339_opts(SecondsFormat::AutoSi, false))?,
             Arg::Text(v) => stmt.raw_bind_parameter(index, v)?,
             Arg::Int(v) => stmt.raw_bind_parameter(index, v)?,
+            Arg::Float(v) => stmt.raw_bind_parameter(index, v)?,
             Arg::Bytes(v) => stmt.raw_bind_parameter(index, v)?,
             Arg::OptUuid(v) => stmt.raw_bind_parameter(index, v.as_ref().map(|u| u.as_bytes().to_vec()))?,
             Arg::OptTime(v) => {

@@ -8,10 +8,12 @@ pub mod idempotency;
 pub mod merges;
 pub mod orders;
 pub mod privacy;
+pub mod segments;
 pub mod sources;
 pub mod tags;
 pub mod tokens;
 pub mod users;
+pub mod values;
 
 use axum::Router;
 use serde::Serialize;
@@ -30,6 +32,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(tokens::router())
         .merge(sources::router())
         .merge(merges::router())
+        .merge(segments::router())
+        .merge(values::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
 }
 

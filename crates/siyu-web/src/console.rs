@@ -8,11 +8,13 @@ pub mod identity;
 pub mod orders;
 pub mod page;
 pub mod platform;
+pub mod segments;
 pub mod sources;
 pub mod tags;
 pub mod tokens;
 pub mod transfer;
 pub mod users;
+pub mod values;
 
 use askama::Template;
 use axum::Form;
@@ -53,6 +55,8 @@ pub fn router() -> axum::Router<AppState> {
         .merge(platform::router())
         .merge(fields::router())
         .merge(identity::router())
+        .merge(segments::router())
+        .merge(values::router())
 }
 
 fn session_cookie(state: &AppState, value: &str, max_age_secs: i64) -> HeaderValue {

@@ -26,6 +26,9 @@ pub struct ErrorBody {
     /// The offending field, when the error is about one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Every problem of an `invalid_definition`, each with a JSON pointer (and a text span).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<siyu_domain::segment::check::DefinitionError>,
 }
 
 /// An [`AppError`] on its way out of an API handler. The request id is filled in by middleware.
@@ -61,6 +64,10 @@ impl IntoResponse for ApiError {
             message,
             request_id: String::new(),
             field: self.0.field().map(str::to_string),
+            errors: match &self.0 {
+                AppError::InvalidDefinition(errors) => errors.clone(),
+                _ => Vec::new(),
+            },
         };
         let mut res = (status, Json(body)).into_response();
         if let AppError::RateLimited { retry_after_secs } = self.0

@@ -53,6 +53,10 @@ pub fn router(app: App) -> Router {
             "/static/htmx.min.js",
             get(|| async { asset("text/javascript; charset=utf-8", include_str!("../static/htmx.min.js")) }),
         )
+        .route(
+            "/static/segment_builder.js",
+            get(|| async { asset("text/javascript; charset=utf-8", include_str!("../static/segment_builder.js")) }),
+        )
         .fallback(not_found)
         .layer(middleware::from_fn(finish_errors))
         .layer(middleware::from_fn(record_metrics))

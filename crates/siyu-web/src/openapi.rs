@@ -34,6 +34,13 @@ use crate::state::AppState;
         api::sources::revoke_source, api::sources::source_events,
         api::merges::list_suggestions, api::merges::accept_suggestion, api::merges::reject_suggestion,
         api::merges::customer_merges, api::merges::undo_merge,
+        api::segments::list_segments, api::segments::create_segment, api::segments::preview_segment,
+        api::segments::get_segment, api::segments::update_segment, api::segments::delete_segment,
+        api::segments::archive_segment, api::segments::refresh_segment, api::segments::segment_members,
+        api::segments::change_members, api::segments::segment_changes, api::segments::segment_sizes,
+        api::segments::customer_segments, api::segments::export_members, api::segments::export_audience,
+        api::values::rfm_overview, api::values::set_rfm_config, api::values::run_rfm, api::values::clv_overview,
+        api::values::run_clv, api::values::customer_values,
     ),
     modifiers(&Bearer)
 )]

@@ -9,12 +9,25 @@
 //!
 //! `siyu bench identity` resolves a generated edge file of 10 M identifiers into people with
 //! `siyu_domain::union_find`, and the same file with Python networkx's `connected_components`.
+//!
+//! `siyu bench clv` fits BG/NBD and Gamma-Gamma to a million generated customer summaries with
+//! `siyu_domain::clv`, and the same CSV with Python `lifetimes`.
+//!
+//! `siyu bench segment` counts the customers of one segment rule over a generated SQLite file through
+//! `store.segments().count_matching`, and DuckDB runs the same predicate over the same three tables.
+//!
+//! `siyu bench rfm` turns 10 M generated orders into RFM quintile scores with `siyu_domain::rfm`, and DuckDB
+//! computes the same aggregation and scores from the same orders.
 
 mod bare;
+mod clv;
 mod identity;
 mod ingest;
 mod load;
+mod python;
 mod report;
+mod rfm;
+mod segment;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -44,6 +57,13 @@ pub enum BenchCommand {
     /// Resolving 10 M identifiers into people (intern + union-find), against Python networkx's connected
     /// components on the same edge file.
     Identity(identity::IdentityArgs),
+    /// Fitting BG/NBD and Gamma-Gamma to 1 M customer summaries, against Python `lifetimes` on the same CSV.
+    Clv(clv::ClvArgs),
+    /// Counting the customers of one segment rule over 10 M customers in SQLite, against DuckDB running the
+    /// same predicate on the same tables.
+    Segment(segment::SegmentArgs),
+    /// RFM quintile scores from 10 M orders, against DuckDB computing the same aggregation and scores.
+    Rfm(rfm::RfmArgs),
 }
 
 #[derive(Args)]
@@ -75,6 +95,9 @@ pub async fn run(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Api(args) => api(settings, args).await,
         BenchCommand::Ingest(args) => ingest::run(settings, args).await,
         BenchCommand::Identity(args) => identity::run(args).await,
+        BenchCommand::Clv(args) => clv::run(args).await,
+        BenchCommand::Segment(args) => segment::run(args).await,
+        BenchCommand::Rfm(args) => rfm::run(args).await,
     }
 }
 

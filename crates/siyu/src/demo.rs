@@ -9,6 +9,7 @@
 pub mod brand;
 mod calendar;
 mod events;
+mod orders;
 pub mod people;
 mod words;
 
@@ -117,10 +118,11 @@ pub async fn seed(app: &App, customers: u64) -> anyhow::Result<Brand> {
     bar.finish_and_clear();
     let events = events::seed(app, &brand.owner).await?;
     app.rebuild_aggregates(brand.tenant, &mut |_| {}).await.map_err(err)?;
+    let orders = orders::seed(app, &brand.owner).await?;
     app.store.tenants().rename(brand.tenant, TENANT_NAME).await?;
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "seeded {TENANT_NAME}: {customers} customers ({rows} rows) and {events} events in {secs:.1} s, {:.0} customers/s",
+        "seeded {TENANT_NAME}: {customers} customers ({rows} rows), {events} events and {orders} orders in {secs:.1} s, {:.0} customers/s",
         customers as f64 / secs.max(0.001)
     );
     Ok(brand)

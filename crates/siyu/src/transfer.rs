@@ -292,7 +292,7 @@ async fn export_customers(
             filter.tags_any.push(find_tag(&groups, &wanted)?);
         }
     }
-    let request = ExportRequest { filter, format, reveal_pii };
+    let request = ExportRequest { filter, segment: None, format, reveal_pii };
     let plan = app.prepare_export(&actor, request).await.map_err(app_err)?;
     let mut part = file.as_os_str().to_owned();
     part.push(".part");

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use siyu_domain::access::Permission;
 use siyu_domain::customer::{CustomerFilter, Gender};
 use siyu_domain::field::FieldDef;
-use siyu_domain::id::CustomerId;
+use siyu_domain::id::{CustomerId, SegmentId};
 use siyu_domain::identity::IdentityKind;
 
 use super::table::number_text;
@@ -61,6 +61,8 @@ impl ExportFormat {
 #[derive(Debug, Clone, Default)]
 pub struct ExportRequest {
     pub filter: CustomerFilter,
+    /// Export a segment's members instead of the filter's matches.
+    pub segment: Option<SegmentId>,
     pub format: ExportFormat,
     /// Full phone numbers and emails; needs [`Permission::PiiReveal`].
     pub reveal_pii: bool,
@@ -190,8 +192,16 @@ impl App {
         if request.reveal_pii {
             actor.require(Permission::PiiReveal)?;
         }
-        let q = self.customer_query(actor, &request.filter).await?;
-        let total = self.store.customers().count(actor.tenant, &q).await?;
+        let total = match request.segment {
+            Some(segment) => {
+                self.store.segments().get(actor.tenant, segment).await?;
+                self.store.segments().visible_member_count(actor.tenant, segment, &actor.visibility).await?
+            }
+            None => {
+                let q = self.customer_query(actor, &request.filter).await?;
+                self.store.customers().count(actor.tenant, &q).await?
+            }
+        };
         if request.format == ExportFormat::Xlsx && total > XLSX_MAX_ROWS {
             return Err(AppError::invalid("format", "too_many_rows_for_xlsx (export as csv)"));
         }
@@ -240,7 +250,13 @@ impl App {
             let q = self.customer_query(actor, &plan.request.filter).await?;
             let mut after: Option<CustomerId> = None;
             loop {
-                let ids = self.store.customers().ids(actor.tenant, &q, after, BATCH).await?;
+                let ids = match plan.request.segment {
+                    Some(segment) => {
+                        let segments = self.store.segments();
+                        segments.member_ids_after(actor.tenant, segment, &actor.visibility, after, BATCH).await?
+                    }
+                    None => self.store.customers().ids(actor.tenant, &q, after, BATCH).await?,
+                };
                 let Some(last) = ids.last().copied() else { break };
                 let rows = self.export_rows(actor, plan, &ids).await?;
                 let n = rows.len() as u64;
@@ -268,6 +284,7 @@ impl App {
             "rows": written,
             "reveal_pii": plan.request.reveal_pii,
             "filtered": !plan.request.filter.is_empty(),
+            "segment": plan.request.segment,
             "ok": result.is_ok(),
         });
         self.audit(actor, AuditEvent { action: "customer.export", object_type: "customer", object_id: None, detail })

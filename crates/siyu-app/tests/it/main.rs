@@ -10,7 +10,9 @@ mod import_jobs;
 mod orders;
 mod privacy;
 mod seed;
+mod segments;
 mod transfer;
+mod values;
 
 use std::sync::Arc;
 
@@ -37,6 +39,11 @@ impl Ctx {
         let member = app.add_membership(tenant.id, &account, Role::Owner, None, None).await.unwrap();
         let owner = Actor::for_member(&app.store, &member, Via::System).await.unwrap();
         Self { app, owner, _db: db }
+    }
+
+    /// The test database's URL (for queries written by hand).
+    pub fn db_url(&self) -> String {
+        self._db.url.clone()
     }
 
     /// Another member of the tenant with the given role and scope.

@@ -124,14 +124,29 @@ pub async fn list_privacy_requests(
 /// The body of a prepared export, written by a task while the client reads it. A failure midway aborts the
 /// response instead of ending a document that looks complete.
 pub fn export_body(app: App, actor: Actor, plan: PersonalExport) -> Body {
+    streamed_body(move |tx| async move {
+        let result = app.write_personal_export(&actor, &plan, tx).await;
+        if let Err(e) = &result {
+            tracing::warn!(error = ?e, customer = %plan.customer, "personal data export stopped");
+        }
+        result.map(|_| ())
+    })
+}
+
+/// A response body filled by `run` through a channel of chunks, on its own task. If `run` fails, the
+/// body ends with an error (the client sees an aborted download, not a short file that looks whole).
+pub fn streamed_body<F, Fut>(run: F) -> Body
+where
+    F: FnOnce(mpsc::Sender<Vec<u8>>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = siyu_app::AppResult<()>> + Send + 'static,
+{
     let (tx, rx) = mpsc::channel::<Vec<u8>>(4);
     let failed = Arc::new(AtomicBool::new(false));
     let flag = failed.clone();
     tokio::spawn(async move {
         // Keeps the channel open until the outcome is known, so the reader sees the flag once it ends.
         let keep = tx.clone();
-        if let Err(e) = app.write_personal_export(&actor, &plan, tx).await {
-            tracing::warn!(error = ?e, customer = %plan.customer, "personal data export stopped");
+        if run(tx).await.is_err() {
             flag.store(true, Ordering::SeqCst);
         }
         drop(keep);

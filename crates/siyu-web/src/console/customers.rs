@@ -10,7 +10,9 @@ pub mod form;
 pub mod merges;
 pub mod orders;
 pub mod privacy;
+pub mod segments;
 pub mod timeline;
+pub mod values;
 pub mod view;
 
 use askama::Template;

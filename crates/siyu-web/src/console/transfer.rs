@@ -9,7 +9,7 @@
 //! [`receive_upload`], [`errors_download`], and the `views` shared by both (`ShownErrors`, `ProgressView`
 //! with `import_errors.html` and `import_progress.html`).
 
-mod export;
+pub mod export;
 pub mod views;
 
 use askama::Template;

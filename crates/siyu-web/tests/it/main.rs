@@ -13,5 +13,8 @@ mod openapi;
 mod orders;
 mod pii;
 mod privacy;
+mod segments_api;
+mod segments_console;
 mod sources;
 mod tenancy;
+mod values;

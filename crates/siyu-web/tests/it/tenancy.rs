@@ -77,6 +77,10 @@ async fn objects(t: &TestApp, f: &Fixture) -> HashMap<&'static str, String> {
         )
         .await;
     ids.insert("job", job["id"].as_str().unwrap().to_string());
+    let (s, seg) =
+        t.api("POST", "/api/v1/segments", &f.token, Some(json!({"name": "有手机号", "text": "has phone"}))).await;
+    assert_eq!(s, 201, "{seg}");
+    ids.insert("segment", seg["id"].as_str().unwrap().to_string());
     ids.insert("customer", customer);
     ids
 }
@@ -87,6 +91,7 @@ fn resolve(path: &str, ids: &HashMap<&'static str, String>) -> String {
         match p {
             p if p.starts_with("/api/v1/customers") || p.starts_with("/console/customers") => "customer",
             p if p.starts_with("/api/v1/orders/") => "order",
+            p if p.starts_with("/api/v1/segments/") || p.starts_with("/console/segments/") => "segment",
             p if p.starts_with("/console/order-imports/") => "order_import",
             p if p.contains("tag-groups") || p.contains("tag_groups") || p.starts_with("/console/tags/groups") => {
                 "tag_group"
@@ -141,6 +146,8 @@ fn body_for(method: &str, path: &str, ids: &HashMap<&'static str, String>) -> Op
         ("PATCH", "/api/v1/sources/{id}") => json!({"name": "x"}),
         ("PUT", "/api/v1/customers/{id}/consents/{purpose}") => json!({"status": "granted"}),
         ("POST", "/api/v1/merges/{id}/undo") => json!({"reason": "x"}),
+        ("PUT", "/api/v1/segments/{id}") => json!({"name": "x", "text": "has phone"}),
+        ("POST", "/api/v1/segments/{id}/archive") => json!({"archived": true}),
         ("POST", _) | ("PATCH", _) => json!({}),
         _ => return None,
     };

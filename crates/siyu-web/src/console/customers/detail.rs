@@ -21,7 +21,9 @@ use super::form::FieldInput;
 use super::merges::MergesCard;
 use super::orders::OrdersCard;
 use super::privacy::PrivacyCard;
+use super::segments::SegmentsCard;
 use super::timeline::{self, More, TimelineRow};
+use super::values::ValuesCard;
 use super::view::{FieldError, FormErrors, fmt_opt, fmt_time, label, one, text};
 use super::{parse_id, tag_ids};
 use crate::auth::ConsoleActor;
@@ -132,6 +134,8 @@ struct DetailPage {
     orders: OrdersCard,
     privacy: PrivacyCard,
     merges: MergesCard,
+    segments: SegmentsCard,
+    values: ValuesCard,
     follows: Vec<FollowRow>,
     notes: Vec<NoteRow>,
     custom: Vec<(String, String)>,
@@ -256,6 +260,8 @@ pub(super) async fn detail_page(
         orders: OrdersCard::load(state, ca, tr, id, cursors.orders_cursor.as_deref()).await?,
         privacy: PrivacyCard::load(state, ca, tr, id, None).await?,
         merges: MergesCard::load(state, ca, tr, id, cursors.merge_error.clone()).await?,
+        segments: SegmentsCard::load(state, ca, tr, id).await?,
+        values: ValuesCard::load(state, ca, tr, id).await?,
         follows: d
             .follows
             .iter()

@@ -5,8 +5,10 @@ use std::io::Write;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
+use axum::response::Response;
+use siyu_app::Actor;
 use siyu_app::AppError;
-use siyu_app::transfer::{ExportFormat, ExportRequest};
+use siyu_app::transfer::{ExportFormat, ExportPlan, ExportRequest};
 use tokio::sync::mpsc;
 
 use super::download;
@@ -66,11 +68,18 @@ async fn export(
 ) -> ConsoleResult {
     let filter = parse_filter(&pairs).map_err(AppError::Invalid)?;
     let reveal_pii = pairs.iter().any(|(k, v)| k == "reveal_pii" && (v == "1" || v == "true"));
+    let request = ExportRequest { filter, segment: None, format, reveal_pii };
+    let plan = state.app.prepare_export(&ca.actor, request).await?;
+    Ok(export_download(&state, &ca.actor, plan, "customers"))
+}
+
+/// Streams a prepared export as a download named `<stem>-<day>.<ext>` (errors found before the first
+/// byte are the caller's to show: prepare first); a failure midway aborts the download.
+pub fn export_download(state: &AppState, actor: &Actor, plan: ExportPlan, stem: &str) -> Response {
+    let format = plan.request.format;
     let app = state.app.clone();
-    // Errors found before the first byte (permission, filter) are shown as a page.
-    let plan = app.prepare_export(&ca.actor, ExportRequest { filter, format, reveal_pii }).await?;
     let (tx, mut rx) = mpsc::channel::<Chunk>(4);
-    let actor = ca.actor.clone();
+    let actor = actor.clone();
     let failed = tx.clone();
     tokio::spawn(async move {
         let writer = ChannelWriter { tx, buf: Vec::with_capacity(64 * 1024) };
@@ -82,6 +91,6 @@ async fn export(
     });
     let stream = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
     let day = crate::console::page::local_time(state.app.now()).get(..10).unwrap_or("").replace('-', "");
-    let name = format!("customers-{day}.{}", format.extension());
-    Ok(download(format.content_type(), &name, Body::from_stream(stream)))
+    let name = format!("{stem}-{day}.{}", format.extension());
+    download(format.content_type(), &name, Body::from_stream(stream))
 }

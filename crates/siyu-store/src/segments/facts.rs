@@ -1,0 +1,111 @@
+//! What in-memory evaluation of a segment needs about one customer beyond the profile and aggregates:
+//! tags, identity kinds, events (in the window the rule reads), purchased lines, consents and static
+//! memberships, read the way the compiled SQL reads them.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use siyu_domain::id::{CustomerId, SegmentId, TagId, TenantId};
+use siyu_domain::identity::IdentityKind;
+use siyu_domain::order::OrderStatus;
+use siyu_domain::privacy::{ConsentPurpose, ConsentStatus};
+use siyu_domain::segment::eval::{EventFact, PurchaseFact};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::Segments;
+use crate::sql::{Arg, Sql, dyn_query_as};
+use crate::{StoreError, on_pool};
+
+/// One customer's facts for [`siyu_domain::segment::eval::Subject`].
+#[derive(Debug, Clone, Default)]
+pub struct SubjectFacts {
+    pub tags: Vec<TagId>,
+    pub identities: Vec<IdentityKind>,
+    pub events: Vec<EventFact>,
+    pub purchases: Vec<PurchaseFact>,
+    pub consents: Vec<(ConsentPurpose, ConsentStatus)>,
+    pub memberships: Vec<SegmentId>,
+}
+
+/// Which events to load: none, all, or those since a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventsSince {
+    None,
+    All,
+    Since(DateTime<Utc>),
+}
+
+type PurchaseRow = (String, DateTime<Utc>, String, Option<String>, Option<String>, Option<String>);
+
+impl Segments<'_> {
+    pub async fn subject_facts(
+        &self,
+        tenant: TenantId,
+        customer: CustomerId,
+        events: EventsSince,
+    ) -> Result<SubjectFacts, StoreError> {
+        let (t, c) = (Arg::Uuid(tenant.0), Arg::Uuid(customer.0));
+        let both = || vec![t.clone(), c.clone()];
+        let tags: Vec<(Uuid,)> = on_pool!(self.0, p => dyn_query_as!((Uuid,), Sql::with(
+            "SELECT tag_id FROM customer_tags WHERE tenant_id = $1 AND customer_id = $2", both())).fetch_all(p).await)?;
+        let kinds: Vec<(String,)> = on_pool!(self.0, p => dyn_query_as!((String,), Sql::with(
+            "SELECT DISTINCT kind FROM identities WHERE tenant_id = $1 AND customer_id = $2", both())).fetch_all(p).await)?;
+        let consents: Vec<(String, String)> = on_pool!(self.0, p => dyn_query_as!((String, String), Sql::with(
+            "SELECT purpose, status FROM consents WHERE tenant_id = $1 AND customer_id = $2", both())).fetch_all(p).await)?;
+        let purchases: Vec<PurchaseRow> = on_pool!(self.0, p => dyn_query_as!(PurchaseRow, Sql::with(
+            "SELECT o.status, o.placed_at, l.refund, l.sku_id, l.product_id, l.title FROM orders o \
+             JOIN order_lines l ON l.tenant_id = o.tenant_id AND l.order_id = o.id \
+             WHERE o.tenant_id = $1 AND o.customer_id = $2", both())).fetch_all(p).await)?;
+        let events = match events {
+            EventsSince::None => Vec::new(),
+            since => {
+                let mut sql = Sql::with(
+                    "SELECT name, event_time, payload FROM events WHERE tenant_id = $1 AND customer_id = $2 AND name IS NOT NULL",
+                    both(),
+                );
+                if let EventsSince::Since(at) = since {
+                    sql.push(" AND event_time >= ").bind(Arg::Time(at));
+                }
+                let rows: Vec<(String, DateTime<Utc>, Json<Value>)> =
+                    on_pool!(self.0, p => dyn_query_as!((String, DateTime<Utc>, Json<Value>), sql).fetch_all(p).await)?;
+                rows.into_iter()
+                    .map(|(name, at, payload)| {
+                        let properties = match payload.0 {
+                            Value::Object(mut m) => match m.remove("properties") {
+                                Some(Value::Object(props)) => props,
+                                _ => Map::new(),
+                            },
+                            _ => Map::new(),
+                        };
+                        EventFact { name, at, properties }
+                    })
+                    .collect()
+            }
+        };
+        let memberships = self.static_memberships(tenant, customer).await?;
+        let corrupt = |what: &str, v: &str| StoreError::Corrupt(format!("{what} {v}"));
+        Ok(SubjectFacts {
+            tags: tags.into_iter().map(|r| TagId(r.0)).collect(),
+            identities: kinds.into_iter().filter_map(|(k,)| IdentityKind::parse(&k)).collect(),
+            events,
+            purchases: purchases
+                .into_iter()
+                .map(|(status, placed_at, refund, sku_id, product_id, title)| {
+                    Ok(PurchaseFact {
+                        status: OrderStatus::parse(&status).ok_or_else(|| corrupt("order status", &status))?,
+                        placed_at,
+                        fully_refunded: refund == "full",
+                        sku_id,
+                        product_id,
+                        title,
+                    })
+                })
+                .collect::<Result<_, StoreError>>()?,
+            consents: consents
+                .into_iter()
+                .filter_map(|(p, s)| Some((ConsentPurpose::parse(&p)?, ConsentStatus::parse(&s)?)))
+                .collect(),
+            memberships,
+        })
+    }
+}
