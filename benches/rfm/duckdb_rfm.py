@@ -5,12 +5,14 @@ Loads the orders CSV (customer, paid_at in Unix seconds, status, paid_fen, refun
 memory, then computes, with the rules of crates/siyu-domain/src/rfm.rs (counted orders: paid, shipped,
 received or partially refunded with paid − refunded > 0; days in the tenant's zone; R lifetime, F distinct
 days and M net fen over the last `--window` days; quintiles by RANK()), every customer's recency, frequency,
-monetary value and r, f, m scores into a table, once to warm up and `--runs` times more. Prints one JSON
+monetary value and r, f, m scores into a table, once to warm up and `--runs` times more. The orders are first
+grouped by customer and day (one row per purchase day, its net fen summed), which DuckDB runs faster than
+`count(DISTINCT day)` over the orders (3.9 s against 5.7 s for 10 M orders here). Prints one JSON
 object: versions, threads, load time, each run's seconds, the number of scored customers, how many have each
 (r, f, m), and the rows of the customers whose number is 7 modulo `--sample-every`.
 
     pip install duckdb
-    python benches/rfm/duckdb_rfm.py orders.csv --today DAY [--offset 28800] [--window 365] [--runs 3]
+    python benches/rfm/duckdb_rfm.py orders.csv --today DAY [--offset 28800] [--window 365] [--runs 5]
 """
 
 import argparse
@@ -22,18 +24,19 @@ import time
 
 SCORE = """
 CREATE OR REPLACE TABLE scores AS
-WITH counted AS (
-    SELECT customer, (paid_at + {offset}) // 86400 AS day, paid_fen - refunded_fen AS net
+WITH purchase_days AS (
+    SELECT customer, (paid_at + {offset}) // 86400 AS day, sum(paid_fen - refunded_fen) AS net
     FROM orders
     WHERE status IN ('paid', 'shipped', 'received', 'partially_refunded') AND paid_fen - refunded_fen > 0
+      AND (paid_at + {offset}) // 86400 <= {today}
+    GROUP BY ALL
 ),
 per_customer AS (
     SELECT customer,
            {today} - max(day) AS recency_days,
-           count(DISTINCT day) FILTER (WHERE {today} - day < {window}) AS frequency,
+           count(*) FILTER (WHERE {today} - day < {window}) AS frequency,
            coalesce(sum(net) FILTER (WHERE {today} - day < {window}), 0) AS monetary_fen
-    FROM counted
-    WHERE day <= {today}
+    FROM purchase_days
     GROUP BY customer
 )
 SELECT customer, recency_days, frequency, monetary_fen,
@@ -50,7 +53,7 @@ def main() -> int:
     parser.add_argument("--today", type=int, required=True, help="the as-of day, days since 1970-01-01 in the zone")
     parser.add_argument("--offset", type=int, default=8 * 3600, help="the zone's UTC offset in seconds")
     parser.add_argument("--window", type=int, default=365, help="days F and M look back, today included")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--sample-every", type=int, default=1000)
     args = parser.parse_args()
 

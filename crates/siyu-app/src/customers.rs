@@ -244,6 +244,7 @@ impl App {
         self.store.customers().update(actor.tenant, &c).await?;
         let e = entry(id, actor, source_of(actor), kinds::PROFILE_UPDATED, c.updated_at, json!({"fields": changed}));
         self.store.timeline().append(actor.tenant, &e).await?;
+        self.after_customer_change(actor.tenant, id).await;
         Ok(c)
     }
 

@@ -132,6 +132,7 @@ impl App {
         self.audit(actor, ev).await;
         metrics::counter!("siyu_consent_changes_total", "purpose" => purpose.as_str(), "to" => status.as_str())
             .increment(1);
+        self.after_customer_change(actor.tenant, customer).await;
         Ok(Consent::after(&change))
     }
 

@@ -260,7 +260,11 @@ impl App {
                 return Err(AppError::invalid("remove", format!("unknown_tag {id}")));
             }
         }
-        self.apply_tags(actor, customer, &adds, remove, &groups, &tags, "manual").await
+        let changes = self.apply_tags(actor, customer, &adds, remove, &groups, &tags, "manual").await?;
+        if !changes.is_empty() {
+            self.after_customer_change(actor.tenant, customer).await;
+        }
+        Ok(changes)
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -83,6 +83,9 @@ impl App {
         self.audit(actor, event).await;
         let label = serde_json::to_value(outcome).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
         metrics::counter!("siyu_mall_orders_total", "outcome" => label).increment(1);
+        if let Some(c) = o.customer_id {
+            self.after_customer_change(actor.tenant, c).await;
+        }
         Ok(MallOrderResult {
             outcome,
             status_changed: report.status_changes > 0,

@@ -137,8 +137,17 @@ impl App {
         Ok(rules.iter().map(|r| matches(r, &subject, at)).collect())
     }
 
+    /// After one customer's own data changed through a single-customer use case (profile, tags, consent,
+    /// identities, follows, a mall order): re-evaluates their dynamic segments. Never fails the caller:
+    /// a failure is logged and the next sweep catches up.
+    pub(crate) async fn after_customer_change(&self, tenant: TenantId, customer: CustomerId) {
+        if let Err(e) = self.refresh_customer_segments(tenant, customer).await {
+            tracing::warn!(error = ?e, customer = %customer.0, "segment re-evaluation failed; the sweep will catch up");
+        }
+    }
+
     /// Re-evaluates one customer against every active dynamic segment of the tenant and records the
-    /// entries and exits (reason `change`). Call it after the customer's own data changed.
+    /// entries and exits (reason `change`) where membership differs.
     pub async fn refresh_customer_segments(&self, tenant: TenantId, customer: CustomerId) -> AppResult<(u64, u64)> {
         let segments: Vec<_> = self
             .store
@@ -163,8 +172,13 @@ impl App {
         let rules: Vec<&Rule> = checked.iter().map(|(_, r)| r).collect();
         let results = self.evaluate(tenant, &c, &rules, at).await?;
         let day = at.now.with_timezone(&offset).format("%Y-%m-%d").to_string();
+        let held: Vec<SegmentId> =
+            self.store.segments().of_customer(tenant, customer).await?.into_iter().map(|(id, _, _)| id).collect();
         let (mut entered, mut exited) = (0, 0);
         for ((id, _), is_member) in checked.iter().zip(results) {
+            if held.contains(id) == is_member {
+                continue;
+            }
             let (add, remove) = if is_member { (vec![customer], vec![]) } else { (vec![], vec![customer]) };
             let r = self
                 .store

@@ -84,14 +84,35 @@ impl Segments<'_> {
     ) -> Result<Refresh, StoreError> {
         let t = tenant.0;
         let s = segment.0;
+        let total_before: i64;
         in_write_tx!(self.0, tx => {
             // Lock the segment row first, so the members read below stay current until commit.
             let (seq,): (i64,) = sqlx::query_as("UPDATE segments SET seq = seq WHERE tenant_id = $1 AND id = $2 RETURNING seq")
                 .bind(t).bind(s).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
-            let current: Vec<(Uuid,)> = sqlx::query_as(
-                "SELECT customer_id FROM segment_members WHERE tenant_id = $1 AND segment_id = $2 ORDER BY customer_id")
-                .bind(t).bind(s).fetch_all(&mut *tx).await?;
-            let current: Vec<CustomerId> = current.into_iter().map(|r| CustomerId(r.0)).collect();
+            // A replace diffs against every member; a change needs only the customers it names.
+            let mut read = Sql::new("SELECT customer_id FROM segment_members WHERE tenant_id = ");
+            read.bind(Arg::Uuid(t)).push(" AND segment_id = ").bind(Arg::Uuid(s));
+            match &target {
+                Target::Change { add, remove } if add.is_empty() && remove.is_empty() => {
+                    read.push(" AND 1 = 0");
+                }
+                Target::Change { add, remove } => {
+                    read.push(" AND customer_id IN ").bind_list(add.iter().chain(remove.iter()).map(|c| c.0));
+                }
+                Target::Replace(_) => {}
+            }
+            read.push(" ORDER BY customer_id");
+            let current: Vec<(Uuid,)> = dyn_query_as!((Uuid,), read).fetch_all(&mut *tx).await?;
+            let mut current: Vec<CustomerId> = current.into_iter().map(|r| CustomerId(r.0)).collect();
+            if matches!(target, Target::Change { .. }) {
+                // The count below starts from every member, not just the ones read.
+                let (n,): (i64,) = sqlx::query_as("SELECT member_count FROM segments WHERE tenant_id = $1 AND id = $2")
+                    .bind(t).bind(s).fetch_one(&mut *tx).await?;
+                total_before = n;
+            } else {
+                total_before = current.len() as i64;
+            }
+            current.sort();
             let (entered, exited) = match target {
                 Target::Replace(new) => diff(&current, new),
                 Target::Change { add, remove } => {
@@ -105,7 +126,7 @@ impl Segments<'_> {
                     (add, remove)
                 }
             };
-            let members = current.len() as i64 + entered.len() as i64 - exited.len() as i64;
+            let members = total_before + entered.len() as i64 - exited.len() as i64;
             let version = if entered.is_empty() && exited.is_empty() { seq } else { seq + 1 };
             for chunk in entered.chunks(CHUNK) {
                 let mut sql = Sql::new("INSERT INTO segment_members (tenant_id, segment_id, customer_id, version, entered_at) VALUES ");

@@ -65,16 +65,21 @@ async fn a_segment_is_defined_previewed_listed_and_followed_through_its_deltas_o
     assert_eq!(changes.as_array().unwrap().len(), 2);
     assert!(changes.as_array().unwrap().iter().all(|c| c["reason"] == "initial" && c["version"] == 1));
 
-    // 韩梅 gets the tag; a refresh logs one entry under the next version.
+    // 韩梅 gets the tag: she enters at once under the next version (reason `change`); a refresh finds
+    // nothing left to do.
     let (s, _) =
         t.api("POST", &format!("/api/v1/customers/{}/tags", ids[2]), &f.token, Some(json!({"add": [tag]}))).await;
     assert_eq!(s, 200);
-    let (s, r) = t.api("POST", &format!("/api/v1/segments/{id}/refresh"), &f.token, None).await;
-    assert_eq!(s, 200, "{r}");
-    assert_eq!((r["entered"].as_u64(), r["exited"].as_u64(), r["version"].as_i64()), (Some(1), Some(0), Some(2)));
     let (_, changes) = t.api("GET", &format!("/api/v1/segments/{id}/changes?after_version=1"), &f.token, None).await;
     assert_eq!(changes.as_array().unwrap().len(), 1);
-    assert_eq!((changes[0]["customer_id"].as_str(), changes[0]["op"].as_str()), (Some(ids[2].as_str()), Some("enter")));
+    let c = &changes[0];
+    assert_eq!(
+        (c["customer_id"].as_str(), c["op"].as_str(), c["reason"].as_str(), c["version"].as_i64()),
+        (Some(ids[2].as_str()), Some("enter"), Some("change"), Some(2))
+    );
+    let (s, r) = t.api("POST", &format!("/api/v1/segments/{id}/refresh"), &f.token, None).await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!((r["entered"].as_u64(), r["exited"].as_u64(), r["members"].as_i64()), (Some(0), Some(0), Some(3)));
 
     let (_, mine) = t.api("GET", &format!("/api/v1/customers/{}/segments", ids[2]), &f.token, None).await;
     assert_eq!(mine["current"][0]["name"], "高意向客户");

@@ -45,7 +45,7 @@ pub struct RfmArgs {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Timed runs on each side, after one to warm up; the best is reported.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 5)]
     runs: usize,
     /// Threads for siyu's aggregation [default: the machine's cores].
     #[arg(long)]

@@ -306,3 +306,38 @@ fn results(
     }
     t
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_hand_written_statement_counts_what_count_matching_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = data::ensure(dir.path(), 3_000, 2).await.unwrap();
+        let offset = FixedOffset::east_opt(8 * 3600).unwrap();
+        let catalog = Catalog {
+            tags: data.tags.iter().map(|(id, name)| (TagId(*id), data::TAG_GROUP.to_string(), name.clone())).collect(),
+            ..Catalog::default()
+        };
+        let (_, rule) = text::parse(RULE, &catalog).unwrap();
+        let at = At { now: data.now, offset };
+        let ours = time_store(&data.db, TenantId(data.tenant), &rule, at, 1, "test").await.unwrap();
+        assert!(ours.count > 20 && ours.count < 300, "{} match", ours.count);
+        let tag = |name: &str| data.tags.iter().find(|(_, n)| n == name).unwrap().0;
+        let binds = probe::Binds {
+            tenant: data.tenant,
+            min_orders: 2.0,
+            min_paid_fen: 50_000.0,
+            gender: "female".into(),
+            any_tag: tag("A"),
+            none_tag: tag("B"),
+        };
+        let found = probe::probe(&data.db, &binds, 1).unwrap();
+        assert_eq!(found.parts.last().map(|p| p.1), Some(ours.count));
+        let lines = |name: &str| std::fs::read_to_string(data.dir.join(name)).unwrap().lines().count() as u64;
+        assert_eq!(lines("customers.csv"), 3_001);
+        assert_eq!(lines("customer_aggregates.csv"), 3_001);
+        assert_eq!(lines("customer_tags.csv"), data.customer_tags + 1);
+    }
+}
