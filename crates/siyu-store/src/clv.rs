@@ -48,13 +48,13 @@ fn value(r: ClvRow) -> CustomerClv {
 
 impl Clv<'_> {
     /// Net paid amount and time of every counted order (paid, shipped, received, partially refunded, with
-    /// something left after refunds) of the tenant's customers, by customer.
+    /// something left after refunds) of the tenant's customers (not erased ones), by customer.
     pub async fn purchases(&self, tenant: TenantId) -> Result<Vec<(CustomerId, DateTime<Utc>, i64)>, StoreError> {
         let rows: Vec<(Uuid, DateTime<Utc>, i64)> = on_pool!(self.0, p => sqlx::query_as(
-            "SELECT customer_id, COALESCE(paid_at, placed_at), paid_fen - refunded_fen FROM orders \
-             WHERE tenant_id = $1 AND customer_id IS NOT NULL \
-             AND status IN ('paid', 'shipped', 'received', 'partially_refunded') AND paid_fen > refunded_fen \
-             ORDER BY customer_id")
+            "SELECT o.customer_id, COALESCE(o.paid_at, o.placed_at), o.paid_fen - o.refunded_fen FROM orders o \
+             JOIN customers c ON c.tenant_id = o.tenant_id AND c.id = o.customer_id AND c.erased_at IS NULL \
+             WHERE o.tenant_id = $1 AND o.status IN ('paid', 'shipped', 'received', 'partially_refunded') \
+             AND o.paid_fen > o.refunded_fen ORDER BY o.customer_id")
             .bind(tenant.0).fetch_all(p).await)?;
         Ok(rows.into_iter().map(|(c, at, fen)| (CustomerId(c), at, fen)).collect())
     }

@@ -54,11 +54,13 @@ impl Rfm<'_> {
         Ok(())
     }
 
-    /// Every order of the tenant's customers (counted or not: the rules decide), by customer.
+    /// Every order of the tenant's customers (counted or not: the rules decide), by customer; erased
+    /// customers' orders (kept for finance) are not theirs to score.
     pub async fn orders(&self, tenant: TenantId) -> Result<Vec<(CustomerId, RfmOrder)>, StoreError> {
         let rows: Vec<(Uuid, String, DateTime<Utc>, i64, i64)> = on_pool!(self.0, p => sqlx::query_as(
-            "SELECT customer_id, status, COALESCE(paid_at, placed_at), paid_fen, refunded_fen FROM orders \
-             WHERE tenant_id = $1 AND customer_id IS NOT NULL ORDER BY customer_id")
+            "SELECT o.customer_id, o.status, COALESCE(o.paid_at, o.placed_at), o.paid_fen, o.refunded_fen FROM orders o \
+             JOIN customers c ON c.tenant_id = o.tenant_id AND c.id = o.customer_id AND c.erased_at IS NULL \
+             WHERE o.tenant_id = $1 ORDER BY o.customer_id")
             .bind(tenant.0).fetch_all(p).await)?;
         rows.into_iter()
             .map(|(c, status, paid_at, paid_fen, refunded_fen)| {
@@ -71,7 +73,8 @@ impl Rfm<'_> {
     /// Event times of the tenant's customers (interactions), by customer.
     pub async fn interactions(&self, tenant: TenantId) -> Result<Vec<(CustomerId, DateTime<Utc>)>, StoreError> {
         let rows: Vec<(Uuid, DateTime<Utc>)> = on_pool!(self.0, p => sqlx::query_as(
-            "SELECT customer_id, event_time FROM events WHERE tenant_id = $1 AND customer_id IS NOT NULL ORDER BY customer_id")
+            "SELECT e.customer_id, e.event_time FROM events e JOIN customers c ON c.tenant_id = e.tenant_id \
+             AND c.id = e.customer_id AND c.erased_at IS NULL WHERE e.tenant_id = $1 ORDER BY e.customer_id")
             .bind(tenant.0).fetch_all(p).await)?;
         Ok(rows.into_iter().map(|(c, t)| (CustomerId(c), t)).collect())
     }

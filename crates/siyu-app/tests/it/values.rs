@@ -24,6 +24,7 @@ crate::on_both_backends!(
     rfm_scores_agree_row_for_row_with_rfm_written_by_hand_in_sql,
     an_rfm_run_creates_the_built_in_segments_and_logs_moves_between_classes,
     clv_fits_on_the_orders_and_its_values_are_usable_in_segments,
+    erasing_a_customer_takes_them_out_of_every_segment_and_drops_their_scores,
 );
 
 /// `n` customers with 0–6 mall orders each over the last 500 days, in every status, some refunded.
@@ -264,4 +265,27 @@ async fn clv_fits_on_the_orders_and_its_values_are_usable_in_segments(ctx: Ctx) 
     };
     let unset = app.create_segment(owner, input).await.unwrap();
     assert_eq!(unset.member_count, 1, "a customer without orders has no CLV");
+}
+
+async fn erasing_a_customer_takes_them_out_of_every_segment_and_drops_their_scores(ctx: Ctx) {
+    let ids = customers_with_orders(&ctx, 20, 4).await;
+    ctx.app.compute_rfm(ctx.owner.tenant).await.unwrap();
+    let store = &ctx.app.store;
+    let mut scored = None;
+    for id in &ids {
+        if store.rfm().of_customer(ctx.owner.tenant, *id).await.unwrap().is_some() {
+            scored = Some(*id);
+            break;
+        }
+    }
+    let c = scored.expect("someone was scored");
+    assert!(!store.segments().of_customer(ctx.owner.tenant, c).await.unwrap().is_empty(), "in an RFM class segment");
+    ctx.app.erase_customer(&ctx.owner, c).await.unwrap();
+    assert!(store.segments().of_customer(ctx.owner.tenant, c).await.unwrap().is_empty());
+    assert!(store.segments().changes_of_customer(ctx.owner.tenant, c, 10).await.unwrap().is_empty());
+    assert!(store.rfm().of_customer(ctx.owner.tenant, c).await.unwrap().is_none());
+    // An erased customer never matches again, so the next run and refreshes leave them out.
+    ctx.app.compute_rfm(ctx.owner.tenant).await.unwrap();
+    assert!(store.segments().of_customer(ctx.owner.tenant, c).await.unwrap().is_empty());
+    assert!(store.rfm().of_customer(ctx.owner.tenant, c).await.unwrap().is_none(), "their kept orders are not scored");
 }

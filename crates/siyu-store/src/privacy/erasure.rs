@@ -113,6 +113,12 @@ pub const ERASURE_STEPS: &[ErasureStep] = &[
          OR hints <> '[]' OR receiver_name_enc IS NOT NULL OR receiver_phone_enc IS NOT NULL \
          OR receiver_phone_display IS NOT NULL OR receiver_phone_lookup IS NOT NULL OR receiver_address_enc IS NOT NULL)",
     ),
+    // Derived audiences and scores: out of every segment (with its enter/exit log, so no consumer follows
+    // the person any more; member counts catch up at the next refresh), and no RFM or CLV row.
+    both("segment_members", "DELETE FROM segment_members WHERE tenant_id = $1 AND customer_id = $2"),
+    both("segment_changes", "DELETE FROM segment_changes WHERE tenant_id = $1 AND customer_id = $2"),
+    both("customer_rfm", "DELETE FROM customer_rfm WHERE tenant_id = $1 AND customer_id = $2"),
+    both("customer_clv", "DELETE FROM customer_clv WHERE tenant_id = $1 AND customer_id = $2"),
 ];
 
 /// The profile columns of the customer row, emptied; `$3` is the time of the erasure.
