@@ -138,7 +138,8 @@ macro_rules! merge_customer {
         let theirs: Vec<ConsentRow> = sqlx::query_as(consent_sql).bind(t.0).bind(a).fetch_all(&mut *$tx).await?;
         for (purpose, status, source, by, at) in theirs {
             let current = mine.iter().find(|m| m.0 == purpose);
-            let applied = current.is_none_or(|m| at > m.4 && m.1 != status);
+            // The later decision wins; on a tie (the same millisecond) the one that does not consent.
+            let applied = current.is_none_or(|m| (at > m.4 || (at == m.4 && status == "withdrawn")) && m.1 != status);
             if applied {
                 let from = current.map_or("unknown", |m| m.1.as_str());
                 let mut change = $crate::graph::merges::consent_change(&purpose, from, &status, &source, by, "merge", at)?;
