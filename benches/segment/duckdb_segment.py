@@ -4,8 +4,11 @@
 Loads customers.csv, customer_aggregates.csv and customer_tags.csv (written by the bench next to its SQLite
 file, the same rows) into DuckDB tables in memory, makes the tables the statement joins that hold no rows in
 the bench (query.json's empty_tables: tenant_id and customer_id), then runs the statement of query.json, the SQL text siyu
-compiles for the rule with its `$n` placeholders and their values, once to warm up and `--runs` times more.
-Prints one JSON object: versions, threads, load time, row counts, the count and each run's seconds.
+compiles for the rule with its `$n` placeholders and their values, once to warm up and `--runs` times more;
+then the same for query.json's `hand_sql` if given: the rule written by hand the way a DuckDB user would
+(plain joins, uncorrelated semi- and anti-joins), DuckDB at its best.
+Prints one JSON object: versions, threads, load time, row counts, the count and each run's seconds (and the
+same for the hand-written statement under `hand_`).
 
     pip install duckdb
     python benches/segment/duckdb_segment.py DIR DIR/query.json [--runs 5]
@@ -48,6 +51,20 @@ def value(v):
     return v["text"]
 
 
+def timed(con, sql, params, n):
+    """Runs `sql` once to warm up and `n` times more: (count, seconds of each run), count None on a change."""
+    count = con.execute(sql, params).fetchone()[0]
+    runs = []
+    for _ in range(n):
+        started = time.perf_counter()
+        again = con.execute(sql, params).fetchone()[0]
+        runs.append(time.perf_counter() - started)
+        if again != count:
+            print(f"the count changed between runs: {count} then {again}", file=sys.stderr)
+            return None, runs
+    return count, runs
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dir", help="folder holding the three CSV files")
@@ -76,15 +93,20 @@ def main() -> int:
     for table in query.get("empty_tables", []):
         con.execute(f"CREATE TABLE {table} (tenant_id UUID, customer_id UUID)")
     params = [value(v) for v in query["params"]]
-    count = con.execute(query["sql"], params).fetchone()[0]
-    runs = []
-    for _ in range(args.runs):
-        started = time.perf_counter()
-        again = con.execute(query["sql"], params).fetchone()[0]
-        runs.append(time.perf_counter() - started)
-        if again != count:
-            print(f"the count changed between runs: {count} then {again}", file=sys.stderr)
+    count, runs = timed(con, query["sql"], params, args.runs)
+    if count is None:
+        return 1
+    hand = {}
+    if query.get("hand_sql"):
+        hand_count, hand_runs = timed(con, query["hand_sql"], params, args.runs)
+        if hand_count is None:
             return 1
+        hand = {
+            "hand_count": int(hand_count),
+            "hand_runs": hand_runs,
+            "hand_best_s": min(hand_runs),
+            "hand_median_s": statistics.median(hand_runs),
+        }
 
     print(json.dumps({
         "duckdb": duckdb.__version__,
@@ -96,6 +118,7 @@ def main() -> int:
         "runs": runs,
         "best_s": min(runs),
         "median_s": statistics.median(runs),
+        **hand,
     }))
     return 0
 

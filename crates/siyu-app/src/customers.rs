@@ -77,7 +77,9 @@ impl App {
     pub async fn create_customer(&self, actor: &Actor, input: NewCustomerInput) -> AppResult<Customer> {
         actor.require(Permission::CustomersWrite)?;
         let source = source_of(actor);
-        self.create_customer_from(actor, input, source).await
+        let c = self.create_customer_from(actor, input, source).await?;
+        self.after_customer_change(actor.tenant, c.id).await;
+        Ok(c)
     }
 
     /// Creates a customer, recording `source` (imports pass `import`).

@@ -45,8 +45,12 @@ impl App {
                 n += 1;
             }
             if self.resolve_pending_events().await? == 0 {
-                // Dynamic segments due for their sweep (time windows move with no event).
+                // Customers bulk paths changed, then dynamic segments due for their sweep (time windows
+                // move with no event).
+                while self.drain_dirty_segments().await? > 0 {}
                 self.sweep_segments(false).await?;
+                // Then the scheduled audience files that are due.
+                self.sweep_audience_syncs().await?;
                 return Ok(n);
             }
         }
@@ -81,6 +85,7 @@ impl App {
         let mut changed = payload["changed"].as_i64().unwrap_or(0);
         loop {
             let (processed, next, finished) = self.bulk_tag_batch(&actor, &payload).await?;
+            self.mark_segments_dirty(tenant, &processed).await;
             changed += processed.len() as i64;
             payload = next;
             payload["changed"] = json!(changed);
@@ -126,11 +131,21 @@ impl App {
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = ?e, "identity resolution step failed"),
             }
+            // Then customers bulk paths changed, a batch at a time.
+            match self.drain_dirty_segments().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = ?e, "segment re-evaluation step failed"),
+            }
             // Segments are due every few minutes: looking every 30 s is plenty.
             if last_sweep.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(30)) {
                 last_sweep = Some(std::time::Instant::now());
                 if let Err(e) = self.sweep_segments(false).await {
                     tracing::error!(error = ?e, "segment sweep failed");
+                }
+                // Scheduled audience files (each due every few hours at the most often).
+                if let Err(e) = self.sweep_audience_syncs().await {
+                    tracing::error!(error = ?e, "audience sync sweep failed");
                 }
                 // RFM and CLV per tenant once a day (each tenant when its last run is a day old).
                 if let Err(e) = self.sweep_values(false).await {

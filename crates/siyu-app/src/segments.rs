@@ -9,17 +9,21 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use siyu_domain::access::Permission;
-use siyu_domain::id::{CustomerId, SegmentId, TenantId};
+use siyu_domain::id::{CustomerId, SegmentId, TagId, TenantId};
 use siyu_domain::page::{Cursor, Page, PageRequest};
 use siyu_domain::segment::check::Catalog;
 use siyu_domain::segment::eval::At;
 use siyu_domain::segment::{ChangeReason, Condition, MembershipChange, Rule, Segment, SegmentKind, SegmentSize, text};
 
 mod audience;
+mod audience_sync;
 mod catalog;
+mod dirty;
 mod refresh;
+mod rule_tag;
 
 pub use audience::{AudienceKey, AudienceReport, ad_phone, sha256_hex};
+pub use audience_sync::{AudienceFile, AudienceSyncView, NewAudienceSync};
 pub use refresh::SWEEP_EVERY;
 
 use crate::audit::AuditEvent;
@@ -44,6 +48,9 @@ pub struct SegmentInput {
     /// The text form, e.g. `order_count >= 3 and last_order_at within 90d`.
     #[serde(default)]
     pub text: Option<String>,
+    /// A tag the members hold automatically (dynamic segments; an enterprise tag outside exclusive groups).
+    #[serde(default)]
+    pub rule_tag: Option<TagId>,
 }
 
 fn dynamic() -> SegmentKind {
@@ -61,6 +68,9 @@ pub struct SegmentView {
     pub definition: Condition,
     /// The definition in the text form.
     pub text: String,
+    /// The tag members hold automatically, and its name (`组/标签`).
+    pub rule_tag: Option<TagId>,
+    pub rule_tag_name: Option<String>,
     pub archived: bool,
     pub member_count: i64,
     /// The last membership version.
@@ -124,6 +134,10 @@ impl App {
             kind: s.kind,
             text: text::print(&s.definition, catalog),
             definition: s.definition,
+            rule_tag: s.rule_tag,
+            rule_tag_name: s
+                .rule_tag
+                .and_then(|t| catalog.tags.iter().find(|(id, ..)| *id == t).map(|(_, g, name)| format!("{g}/{name}"))),
             archived: s.archived,
             member_count: s.member_count,
             version: s.seq,
@@ -179,13 +193,18 @@ impl App {
             siyu_domain::text::optional("description", Some(&input.description), 500)?.unwrap_or_default();
         let (definition, rule, catalog) =
             self.definition(actor, input.definition.as_ref(), input.text.as_deref(), None).await?;
+        let id = SegmentId::new();
+        if let Some(tag) = input.rule_tag {
+            self.check_rule_tag(actor.tenant, id, input.kind, &rule, tag, &catalog).await?;
+        }
         let now = self.now();
         let segment = Segment {
-            id: SegmentId::new(),
+            id,
             name,
             description,
             kind: input.kind,
             definition,
+            rule_tag: input.rule_tag,
             archived: false,
             seq: 0,
             member_count: 0,
@@ -219,9 +238,13 @@ impl App {
             self.definition(actor, input.definition.as_ref(), input.text.as_deref(), Some(id)).await?;
         s.name = siyu_domain::text::required("name", &input.name, 60)?;
         s.description = siyu_domain::text::optional("description", Some(&input.description), 500)?.unwrap_or_default();
+        if let Some(tag) = input.rule_tag {
+            self.check_rule_tag(actor.tenant, id, s.kind, &rule, tag, &catalog).await?;
+        }
         s.definition = definition;
         s.updated_at = self.now();
         self.store.segments().update(actor.tenant, &s).await.map_err(name_taken)?;
+        self.set_rule_tag(actor, &s, input.rule_tag).await?;
         if s.kind == SegmentKind::Dynamic && !s.archived {
             self.materialise(actor.tenant, id, &rule, ChangeReason::Refresh).await?;
         }

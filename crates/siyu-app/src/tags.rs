@@ -220,6 +220,7 @@ impl App {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
+        self.refuse_rule_tags(actor.tenant, "tags", ids).await?;
         let (groups, tags) = self.tag_catalog(actor).await?;
         let mut out: Vec<TagChange> = Vec::new();
         let mut exclusive_seen = Vec::new();
@@ -260,6 +261,7 @@ impl App {
                 return Err(AppError::invalid("remove", format!("unknown_tag {id}")));
             }
         }
+        self.refuse_rule_tags(actor.tenant, "remove", remove).await?;
         let changes = self.apply_tags(actor, customer, &adds, remove, &groups, &tags, "manual").await?;
         if !changes.is_empty() {
             self.after_customer_change(actor.tenant, customer).await;

@@ -271,6 +271,7 @@ impl App {
                 description: "内置：随 RFM 计算更新".into(),
                 kind: SegmentKind::Dynamic,
                 definition,
+                rule_tag: None,
                 archived: false,
                 seq: 0,
                 member_count: 0,

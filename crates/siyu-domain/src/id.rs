@@ -98,4 +98,8 @@ id_type!(
     SegmentId,
     /// One entry or exit of a customer in a segment.
     MembershipChangeId,
+    /// A segment's ad audience file regenerated on a schedule.
+    AudienceSyncId,
+    /// A journey (SOP): a versioned graph customers move through one by one.
+    JourneyId,
 );

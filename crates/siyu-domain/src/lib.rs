@@ -6,6 +6,7 @@
 pub mod access;
 pub mod activity;
 pub mod aggregate;
+pub mod audience;
 pub mod audit;
 pub mod clv;
 pub mod customer;
@@ -16,6 +17,7 @@ pub mod graph;
 pub mod id;
 pub mod identity;
 pub mod job;
+pub mod journey;
 pub mod order;
 pub mod page;
 pub mod phone;

@@ -24,7 +24,9 @@ pub mod check;
 pub mod eval;
 pub mod field;
 mod membership;
+pub mod population;
 mod rule;
+pub mod rule_tag;
 pub mod text;
 
 pub use check::{Catalog, SegmentRef, check};

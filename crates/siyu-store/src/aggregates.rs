@@ -247,6 +247,10 @@ macro_rules! refresh_in_tx {
             $crate::sql::dyn_query!($crate::aggregates::ensure_rows_sql(tenant, chunk, at.now))
                 .execute(&mut *$tx)
                 .await?;
+            // What a customer's orders and events say changed: their dynamic segments are due again.
+            $crate::sql::dyn_query!($crate::segments::dirty::mark_sql(tenant, chunk, at.now))
+                .execute(&mut *$tx)
+                .await?;
             if $pg {
                 let lock = $crate::aggregates::chunk_sql(
                     "SELECT customer_id FROM customer_aggregates",

@@ -17,6 +17,7 @@ mod statements;
 pub mod accounts;
 pub mod activity;
 pub mod aggregates;
+pub mod audience;
 pub mod audit;
 pub mod bulk;
 pub mod clv;

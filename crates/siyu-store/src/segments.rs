@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use siyu_domain::customer::Customer;
-use siyu_domain::id::{CustomerId, SegmentId, TenantId, UserId};
+use siyu_domain::id::{CustomerId, SegmentId, TagId, TenantId, UserId};
 use siyu_domain::page::PageRequest;
 use siyu_domain::segment::eval::At;
 use siyu_domain::segment::{ChangeOp, ChangeReason, Condition, MembershipChange, Rule, Segment, SegmentKind};
@@ -15,11 +15,14 @@ use crate::customers::{CustomerRow, Visibility, push_newest_first, push_visibili
 use crate::error::OptionExt;
 use crate::reader::read_row;
 use crate::sql::{Arg, Sql, dyn_query_as};
-use crate::{Store, StoreError, exec, on_pool};
+use crate::{Store, StoreError, exec, in_tx, on_pool};
 
 mod compile;
+pub(crate) mod dirty;
 mod facts;
 mod membership;
+mod population;
+pub mod rule_tag;
 
 use compile::{Compiler, FROM};
 pub use facts::{EventsSince, SubjectFacts};
@@ -42,6 +45,7 @@ read_row! {
         description: String,
         kind: String,
         definition: Json<Value>,
+        rule_tag_id: Option<Uuid>,
         status: String,
         seq: i64,
         member_count: i64,
@@ -64,6 +68,7 @@ impl TryFrom<SegmentRow> for Segment {
             description: r.description,
             kind: SegmentKind::parse(&r.kind).ok_or_else(|| StoreError::Corrupt(format!("segment kind {}", r.kind)))?,
             definition,
+            rule_tag: r.rule_tag_id.map(TagId),
             archived: r.status == "archived",
             seq: r.seq,
             member_count: r.member_count,
@@ -75,7 +80,7 @@ impl TryFrom<SegmentRow> for Segment {
     }
 }
 
-const SELECT: &str = "SELECT id, name, description, kind, definition, status, seq, member_count, refreshed_at, \
+const SELECT: &str = "SELECT id, name, description, kind, definition, rule_tag_id, status, seq, member_count, refreshed_at, \
      created_by, created_at, updated_at FROM segments";
 
 fn definition_json(s: &Segment) -> Result<Value, StoreError> {
@@ -92,10 +97,11 @@ impl Segments<'_> {
         let def = definition_json(s)?;
         exec!(self.0, p => sqlx::query(
             "INSERT INTO segments (tenant_id, id, name, description, kind, definition, status, seq, member_count, \
-             refreshed_at, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
+             refreshed_at, created_by, created_at, updated_at, rule_tag_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
             .bind(tenant.0).bind(s.id.0).bind(&s.name).bind(&s.description).bind(s.kind.as_str())
             .bind(Json(&def)).bind(status(s)).bind(s.seq).bind(s.member_count).bind(s.refreshed_at)
-            .bind(s.created_by.map(|u| u.0)).bind(s.created_at).bind(s.updated_at)
+            .bind(s.created_by.map(|u| u.0)).bind(s.created_at).bind(s.updated_at).bind(s.rule_tag.map(|t| t.0))
             .execute(p).await)?;
         Ok(())
     }
@@ -112,10 +118,15 @@ impl Segments<'_> {
         if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
+    /// Deletes a segment with its members and log; the tags its rule gave stay as ordinary tags.
     pub async fn delete(&self, tenant: TenantId, id: SegmentId) -> Result<(), StoreError> {
-        let done = exec!(self.0, p => sqlx::query("DELETE FROM segments WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.0).bind(id.0).execute(p).await)?;
-        if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        in_tx!(self.0, tx => {
+            sqlx::query("UPDATE customer_tags SET via_segment = NULL WHERE tenant_id = $1 AND via_segment = $2")
+                .bind(tenant.0).bind(id.0).execute(&mut *tx).await?;
+            let done = sqlx::query("DELETE FROM segments WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.0).bind(id.0).execute(&mut *tx).await?.rows_affected();
+            if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        })
     }
 
     pub async fn get(&self, tenant: TenantId, id: SegmentId) -> Result<Segment, StoreError> {

@@ -48,6 +48,21 @@ impl Sql {
         self
     }
 
+    /// Appends `($a, $b, ...), ($c, $d, ...)`: the rows of a multi-row `INSERT ... VALUES`.
+    pub fn values(&mut self, rows: impl IntoIterator<Item = Vec<Arg>>) -> &mut Self {
+        for (i, row) in rows.into_iter().enumerate() {
+            self.text.push_str(if i > 0 { ", (" } else { "(" });
+            for (j, a) in row.into_iter().enumerate() {
+                if j > 0 {
+                    self.text.push_str(", ");
+                }
+                self.bind(a);
+            }
+            self.text.push(')');
+        }
+        self
+    }
+
     /// Appends `(p1, p2, ...)` for a list of uuids.
     pub fn bind_list(&mut self, ids: impl IntoIterator<Item = Uuid>) -> &mut Self {
         self.text.push('(');

@@ -168,10 +168,15 @@ impl Tags<'_> {
         if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
+    /// Deletes a tag (customers' holdings go with it) and stops any segment driving it as a rule tag.
     pub async fn delete_tag(&self, tenant: TenantId, id: TagId) -> Result<(), StoreError> {
-        let done = exec!(self.0, p => sqlx::query("DELETE FROM tags WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.0).bind(id.0).execute(p).await)?;
-        if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        in_tx!(self.0, tx => {
+            sqlx::query("UPDATE segments SET rule_tag_id = NULL WHERE tenant_id = $1 AND rule_tag_id = $2")
+                .bind(tenant.0).bind(id.0).execute(&mut *tx).await?;
+            let done = sqlx::query("DELETE FROM tags WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.0).bind(id.0).execute(&mut *tx).await?.rows_affected();
+            if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        })
     }
 
     pub async fn all_tags(&self, tenant: TenantId) -> Result<Vec<Tag>, StoreError> {

@@ -2,6 +2,7 @@
 //! `Idempotency-Key` on POSTs. One module per resource.
 
 pub mod activity;
+pub mod audience_syncs;
 pub mod customers;
 pub mod fields;
 pub mod idempotency;
@@ -33,6 +34,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(sources::router())
         .merge(merges::router())
         .merge(segments::router())
+        .merge(audience_syncs::router())
         .merge(values::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
 }

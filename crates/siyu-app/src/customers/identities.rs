@@ -86,6 +86,7 @@ impl App {
             json!({"kind": rec.identity.kind, "display": rec.identity.display}),
         );
         self.store.timeline().append(actor.tenant, &e).await?;
+        self.after_customer_change(actor.tenant, customer).await;
         Ok(rec.identity)
     }
 
@@ -106,6 +107,7 @@ impl App {
             json!({"kind": rec.identity.kind, "display": rec.identity.display}),
         );
         self.store.timeline().append(actor.tenant, &e).await?;
+        self.after_customer_change(actor.tenant, customer).await;
         Ok(())
     }
 

@@ -36,6 +36,7 @@ impl App {
         self.store.follows().upsert(actor.tenant, &f).await?;
         let e = entry(customer, actor, source_of(actor), kinds::FOLLOW_ADDED, f.added_at, json!({"user_id": user}));
         self.store.timeline().append(actor.tenant, &e).await?;
+        self.after_customer_change(actor.tenant, customer).await;
         Ok(f)
     }
 
@@ -45,6 +46,7 @@ impl App {
         self.store.follows().delete(actor.tenant, customer, user).await?;
         let e = entry(customer, actor, source_of(actor), kinds::FOLLOW_REMOVED, self.now(), json!({"user_id": user}));
         self.store.timeline().append(actor.tenant, &e).await?;
+        self.after_customer_change(actor.tenant, customer).await;
         Ok(())
     }
 

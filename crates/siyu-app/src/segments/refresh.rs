@@ -5,13 +5,15 @@
 use chrono::Duration;
 use siyu_domain::access::Permission;
 use siyu_domain::customer::Customer;
-use siyu_domain::id::{CustomerId, SegmentId, TenantId};
+use siyu_domain::id::{CustomerId, SegmentId, TagId, TenantId};
 use siyu_domain::segment::eval::{At, Subject, matches};
-use siyu_domain::segment::{ChangeReason, Rule, SegmentKind, check};
+use siyu_domain::segment::population::Needs;
+use siyu_domain::segment::{ChangeReason, Rule, Segment, SegmentKind, check};
 use siyu_domain::tenancy::TenantStatus;
 use siyu_store::segments::EventsSince;
 
 use super::RefreshReport;
+use super::rule_tag::in_refresh_order;
 use crate::error::{AppError, AppResult};
 use crate::{Actor, App};
 
@@ -68,20 +70,56 @@ impl App {
                 continue;
             }
             let catalog = self.segment_catalog(tenant.id, None).await?;
+            let mut checked = Vec::with_capacity(due.len());
             for s in due {
                 let catalog = siyu_domain::segment::Catalog { defining: Some(s.id), ..catalog.clone() };
                 match check(&s.definition, &catalog) {
-                    Ok(rule) => {
-                        let reason =
-                            if s.refreshed_at.is_none() { ChangeReason::Initial } else { ChangeReason::Refresh };
-                        self.materialise(tenant.id, s.id, &rule, reason).await?;
-                        n += 1;
-                    }
+                    Ok(rule) => checked.push((s, rule)),
                     Err(errors) => tracing::warn!(segment = %s.id, ?errors, "segment definition no longer checks"),
                 }
             }
+            n += self.sweep_tenant(tenant.id, in_refresh_order(checked)).await?;
         }
         Ok(n)
+    }
+
+    /// Recomputes a tenant's due segments (in rule-tag order) over one columnar population read once:
+    /// every rule is evaluated in memory over the columns it needs, and the atoms the population does not
+    /// hold (follows, events, purchases) come from SQL once each. A segment reading a rule tag that an
+    /// earlier segment of this sweep just gave or took is evaluated by SQL instead, on the fresh tags.
+    async fn sweep_tenant(&self, tenant: TenantId, ordered: Vec<(Segment, Rule)>) -> AppResult<usize> {
+        let mut needs = Needs::default();
+        for (_, rule) in &ordered {
+            needs.add(rule);
+        }
+        let (at, offset) = self.at(tenant).await?;
+        let day = at.now.with_timezone(&offset).format("%Y-%m-%d").to_string();
+        let segments = self.store.segments();
+        let population = segments.population(tenant, &needs).await?;
+        let external = segments.external_sets(tenant, &population, &needs, at).await?;
+        let mut retagged: Vec<TagId> = Vec::new();
+        for (s, rule) in &ordered {
+            let ids = if rule.tags().iter().any(|t| retagged.contains(t)) {
+                segments.matching_ids(tenant, rule, at).await?
+            } else {
+                population.ids_of(&population.evaluate(rule, at, &external).map_err(AppError::internal)?)
+            };
+            let reason = if s.refreshed_at.is_none() { ChangeReason::Initial } else { ChangeReason::Refresh };
+            let r = segments.replace_members(tenant, s.id, &ids, reason, at.now, &day).await?;
+            if r.tagged + r.untagged > 0 {
+                retagged.extend(s.rule_tag);
+            }
+        }
+        Ok(ordered.len())
+    }
+
+    /// The tenant's active dynamic segments that were materialised: what a change re-evaluates.
+    pub(super) async fn live_dynamic_segments(&self, tenant: TenantId) -> AppResult<Vec<Segment>> {
+        let all = self.store.segments().list(tenant).await?;
+        Ok(all
+            .into_iter()
+            .filter(|s| s.kind == SegmentKind::Dynamic && !s.archived && s.refreshed_at.is_some())
+            .collect())
     }
 
     /// Whether one customer matches a segment's definition now, evaluated in memory (no SQL over the
@@ -147,16 +185,10 @@ impl App {
     }
 
     /// Re-evaluates one customer against every active dynamic segment of the tenant and records the
-    /// entries and exits (reason `change`) where membership differs.
+    /// entries and exits (reason `change`) where membership differs. When that gave or took a rule tag,
+    /// the segments reading it are evaluated again (a few rounds at most: rule tags form no cycle).
     pub async fn refresh_customer_segments(&self, tenant: TenantId, customer: CustomerId) -> AppResult<(u64, u64)> {
-        let segments: Vec<_> = self
-            .store
-            .segments()
-            .list(tenant)
-            .await?
-            .into_iter()
-            .filter(|s| s.kind == SegmentKind::Dynamic && !s.archived && s.refreshed_at.is_some())
-            .collect();
+        let segments = self.live_dynamic_segments(tenant).await?;
         if segments.is_empty() {
             return Ok((0, 0));
         }
@@ -168,26 +200,36 @@ impl App {
         let catalog = self.segment_catalog(tenant, None).await?;
         let checked: Vec<(SegmentId, Rule)> =
             segments.iter().filter_map(|s| check(&s.definition, &catalog).ok().map(|r| (s.id, r))).collect();
-        let (at, offset) = self.at(tenant).await?;
         let rules: Vec<&Rule> = checked.iter().map(|(_, r)| r).collect();
-        let results = self.evaluate(tenant, &c, &rules, at).await?;
-        let day = at.now.with_timezone(&offset).format("%Y-%m-%d").to_string();
-        let held: Vec<SegmentId> =
-            self.store.segments().of_customer(tenant, customer).await?.into_iter().map(|(id, _, _)| id).collect();
         let (mut entered, mut exited) = (0, 0);
-        for ((id, _), is_member) in checked.iter().zip(results) {
-            if held.contains(id) == is_member {
-                continue;
+        for _ in 0..RULE_TAG_ROUNDS {
+            let (at, offset) = self.at(tenant).await?;
+            let results = self.evaluate(tenant, &c, &rules, at).await?;
+            let day = at.now.with_timezone(&offset).format("%Y-%m-%d").to_string();
+            let held: Vec<SegmentId> =
+                self.store.segments().of_customer(tenant, customer).await?.into_iter().map(|(id, _, _)| id).collect();
+            let mut retagged = false;
+            for ((id, _), is_member) in checked.iter().zip(results) {
+                if held.contains(id) == is_member {
+                    continue;
+                }
+                let (add, remove) = if is_member { (vec![customer], vec![]) } else { (vec![], vec![customer]) };
+                let r = self
+                    .store
+                    .segments()
+                    .change_members(tenant, *id, &add, &remove, ChangeReason::Change, at.now, &day)
+                    .await?;
+                entered += r.entered;
+                exited += r.exited;
+                retagged |= r.tagged + r.untagged > 0;
             }
-            let (add, remove) = if is_member { (vec![customer], vec![]) } else { (vec![], vec![customer]) };
-            let r = self
-                .store
-                .segments()
-                .change_members(tenant, *id, &add, &remove, ChangeReason::Change, at.now, &day)
-                .await?;
-            entered += r.entered;
-            exited += r.exited;
+            if !retagged {
+                break;
+            }
         }
         Ok((entered, exited))
     }
 }
+
+/// How many times one customer's change is followed through rule tags read by other segments.
+const RULE_TAG_ROUNDS: usize = 4;

@@ -96,6 +96,7 @@ impl App {
                 return Err(AppError::invalid("remove", format!("unknown_tag {r}")));
             }
         }
+        self.refuse_rule_tags(actor.tenant, "remove", &req.remove).await?;
         let total = match &req.target {
             BulkTarget::Ids(ids) => {
                 if ids.is_empty() || ids.len() > 10_000 {

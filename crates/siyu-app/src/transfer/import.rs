@@ -291,7 +291,8 @@ impl<'a> Pass<'a> {
             custom,
             ..Default::default()
         };
-        self.app.create_customer_from(self.actor, new, "import").await?;
+        let c = self.app.create_customer_from(self.actor, new, "import").await?;
+        self.app.mark_segments_dirty(self.actor.tenant, &[c.id]).await;
         Ok(Outcome::Created)
     }
 }

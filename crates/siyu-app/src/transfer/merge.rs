@@ -117,6 +117,7 @@ impl App {
             timeline: &timeline,
         };
         self.store.customers().merge(actor.tenant, &merge).await?;
+        self.mark_segments_dirty(actor.tenant, &[customer]).await;
         Ok(Outcome::Updated)
     }
 }

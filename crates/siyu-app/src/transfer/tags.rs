@@ -27,6 +27,8 @@ pub(crate) struct TagCatalog {
     dry_run: bool,
     groups: Vec<TagGroup>,
     tags: Vec<Tag>,
+    /// Tags segments drive (rule tags), with the segment's name: a file may not give them by hand.
+    rule_tags: std::collections::HashMap<TagId, String>,
     /// `组:标签` of every tag created (or, in a dry run, that would be).
     pub created: Vec<String>,
     pub groups_created: usize,
@@ -42,6 +44,7 @@ impl TagCatalog {
             dry_run,
             groups: groups.into_iter().filter(|g| tag::may_use(g, actor.user)).collect(),
             tags,
+            rule_tags: app.rule_tags(actor.tenant).await?,
             created: Vec::new(),
             groups_created: 0,
         })
@@ -65,6 +68,16 @@ impl TagCatalog {
 
     /// Finds the tag a file names, creating it (and its group) when missing.
     pub async fn resolve(&mut self, app: &App, actor: &Actor, t: &TagName) -> AppResult<TagId> {
+        let id = self.find_or_create(app, actor, t).await?;
+        match self.rule_tags.get(&id) {
+            Some(segment) => {
+                Err(AppError::invalid("tags", format!("rule_tag_is_automatic {} (segment “{segment}”)", t.name)))
+            }
+            None => Ok(id),
+        }
+    }
+
+    async fn find_or_create(&mut self, app: &App, actor: &Actor, t: &TagName) -> AppResult<TagId> {
         let group = match &t.group {
             Some(g) => g.as_str(),
             None => {

@@ -4,11 +4,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod aggregates;
+mod audience_syncs;
 mod identity;
 mod identity_props;
 mod import_jobs;
 mod orders;
 mod privacy;
+mod rule_tags;
 mod seed;
 mod segments;
 mod transfer;

@@ -1,6 +1,7 @@
-//! Segments: the compiled SQL and the in-memory evaluation agree on random definitions over random data
-//! (on both databases), materialisation and refresh log entries and exits once with rising versions, one
-//! customer's change re-evaluates them, static segments change by hand, and bad definitions are refused.
+//! Segments: the compiled SQL, the in-memory evaluation of each customer and the columnar population
+//! evaluator agree on random definitions over random data (on both databases), materialisation and
+//! refresh log entries and exits once with rising versions, one customer's change re-evaluates them,
+//! static segments change by hand, and bad definitions are refused.
 
 use chrono::{Duration, SubsecRound, Utc};
 use proptest::prelude::*;
@@ -24,6 +25,7 @@ use siyu_domain::identity::IdentityKind;
 use siyu_domain::order::MallOrderInput;
 use siyu_domain::privacy::{ConsentPurpose, ConsentStatus};
 use siyu_domain::segment::eval::At;
+use siyu_domain::segment::population::Needs;
 use siyu_domain::segment::{
     ChangeOp, ChangeReason, Condition, CountOp, Op, PropertyFilter, SegmentKind, TagMatch, text,
 };
@@ -32,7 +34,7 @@ use siyu_domain::source::SourceKind;
 use crate::Ctx;
 
 crate::on_both_backends!(
-    the_compiled_sql_and_the_in_memory_evaluation_agree_on_random_definitions,
+    the_compiled_sql_the_in_memory_evaluation_and_the_population_agree_on_random_definitions,
     a_dynamic_segment_records_its_first_members_as_initial_and_later_changes_once_with_rising_versions,
     a_change_to_one_customer_moves_them_in_and_out_of_dynamic_segments,
     static_segments_change_only_by_hand_and_nested_segments_are_evaluated_inline,
@@ -302,7 +304,7 @@ fn definition(w: &World) -> impl Strategy<Value = Condition> {
     })
 }
 
-async fn the_compiled_sql_and_the_in_memory_evaluation_agree_on_random_definitions(ctx: Ctx) {
+async fn the_compiled_sql_the_in_memory_evaluation_and_the_population_agree_on_random_definitions(ctx: Ctx) {
     let world = random_tenant(&ctx, 36, 7).await;
     let (app, tenant) = (&ctx.app, ctx.owner.tenant);
     let catalog = app.segment_catalog(tenant, None).await.unwrap();
@@ -333,6 +335,12 @@ async fn the_compiled_sql_and_the_in_memory_evaluation_agree_on_random_definitio
             }
         }
         assert_eq!(by_sql, by_memory, "SQL and memory disagree on: {}", text::print(&cond, &catalog));
+        // The third evaluator: the whole tenant in columns, external atoms by their SQL member sets.
+        let needs = Needs::of(&rule);
+        let population = app.store.segments().population(tenant, &needs).await.unwrap();
+        let external = app.store.segments().external_sets(tenant, &population, &needs, at).await.unwrap();
+        let by_population = population.ids_of(&population.evaluate(&rule, at, &external).unwrap());
+        assert_eq!(by_sql, by_population, "SQL and the population disagree on: {}", text::print(&cond, &catalog));
         checked += 1;
         if !by_sql.is_empty() && by_sql.len() < customers.len() {
             nonempty += 1;
@@ -349,8 +357,14 @@ async fn segment(
     kind: SegmentKind,
     src: &str,
 ) -> siyu_app::segments::SegmentView {
-    let input =
-        SegmentInput { name: name.into(), description: String::new(), kind, definition: None, text: Some(src.into()) };
+    let input = SegmentInput {
+        name: name.into(),
+        description: String::new(),
+        kind,
+        definition: None,
+        text: Some(src.into()),
+        rule_tag: None,
+    };
     app.create_segment(actor, input).await.unwrap()
 }
 
@@ -452,6 +466,7 @@ async fn static_segments_change_only_by_hand_and_nested_segments_are_evaluated_i
         kind: SegmentKind::Dynamic,
         definition: None,
         text: Some(r#"segment "名单里叫乙的""#.into()),
+        rule_tag: None,
     };
     let err = app.update_segment(owner, named.id, input).await.unwrap_err();
     match err {
@@ -475,6 +490,7 @@ async fn bad_definitions_are_refused_with_every_problem_pointing_at_its_part(ctx
         kind: SegmentKind::Dynamic,
         definition: Some(def),
         text: None,
+        rule_tag: None,
     };
     let err = app.create_segment(owner, input).await.unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidDefinition);
@@ -499,6 +515,7 @@ async fn bad_definitions_are_refused_with_every_problem_pointing_at_its_part(ctx
         kind: SegmentKind::Dynamic,
         definition: None,
         text: Some("has phone".into()),
+        rule_tag: None,
     };
     assert_eq!(app.create_segment(&staff, input).await.unwrap_err().code(), ErrorCode::Forbidden);
 }

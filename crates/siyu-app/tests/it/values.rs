@@ -252,6 +252,7 @@ async fn clv_fits_on_the_orders_and_its_values_are_usable_in_segments(ctx: Ctx) 
         kind: SegmentKind::Dynamic,
         definition: None,
         text: Some(format!("clv_fen >= {threshold}")),
+        rule_tag: None,
     };
     let s = app.create_segment(owner, input).await.unwrap();
     assert_eq!(s.member_count as usize, values.iter().filter(|v| **v >= threshold).count());
@@ -262,6 +263,7 @@ async fn clv_fits_on_the_orders_and_its_values_are_usable_in_segments(ctx: Ctx) 
         kind: SegmentKind::Dynamic,
         definition: None,
         text: Some("clv_fen is not set".into()),
+        rule_tag: None,
     };
     let unset = app.create_segment(owner, input).await.unwrap();
     assert_eq!(unset.member_count, 1, "a customer without orders has no CLV");

@@ -247,7 +247,8 @@ fn atom(a: &Atom, s: &Subject<'_>, at: At) -> bool {
     }
 }
 
-fn text(t: &str, test: &TextTest) -> bool {
+/// Whether a text passes a text test (shared with the population evaluator).
+pub(super) fn text(t: &str, test: &TextTest) -> bool {
     match test {
         TextTest::Eq(v) => t == v,
         TextTest::Ne(v) => t != v,

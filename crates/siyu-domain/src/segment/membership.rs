@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::Condition;
-use crate::id::{CustomerId, SegmentId, UserId};
+use crate::id::{CustomerId, SegmentId, TagId, UserId};
 
 /// Whether membership is a snapshot taken once or kept current.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -42,6 +42,8 @@ pub struct Segment {
     pub description: String,
     pub kind: SegmentKind,
     pub definition: Condition,
+    /// A tag the members hold automatically (a rule tag): added on entry, removed on exit.
+    pub rule_tag: Option<TagId>,
     /// Archived segments keep their members and history but are no longer refreshed.
     pub archived: bool,
     /// The last membership version handed out.

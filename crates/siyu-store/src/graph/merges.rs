@@ -103,14 +103,15 @@ macro_rules! merge_customer {
             let done = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(t.0).bind(a).bind(s).execute(&mut *$tx).await?;
             if table == "events" { moved.events = done.rows_affected(); }
         }
-        type TagRow = (uuid::Uuid, Option<uuid::Uuid>, chrono::DateTime<chrono::Utc>, uuid::Uuid, bool);
-        let tag_sql = "SELECT ct.tag_id, ct.added_by, ct.added_at, t.group_id, g.exclusive FROM customer_tags ct \
+        type TagRow = (uuid::Uuid, Option<uuid::Uuid>, chrono::DateTime<chrono::Utc>, uuid::Uuid, bool, Option<uuid::Uuid>);
+        let tag_sql = "SELECT ct.tag_id, ct.added_by, ct.added_at, t.group_id, g.exclusive, ct.via_segment FROM customer_tags ct \
              JOIN tags t ON t.tenant_id = ct.tenant_id AND t.id = ct.tag_id \
              JOIN tag_groups g ON g.tenant_id = t.tenant_id AND g.id = t.group_id \
              WHERE ct.tenant_id = $1 AND ct.customer_id = $2";
         let mine: Vec<TagRow> = sqlx::query_as(tag_sql).bind(t.0).bind(s).fetch_all(&mut *$tx).await?;
         let theirs: Vec<TagRow> = sqlx::query_as(tag_sql).bind(t.0).bind(a).fetch_all(&mut *$tx).await?;
-        for (tag, by, added, group, exclusive) in theirs {
+        // Rule tags stay behind: the survivor holds them as its own segments decide (re-evaluated after).
+        for (tag, by, added, group, exclusive, _) in theirs.into_iter().filter(|r| r.5.is_none()) {
             let clash = mine.iter().any(|m| m.0 == tag || (exclusive && m.3 == group));
             if !clash {
                 sqlx::query("INSERT INTO customer_tags (tenant_id, customer_id, tag_id, added_by, added_at) VALUES ($1, $2, $3, $4, $5)")

@@ -119,6 +119,7 @@ pub const ERASURE_STEPS: &[ErasureStep] = &[
     both("segment_changes", "DELETE FROM segment_changes WHERE tenant_id = $1 AND customer_id = $2"),
     both("customer_rfm", "DELETE FROM customer_rfm WHERE tenant_id = $1 AND customer_id = $2"),
     both("customer_clv", "DELETE FROM customer_clv WHERE tenant_id = $1 AND customer_id = $2"),
+    both("segment_dirty", "DELETE FROM segment_dirty WHERE tenant_id = $1 AND customer_id = $2"),
 ];
 
 /// The profile columns of the customer row, emptied; `$3` is the time of the erasure.

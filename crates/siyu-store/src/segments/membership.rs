@@ -5,12 +5,13 @@
 
 use chrono::{DateTime, Utc};
 use siyu_domain::customer::Customer;
-use siyu_domain::id::{CustomerId, SegmentId, TenantId};
+use siyu_domain::id::{CustomerId, SegmentId, TagId, TenantId};
 use siyu_domain::page::PageRequest;
 use siyu_domain::segment::{ChangeOp, ChangeReason, SegmentSize, diff};
 use uuid::Uuid;
 
 use super::Segments;
+use super::rule_tag::apply_rule_tag;
 use crate::customers::{CustomerRow, Visibility, push_newest_first, push_visibility};
 use crate::sql::{Arg, Sql, dyn_query, dyn_query_as};
 use crate::{StoreError, in_write_tx, on_pool};
@@ -23,6 +24,9 @@ pub struct Refresh {
     pub entered: u64,
     pub exited: u64,
     pub members: i64,
+    /// Customers given the segment's rule tag, and customers it was taken from.
+    pub tagged: u64,
+    pub untagged: u64,
 }
 
 /// Rows per multi-row statement.
@@ -87,7 +91,8 @@ impl Segments<'_> {
         let total_before: i64;
         in_write_tx!(self.0, tx => {
             // Lock the segment row first, so the members read below stay current until commit.
-            let (seq,): (i64,) = sqlx::query_as("UPDATE segments SET seq = seq WHERE tenant_id = $1 AND id = $2 RETURNING seq")
+            let (seq, rule_tag): (i64, Option<Uuid>) =
+                sqlx::query_as("UPDATE segments SET seq = seq WHERE tenant_id = $1 AND id = $2 RETURNING seq, rule_tag_id")
                 .bind(t).bind(s).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
             // A replace diffs against every member; a change needs only the customers it names.
             let mut read = Sql::new("SELECT customer_id FROM segment_members WHERE tenant_id = ");
@@ -161,7 +166,11 @@ impl Segments<'_> {
                  entered = segment_sizes.entered + excluded.entered, exited = segment_sizes.exited + excluded.exited")
                 .bind(t).bind(s).bind(day).bind(members).bind(entered.len() as i64).bind(exited.len() as i64)
                 .execute(&mut *tx).await?;
-            Ok(Refresh { version, entered: entered.len() as u64, exited: exited.len() as u64, members })
+            let (tagged, untagged) = match rule_tag {
+                Some(tag) => apply_rule_tag!(tx, tenant, segment, TagId(tag), entered, exited, at),
+                None => (0, 0),
+            };
+            Ok(Refresh { version, entered: entered.len() as u64, exited: exited.len() as u64, members, tagged, untagged })
         })
     }
 

@@ -3,6 +3,7 @@
 //! error messages); the form lives in `form` with its condition composer's catalog in `composer`, the
 //! live count in `preview`, one segment's page and its actions in `detail`, its downloads in `export`.
 
+pub mod audience_syncs;
 pub mod composer;
 pub mod detail;
 pub mod export;
@@ -48,6 +49,7 @@ pub fn router() -> Router<AppState> {
         .post("/console/segments/{id}/delete", detail::delete)
         .into_router()
         .merge(export::router())
+        .merge(audience_syncs::router())
 }
 
 /// One day of a segment's size; every day of the window is present.
@@ -133,6 +135,10 @@ pub fn segment_error(tr: Tr, e: &AppError) -> String {
         AppError::Conflict(m) if m.contains("refers to this segment") => {
             let name = m.split(['“', '”']).nth(1).unwrap_or("");
             tr.t("segments.in_use").replace("{name}", name)
+        }
+        AppError::Conflict(m) if m.contains("drives this tag") => {
+            let name = m.split(['“', '”']).nth(1).unwrap_or("");
+            tr.t("segments.rule_tag_taken").replace("{name}", name)
         }
         AppError::InvalidDefinition(errors) => {
             let parts: Vec<String> = errors.iter().map(|d| preview::problem_message(tr, d)).collect();

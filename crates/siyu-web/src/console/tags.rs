@@ -37,6 +37,8 @@ pub struct TagRow {
     pub customers: i64,
     /// Share of all customers, e.g. `12.5` (percent, also the bar width).
     pub share: String,
+    /// The segment that gives this tag automatically (a rule tag): (id, name).
+    pub rule: Option<(String, String)>,
 }
 
 pub struct GroupView {
@@ -92,6 +94,12 @@ async fn render_page(
     let chrome = Chrome::new(&ca.user, Some(a), "tags");
     let total = app.count_customers(a, &CustomerFilter::default()).await?;
     let can_manage = a.can(Permission::TagsManage);
+    let rules: Vec<(TagId, String, String)> = app
+        .list_segments(a)
+        .await?
+        .into_iter()
+        .filter_map(|s| s.rule_tag.map(|t| (t, s.id.to_string(), s.name)))
+        .collect();
     let groups = app
         .tag_groups(a)
         .await?
@@ -112,6 +120,7 @@ async fn render_page(
                         name: t.tag.name.clone(),
                         customers: t.customers,
                         share: share(t.customers, total),
+                        rule: rules.iter().find(|r| r.0 == t.tag.id).map(|r| (r.1.clone(), r.2.clone())),
                     })
                     .collect(),
             }

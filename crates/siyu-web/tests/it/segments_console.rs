@@ -136,6 +136,7 @@ async fn a_segments_page_charts_its_size_lists_members_and_changes_and_the_custo
         kind: siyu_domain::segment::SegmentKind::Dynamic,
         definition: None,
         text: Some("tag any [\"高意向\"]".into()),
+        rule_tag: None,
     };
     let id = t.app.create_segment(&owner, input).await.unwrap().id.to_string();
     let console = t.console(&f.owner.username).await;
@@ -200,4 +201,42 @@ async fn a_segments_page_charts_its_size_lists_members_and_changes_and_the_custo
     assert!(list.contains("分群已删除") && !list.contains(&id));
     let (s, _) = get(&console, &t, &format!("/console/segments/{id}")).await;
     assert_eq!(s, 404);
+}
+
+#[tokio::test]
+async fn a_rule_tag_is_chosen_in_the_segment_form_and_tagging_it_by_hand_is_refused_in_the_api() {
+    let t = spawn_app().await;
+    let f = t.tenant("花漾美妆").await;
+    let (_, ids) = seed(&t, &f, None).await;
+    let group = json!({"name": "自动", "tags": ["复购"]});
+    let (_, g) = t.api("POST", "/api/v1/tag-groups", &f.token, Some(group)).await;
+    let rule_tag = g["tags"][0]["id"].as_str().unwrap().to_string();
+    let level = json!({"name": "等级", "exclusive": true, "tags": ["金卡"]});
+    let (_, g) = t.api("POST", "/api/v1/tag-groups", &f.token, Some(level)).await;
+    let exclusive = g["tags"][0]["id"].as_str().unwrap().to_string();
+    let console = t.console(&f.owner.username).await;
+    let (_, form) = get(&console, &t, "/console/segments/new").await;
+    assert!(form.contains("name=\"rule_tag\"") && form.contains("自动/复购"));
+    assert!(!form.contains(&format!("value=\"{exclusive}\"")), "tags of exclusive groups are not offered");
+    let token = csrf(&form);
+
+    let mut fields = vec![("_csrf", token.as_str()), ("name", "高意向"), ("kind", "dynamic")];
+    fields.extend([("text", "tag any [\"高意向\"]"), ("rule_tag", exclusive.as_str())]);
+    let (s, _, html) = post(&console, &t, "/console/segments", &fields).await;
+    assert_eq!(s, 400);
+    assert!(html.contains("单选组的标签不能作为规则标签"), "{html}");
+    fields[4] = ("rule_tag", rule_tag.as_str());
+    let (s, location, _) = post(&console, &t, "/console/segments", &fields).await;
+    assert_eq!(s, 303);
+    let (_, page) = get(&console, &t, &location).await;
+    assert!(page.contains("规则标签") && page.contains("自动/复购"));
+
+    // Every member holds the tag now; a hand-made change is refused with a stable code.
+    let (_, c) = t.api("GET", &format!("/api/v1/customers/{}", ids[0]), &f.token, None).await;
+    assert!(c["tags"].as_array().unwrap().iter().any(|x| x["name"] == "复购"), "{c}");
+    let body = json!({"remove": [rule_tag]});
+    let (s, e) = t.api("POST", &format!("/api/v1/customers/{}/tags", ids[0]), &f.token, Some(body)).await;
+    assert_eq!(s, 400);
+    assert_eq!(e["code"], "invalid_input");
+    assert!(e["message"].as_str().unwrap().contains("rule_tag_is_automatic"), "{e}");
 }

@@ -81,6 +81,13 @@ async fn objects(t: &TestApp, f: &Fixture) -> HashMap<&'static str, String> {
         t.api("POST", "/api/v1/segments", &f.token, Some(json!({"name": "有手机号", "text": "has phone"}))).await;
     assert_eq!(s, 201, "{seg}");
     ids.insert("segment", seg["id"].as_str().unwrap().to_string());
+    let path = format!("/api/v1/segments/{}/audience-syncs", ids["segment"]);
+    let (s, sync) = t.api("POST", &path, &f.token, Some(json!({"key": "phone", "every_hours": 24}))).await;
+    assert_eq!(s, 201, "{sync}");
+    let sync = sync["id"].as_str().unwrap().to_string();
+    let (s, _) = t.api("POST", &format!("/api/v1/audience-syncs/{sync}/run"), &f.token, None).await;
+    assert_eq!(s, 200, "a snapshot exists, so only the tenant check can answer 404");
+    ids.insert("audience_sync", sync);
     ids.insert("customer", customer);
     ids
 }
@@ -91,6 +98,7 @@ fn resolve(path: &str, ids: &HashMap<&'static str, String>) -> String {
         match p {
             p if p.starts_with("/api/v1/customers") || p.starts_with("/console/customers") => "customer",
             p if p.starts_with("/api/v1/orders/") => "order",
+            p if p.contains("/audience-syncs/") => "audience_sync",
             p if p.starts_with("/api/v1/segments/") || p.starts_with("/console/segments/") => "segment",
             p if p.starts_with("/console/order-imports/") => "order_import",
             p if p.contains("tag-groups") || p.contains("tag_groups") || p.starts_with("/console/tags/groups") => {
@@ -148,6 +156,7 @@ fn body_for(method: &str, path: &str, ids: &HashMap<&'static str, String>) -> Op
         ("POST", "/api/v1/merges/{id}/undo") => json!({"reason": "x"}),
         ("PUT", "/api/v1/segments/{id}") => json!({"name": "x", "text": "has phone"}),
         ("POST", "/api/v1/segments/{id}/archive") => json!({"archived": true}),
+        ("POST", "/api/v1/segments/{id}/audience-syncs") => json!({"key": "phone", "every_hours": 24}),
         ("POST", _) | ("PATCH", _) => json!({}),
         _ => return None,
     };

@@ -9,12 +9,14 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 use siyu_app::segments::SegmentInput;
+use siyu_app::tags::NewTagGroup;
 use siyu_app::{Actor, App};
 use siyu_domain::customer::CustomerFilter;
 use siyu_domain::id::CustomerId;
 use siyu_domain::order::MallOrderInput;
 use siyu_domain::privacy::{ConsentPurpose, ConsentSource, ConsentStatus};
 use siyu_domain::segment::SegmentKind;
+use siyu_domain::tag::TagKind;
 use siyu_store::customers::CustomerQuery;
 
 use super::err;
@@ -102,6 +104,21 @@ pub async fn seed(app: &App, owner: &Actor) -> anyhow::Result<u64> {
     bar.finish_and_clear();
     app.compute_rfm(owner.tenant).await.map_err(err)?;
     app.fit_clv(owner.tenant).await.map_err(err)?;
+    // Rule tags: members of these segments hold the tag automatically (given on entry, taken on exit).
+    let smart = NewTagGroup {
+        name: "智能标签".into(),
+        exclusive: false,
+        kind: TagKind::Enterprise,
+        sort: 4,
+        tags: vec!["高频复购".into(), "沉睡待唤醒".into()],
+    };
+    let smart: Vec<_> =
+        app.create_tag_group(owner, smart).await.map_err(err)?.tags.into_iter().map(|t| t.tag.id).collect();
+    let rule_tag = |name: &str| match name {
+        "高频复购" => smart.first().copied(),
+        "沉睡老客" => smart.get(1).copied(),
+        _ => None,
+    };
     for (name, description, text) in [
         (
             "高意向未购",
@@ -109,7 +126,16 @@ pub async fn seed(app: &App, owner: &Actor) -> anyhow::Result<u64> {
             r#"event "Product Viewed" >= 1 within 30d and order_count = 0"#,
         ),
         ("复购客户", "买过 2 个以上不同日子的客户", "order_days >= 2"),
-        ("沉睡老客", "买过但 180 天没有再买：唤醒对象", "order_count >= 1 and last_order_at older_than 180d"),
+        (
+            "高频复购",
+            "3 天以上下过单、近 90 天还在买：自动打“高频复购”",
+            "order_days >= 3 and last_order_at within 90d",
+        ),
+        (
+            "沉睡老客",
+            "买过但 180 天没有再买：唤醒对象，自动打“沉睡待唤醒”",
+            "order_count >= 1 and last_order_at older_than 180d",
+        ),
         ("金卡黑金会员", "会员等级为金卡或黑金", r#"tag any ["金卡", "黑金"]"#),
         ("可投放人群", "同意广告投放且有手机号", "consent ad_audience granted and has phone"),
         ("高价值预测", "预测 12 个月价值 ≥ ¥500 且仍活跃", "clv_fen >= 50000 and p_alive >= 0.5"),
@@ -120,6 +146,7 @@ pub async fn seed(app: &App, owner: &Actor) -> anyhow::Result<u64> {
             kind: SegmentKind::Dynamic,
             definition: None,
             text: Some(text.into()),
+            rule_tag: rule_tag(name),
         };
         app.create_segment(owner, input).await.map_err(err)?;
     }

@@ -79,6 +79,8 @@ struct DetailPage {
     id: String,
     name: String,
     description: String,
+    /// The tag members hold automatically (`组/标签`).
+    rule_tag: Option<String>,
     dynamic: bool,
     kind: String,
     archived: bool,
@@ -98,6 +100,8 @@ struct DetailPage {
     changes: Option<Vec<ChangeRow>>,
     can_manage: bool,
     can_export: bool,
+    /// The scheduled ad audiences card (members with `customers_export`).
+    audience_syncs: Option<super::audience_syncs::Card>,
     notice: Option<String>,
     error: Option<String>,
 }
@@ -146,10 +150,12 @@ pub async fn show(
         Err(AppError::Forbidden) => None,
         Err(e) => return Err(e.into()),
     };
+    let audience_syncs = super::audience_syncs::card(&state, a, tr, id).await?;
     let page = DetailPage {
         id: s.id.to_string(),
         name: s.name,
         description: s.description,
+        rule_tag: s.rule_tag_name.clone(),
         dynamic: s.kind == SegmentKind::Dynamic,
         kind: kind_label(tr, s.kind),
         archived: s.archived,
@@ -167,6 +173,7 @@ pub async fn show(
         changes,
         can_manage: a.can(Permission::SegmentsManage),
         can_export: a.can(Permission::CustomersExport),
+        audience_syncs,
         notice: q.notice.message(tr),
         error: q.notice.error,
         chrome,

@@ -11,8 +11,9 @@ use serde::Deserialize;
 use siyu_app::AppError;
 use siyu_app::segments::SegmentInput;
 use siyu_domain::access::Permission;
-use siyu_domain::id::SegmentId;
+use siyu_domain::id::{SegmentId, TagId};
 use siyu_domain::segment::SegmentKind;
+use siyu_domain::tag::TagKind;
 
 use super::preview::{Problems, problems};
 use super::{PATH, composer, segment_error};
@@ -28,6 +29,7 @@ pub struct Draft {
     pub description: String,
     pub kind: SegmentKind,
     pub text: String,
+    pub rule_tag: Option<TagId>,
 }
 
 impl Draft {
@@ -38,6 +40,7 @@ impl Draft {
             kind,
             // Kept as typed (not trimmed): it goes back into the textarea.
             text: one(fields, "text").unwrap_or("").to_string(),
+            rule_tag: one(fields, "rule_tag").and_then(|t| t.parse().ok()),
         }
     }
 
@@ -48,6 +51,7 @@ impl Draft {
             kind: self.kind,
             definition: None,
             text: Some(self.text.clone()),
+            rule_tag: self.rule_tag,
         }
     }
 }
@@ -64,6 +68,8 @@ struct FormPage {
     /// (value, label, hint)
     kinds: Vec<(&'static str, String, String)>,
     conditions: Vec<(&'static str, String)>,
+    /// Tags that may be rule tags: (id, `组/标签`).
+    rule_tags: Vec<(String, String)>,
     catalog: String,
     errors: FormErrors,
     problems: Option<Problems>,
@@ -75,7 +81,11 @@ impl FormPage {
     }
 
     fn other_errors(&self) -> Vec<&FieldError> {
-        self.errors.others(&["name", "description", "text"])
+        self.errors.others(&["name", "description", "text", "rule_tag"])
+    }
+
+    fn rule_tag_is(&self, id: &str) -> bool {
+        self.draft.rule_tag.is_some_and(|t| t.to_string() == id)
     }
 }
 
@@ -105,12 +115,25 @@ async fn form_page(
         draft,
         kinds,
         conditions: composer::kinds(tr),
+        rule_tags: rule_tag_choices(state, ca).await?,
         catalog: composer::catalog_json(state, ca, tr, editing).await?,
         errors,
         problems,
         chrome,
     };
     Ok(render(&page))
+}
+
+/// Enterprise tags outside exclusive groups: what a segment may give its members.
+async fn rule_tag_choices(state: &AppState, ca: &ConsoleActor) -> Result<Vec<(String, String)>, AppError> {
+    let groups = state.app.tag_groups(&ca.actor).await?;
+    let usable = groups.into_iter().filter(|g| g.group.kind == TagKind::Enterprise && !g.group.exclusive);
+    Ok(usable
+        .flat_map(|g| {
+            let group = g.group.name;
+            g.tags.into_iter().map(move |t| (t.tag.id.to_string(), format!("{group}/{}", t.tag.name)))
+        })
+        .collect())
 }
 
 #[derive(Deserialize, Default)]
@@ -126,6 +149,7 @@ pub async fn new_page(State(state): State<AppState>, ca: ConsoleActor, Query(q):
         description: String::new(),
         kind: SegmentKind::Dynamic,
         text: q.text.unwrap_or_default(),
+        rule_tag: None,
     };
     form_page(&state, &ca, None, draft, FormErrors::default(), None).await
 }
@@ -134,7 +158,7 @@ pub async fn edit_page(State(state): State<AppState>, ca: ConsoleActor, Path(id)
     let id: SegmentId = parse_id(&id)?;
     let s = state.app.get_segment(&ca.actor, id).await?;
     ca.actor.require(Permission::SegmentsManage)?;
-    let draft = Draft { name: s.name, description: s.description, kind: s.kind, text: s.text };
+    let draft = Draft { name: s.name, description: s.description, kind: s.kind, text: s.text, rule_tag: s.rule_tag };
     form_page(&state, &ca, Some(id), draft, FormErrors::default(), None).await
 }
 
@@ -176,6 +200,7 @@ async fn failed(
             let field = match e.field() {
                 Some("definition") => "text",
                 Some(f) => f,
+                None if e.to_string().contains("drives this tag") => "rule_tag",
                 None => "name",
             };
             let error = FieldError {
