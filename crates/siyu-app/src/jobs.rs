@@ -48,6 +48,8 @@ impl App {
                 // Customers bulk paths changed, then dynamic segments due for their sweep (time windows
                 // move with no event).
                 while self.drain_dirty_segments().await? > 0 {}
+                // Journeys: due runs step, then the outbox is delivered (a delivery may enrol or wake more).
+                while self.run_due_journeys().await? + self.dispatch_outbox().await? > 0 {}
                 self.sweep_segments(false).await?;
                 // Then the scheduled audience files that are due.
                 self.sweep_audience_syncs().await?;
@@ -136,6 +138,17 @@ impl App {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = ?e, "segment re-evaluation step failed"),
+            }
+            // Journeys: due runs, then their outbox.
+            match self.run_due_journeys().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = ?e, "journey step failed"),
+            }
+            match self.dispatch_outbox().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = ?e, "outbox dispatch failed"),
             }
             // Segments are due every few minutes: looking every 30 s is plenty.
             if last_sweep.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(30)) {

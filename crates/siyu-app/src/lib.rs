@@ -19,6 +19,7 @@ pub mod graph;
 pub mod idempotency;
 pub mod ingest;
 pub mod jobs;
+pub mod journeys;
 pub mod orders;
 pub mod privacy;
 pub mod seed;

@@ -31,6 +31,7 @@ pub mod graph;
 pub mod idempotency;
 pub mod identities;
 pub mod jobs;
+pub mod journeys;
 pub mod notes;
 pub mod orders;
 pub mod privacy;

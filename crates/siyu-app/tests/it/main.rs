@@ -8,6 +8,7 @@ mod audience_syncs;
 mod identity;
 mod identity_props;
 mod import_jobs;
+mod journeys;
 mod orders;
 mod privacy;
 mod rule_tags;

@@ -37,6 +37,29 @@ pub enum Status {
     Exited,
 }
 
+impl Status {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::Running => "running",
+            Status::WaitingTime => "waiting_time",
+            Status::WaitingEvent => "waiting_event",
+            Status::Done => "done",
+            Status::Exited => "exited",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Status::Running, Status::WaitingTime, Status::WaitingEvent, Status::Done, Status::Exited]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+
+    /// Whether the instance still runs (one live instance per journey and customer).
+    pub fn is_live(&self) -> bool {
+        matches!(self, Status::Running | Status::WaitingTime | Status::WaitingEvent)
+    }
+}
+
 /// The durable state of one customer's run through one journey version.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Instance {
@@ -66,7 +89,8 @@ pub trait CustomerView {
     fn stage_entered_at(&self) -> Option<DateTime<Utc>>;
     /// Whether the condition of branch `node` holds now.
     fn branch(&self, node: &str) -> bool;
-    /// Whether a marketing message may go through `channel` (opt-out, frequency caps).
+    /// Whether a marketing message may go through `channel` now (opt-out, frequency caps); asked once per
+    /// send about to go, so a view may count what a step has already sent.
     fn may_send(&self, channel: &str) -> bool;
     fn quiet_hours(&self) -> QuietHours {
         QuietHours::default()
@@ -193,15 +217,16 @@ pub fn step(
                     stable_hash(&[node.id.as_bytes(), i.customer.0.as_bytes()]),
                     QUIET_JITTER_MINUTES,
                 );
-                let action = if !view.may_send(channel) {
-                    Action::Skipped { channel: channel.clone(), reason: "cap_or_opt_out".into() }
-                } else if release > now && i.defer_count < MAX_DEFERRALS {
+                // Quiet hours first: a held send has not used the customer's daily allowance yet.
+                let action = if release > now && i.defer_count < MAX_DEFERRALS {
                     i.status = Status::WaitingTime;
                     i.next_run_at = Some(release);
                     i.defer_count += 1;
                     return (i, effects);
                 } else if release > now {
                     Action::Skipped { channel: channel.clone(), reason: "quiet_hours".into() }
+                } else if !view.may_send(channel) {
+                    Action::Skipped { channel: channel.clone(), reason: "cap_or_opt_out".into() }
                 } else if i.held_out {
                     Action::Withheld { channel: channel.clone() }
                 } else {

@@ -120,6 +120,11 @@ pub const ERASURE_STEPS: &[ErasureStep] = &[
     both("customer_rfm", "DELETE FROM customer_rfm WHERE tenant_id = $1 AND customer_id = $2"),
     both("customer_clv", "DELETE FROM customer_clv WHERE tenant_id = $1 AND customer_id = $2"),
     both("segment_dirty", "DELETE FROM segment_dirty WHERE tenant_id = $1 AND customer_id = $2"),
+    // Journeys: the person's runs stop and leave no trace of what they were sent.
+    both("journey_instances", "DELETE FROM journey_instances WHERE tenant_id = $1 AND customer_id = $2"),
+    both("journey_steps", "DELETE FROM journey_steps WHERE tenant_id = $1 AND customer_id = $2"),
+    both("outbox", "DELETE FROM outbox WHERE tenant_id = $1 AND customer_id = $2"),
+    both("sandbox_messages", "DELETE FROM sandbox_messages WHERE tenant_id = $1 AND customer_id = $2"),
 ];
 
 /// The profile columns of the customer row, emptied; `$3` is the time of the erasure.
