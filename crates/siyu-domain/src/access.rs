@@ -39,6 +39,8 @@ pub enum Permission {
     TagsManage,
     /// Create, change and refresh segments.
     SegmentsManage,
+    /// Create and publish journeys, enrol customers in them.
+    JourneysManage,
     FieldsManage,
     UsersManage,
     TokensManage,
@@ -46,7 +48,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 12] = [
+    pub const ALL: [Permission; 13] = [
         Self::CustomersRead,
         Self::CustomersWrite,
         Self::CustomersImport,
@@ -55,6 +57,7 @@ impl Permission {
         Self::PiiReveal,
         Self::TagsManage,
         Self::SegmentsManage,
+        Self::JourneysManage,
         Self::FieldsManage,
         Self::UsersManage,
         Self::TokensManage,
@@ -71,6 +74,7 @@ impl Permission {
             Self::PiiReveal => "pii_reveal",
             Self::TagsManage => "tags_manage",
             Self::SegmentsManage => "segments_manage",
+            Self::JourneysManage => "journeys_manage",
             Self::FieldsManage => "fields_manage",
             Self::UsersManage => "users_manage",
             Self::TokensManage => "tokens_manage",
@@ -113,6 +117,7 @@ impl Role {
                     | CustomersExport
                     | TagsManage
                     | SegmentsManage
+                    | JourneysManage
                     | FieldsManage
             ),
             Self::Staff => matches!(p, CustomersRead | CustomersWrite),
@@ -193,7 +198,8 @@ impl TokenScope {
         use Permission::*;
         match p {
             CustomersRead | AuditRead | CustomersExport => Self::Read,
-            CustomersWrite | CustomersImport | TagsManage | SegmentsManage | FieldsManage | PiiReveal => Self::Write,
+            CustomersWrite | CustomersImport | TagsManage | SegmentsManage | JourneysManage | FieldsManage
+            | PiiReveal => Self::Write,
             UsersManage | TokensManage | CustomersErase => Self::Admin,
         }
     }

@@ -6,6 +6,7 @@ pub mod audience_syncs;
 pub mod customers;
 pub mod fields;
 pub mod idempotency;
+pub mod journeys;
 pub mod merges;
 pub mod orders;
 pub mod privacy;
@@ -35,6 +36,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(merges::router())
         .merge(segments::router())
         .merge(audience_syncs::router())
+        .merge(journeys::router())
         .merge(values::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
 }

@@ -630,6 +630,13 @@ pub static CATALOGUE: &[(&str, &str, &str)] = &[
     ("job.status.failed", "失败", "Failed"),
     ("job.status.queued", "排队中", "Queued"),
     ("job.status.running", "进行中", "Running"),
+    ("journeys.sandbox_card", "沙盒消息（旅程发送记录）", "Sandbox messages (sent by journeys)"),
+    (
+        "journeys.sandbox_hint",
+        "沙盒通道只记录将要发送的内容，不会真正发给客户。",
+        "The sandbox channel records what would be sent; nothing reaches the customer.",
+    ),
+    ("journeys.sandbox_more", "更早的 {n} 条未显示", "{n} older messages not shown"),
     ("merges.absorbed", "合并了", "Absorbed"),
     ("merges.accept", "合并为同一人", "Merge"),
     ("merges.decided", "处理于", "decided"),

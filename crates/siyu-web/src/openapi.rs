@@ -42,6 +42,7 @@ use crate::state::AppState;
         api::audience_syncs::list_audience_syncs, api::audience_syncs::create_audience_sync,
         api::audience_syncs::run_audience_sync, api::audience_syncs::delete_audience_sync,
         api::audience_syncs::audience_sync_file,
+        api::journeys::list_journeys, api::journeys::create_journey, api::journeys::enrol, api::journeys::customer_sandbox,
         api::values::rfm_overview, api::values::set_rfm_config, api::values::run_rfm, api::values::clv_overview,
         api::values::run_clv, api::values::customer_values,
     ),

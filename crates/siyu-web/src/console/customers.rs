@@ -10,6 +10,7 @@ pub mod form;
 pub mod merges;
 pub mod orders;
 pub mod privacy;
+pub mod sandbox;
 pub mod segments;
 pub mod timeline;
 pub mod values;

@@ -8,6 +8,7 @@ mod helpers;
 mod identity;
 mod ingest;
 mod input;
+mod journeys_api;
 mod mall_orders;
 mod nodes;
 mod openapi;

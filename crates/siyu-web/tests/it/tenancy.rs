@@ -88,6 +88,13 @@ async fn objects(t: &TestApp, f: &Fixture) -> HashMap<&'static str, String> {
     let (s, _) = t.api("POST", &format!("/api/v1/audience-syncs/{sync}/run"), &f.token, None).await;
     assert_eq!(s, 200, "a snapshot exists, so only the tenant check can answer 404");
     ids.insert("audience_sync", sync);
+    let graph = json!({"nodes": [
+        {"id": "t", "type": "trigger", "trigger": {"on": "manual"}, "next": {"next": "s"}},
+        {"id": "s", "type": "send", "channel": "sandbox", "template": "你好 {{ name }}"}
+    ]});
+    let (s, journey) = t.api("POST", "/api/v1/journeys", &f.token, Some(json!({"name": "欢迎", "graph": graph}))).await;
+    assert_eq!(s, 201, "{journey}");
+    ids.insert("journey", journey["id"].as_str().unwrap().to_string());
     ids.insert("customer", customer);
     ids
 }
@@ -99,6 +106,7 @@ fn resolve(path: &str, ids: &HashMap<&'static str, String>) -> String {
             p if p.starts_with("/api/v1/customers") || p.starts_with("/console/customers") => "customer",
             p if p.starts_with("/api/v1/orders/") => "order",
             p if p.contains("/audience-syncs/") => "audience_sync",
+            p if p.starts_with("/api/v1/journeys/") => "journey",
             p if p.starts_with("/api/v1/segments/") || p.starts_with("/console/segments/") => "segment",
             p if p.starts_with("/console/order-imports/") => "order_import",
             p if p.contains("tag-groups") || p.contains("tag_groups") || p.starts_with("/console/tags/groups") => {
@@ -157,6 +165,7 @@ fn body_for(method: &str, path: &str, ids: &HashMap<&'static str, String>) -> Op
         ("PUT", "/api/v1/segments/{id}") => json!({"name": "x", "text": "has phone"}),
         ("POST", "/api/v1/segments/{id}/archive") => json!({"archived": true}),
         ("POST", "/api/v1/segments/{id}/audience-syncs") => json!({"key": "phone", "every_hours": 24}),
+        ("POST", "/api/v1/journeys/{id}/enrol") => json!({"customer_id": ids["customer"]}),
         ("POST", _) | ("PATCH", _) => json!({}),
         _ => return None,
     };

@@ -21,6 +21,7 @@ use super::form::FieldInput;
 use super::merges::MergesCard;
 use super::orders::OrdersCard;
 use super::privacy::PrivacyCard;
+use super::sandbox::SandboxCard;
 use super::segments::SegmentsCard;
 use super::timeline::{self, More, TimelineRow};
 use super::values::ValuesCard;
@@ -135,6 +136,7 @@ struct DetailPage {
     privacy: PrivacyCard,
     merges: MergesCard,
     segments: SegmentsCard,
+    sandbox: SandboxCard,
     values: ValuesCard,
     follows: Vec<FollowRow>,
     notes: Vec<NoteRow>,
@@ -261,6 +263,7 @@ pub(super) async fn detail_page(
         privacy: PrivacyCard::load(state, ca, tr, id, None).await?,
         merges: MergesCard::load(state, ca, tr, id, cursors.merge_error.clone()).await?,
         segments: SegmentsCard::load(state, ca, tr, id).await?,
+        sandbox: SandboxCard::load(state, ca, id).await?,
         values: ValuesCard::load(state, ca, tr, id).await?,
         follows: d
             .follows
