@@ -9,6 +9,7 @@
 pub mod brand;
 mod calendar;
 mod events;
+mod journeys;
 mod orders;
 pub mod people;
 mod words;
@@ -119,6 +120,7 @@ pub async fn seed(app: &App, customers: u64) -> anyhow::Result<Brand> {
     let events = events::seed(app, &brand.owner).await?;
     app.rebuild_aggregates(brand.tenant, &mut |_| {}).await.map_err(err)?;
     let orders = orders::seed(app, &brand.owner).await?;
+    journeys::seed(app, &brand.owner).await?;
     app.store.tenants().rename(brand.tenant, TENANT_NAME).await?;
     let secs = started.elapsed().as_secs_f64();
     println!(
