@@ -126,7 +126,18 @@ impl App {
         };
         let mut errors = validate(g, &catalog);
         let segment_catalog = self.segment_catalog(tenant, None).await?;
+        let rule_tags = self.rule_tags(tenant).await?;
         for n in &g.nodes {
+            if let NodeKind::Tag { add, remove } = &n.kind
+                && let Some(t) = add.iter().chain(remove).find(|t| rule_tags.contains_key(t))
+            {
+                // A segment gives and takes it; a journey changing it would leave it held against the rule.
+                errors.push(GraphError {
+                    node: Some(n.id.clone()),
+                    code: "rule_tag_is_automatic".into(),
+                    detail: t.to_string(),
+                });
+            }
             let unsupported = matches!(n.kind, NodeKind::Task { .. } | NodeKind::Webhook { .. });
             if unsupported {
                 errors.push(GraphError {
@@ -265,7 +276,12 @@ impl App {
                     break;
                 }
                 for item in &items {
-                    self.deliver(tenant, item).await?;
+                    // One item's failure is recorded on that item only; its neighbours still go.
+                    if let Err(e) = self.deliver(tenant, item).await {
+                        tracing::warn!(error = ?e, outbox = %item.id, "outbox delivery failed");
+                        let result = json!({"error": e.code().name(), "message": e.to_string()});
+                        self.store.journeys().finish_outbox(tenant, item.id, "failed", &result, self.now()).await?;
+                    }
                     done += 1;
                 }
             }
@@ -278,7 +294,15 @@ impl App {
         let journeys = self.store.journeys();
         match &item.action {
             Action::Send { channel, template, .. } => {
-                let c = self.store.customers().get(tenant, item.customer_id).await?;
+                let c = match self.store.customers().get(tenant, item.customer_id).await {
+                    Ok(c) => c,
+                    // Merged into another customer or gone: nothing to deliver, and the row must not stay due.
+                    Err(siyu_store::StoreError::NotFound) => {
+                        let result = json!({"error": "customer_gone"});
+                        return Ok(journeys.finish_outbox(tenant, item.id, "failed", &result, now).await?);
+                    }
+                    Err(e) => return Err(e.into()),
+                };
                 let env = minijinja::Environment::new();
                 match env.render_str(template, json!({"name": c.name, "gender": c.gender.as_str()})) {
                     Ok(body) => journeys.deliver_to_sandbox(tenant, item, channel, &body, now).await?,

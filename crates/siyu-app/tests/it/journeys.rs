@@ -275,4 +275,31 @@ async fn a_graph_with_problems_is_refused_with_each_problem_on_its_node(ctx: Ctx
         assert!(found.contains(&want), "{want:?} not in {found:?}");
     }
     assert!(ctx.app.store.journeys().list(ctx.owner.tenant).await.unwrap().is_empty(), "nothing saved");
+
+    // A tag a segment gives automatically cannot be changed by a journey either.
+    let group = siyu_app::tags::NewTagGroup {
+        name: "智能".into(),
+        exclusive: false,
+        kind: siyu_domain::tag::TagKind::Enterprise,
+        sort: 0,
+        tags: vec!["女性".into()],
+    };
+    let tag = ctx.app.create_tag_group(&ctx.owner, group).await.unwrap().tags[0].tag.id;
+    let input = siyu_app::segments::SegmentInput {
+        name: "女性".into(),
+        description: String::new(),
+        kind: siyu_domain::segment::SegmentKind::Dynamic,
+        definition: None,
+        text: Some(r#"gender = "female""#.into()),
+        rule_tag: Some(tag),
+    };
+    ctx.app.create_segment(&ctx.owner, input).await.unwrap();
+    let g: JourneyGraph = serde_json::from_value(json!({"nodes": [
+        {"id": "t", "type": "trigger", "trigger": {"on": "manual"}, "next": {"next": "g"}},
+        {"id": "g", "type": "tag", "add": [tag]}
+    ]}))
+    .unwrap();
+    let err = ctx.app.create_journey(ctx.owner.tenant, "打标签", &g, None).await.unwrap_err();
+    let siyu_app::AppError::InvalidDefinition(errors) = err else { panic!("expected invalid_definition") };
+    assert_eq!((errors[0].path.as_str(), errors[0].code.as_str()), ("/nodes/1", "rule_tag_is_automatic"));
 }
