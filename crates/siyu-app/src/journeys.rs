@@ -181,8 +181,8 @@ impl App {
         journey: JourneyId,
         customer: CustomerId,
     ) -> AppResult<Option<i64>> {
-        let live = self.store.journeys().list(tenant).await?.into_iter().find(|j| j.0 == journey);
-        let Some((_, _, status, Some(version))) = live else { return Err(AppError::NotFound) };
+        let (status, version) = self.store.journeys().status(tenant, journey).await?;
+        let Some(version) = version else { return Err(AppError::NotFound) };
         if status != "live" {
             return Ok(None);
         }
@@ -199,6 +199,9 @@ impl App {
             if self.store.tenants().get(tenant).await?.status != TenantStatus::Active {
                 continue;
             }
+            // Read once per tenant, not per batch or per customer.
+            let offset = self.tenant_offset(tenant).await?;
+            let catalog = self.segment_catalog(tenant, None).await?;
             loop {
                 let now = self.now();
                 let claimed = self.store.journeys().claim_due(tenant, now, now + LEASE, BATCH).await?;
@@ -207,8 +210,6 @@ impl App {
                 }
                 let mut graphs: HashMap<(JourneyId, i64), JourneyGraph> = HashMap::new();
                 let mut writes = Vec::with_capacity(claimed.len());
-                let offset = self.tenant_offset(tenant).await?;
-                let catalog = self.segment_catalog(tenant, None).await?;
                 for c in claimed {
                     let key = (c.instance.journey, c.version);
                     if let std::collections::hash_map::Entry::Vacant(slot) = graphs.entry(key) {
@@ -246,7 +247,7 @@ impl App {
             .collect();
         if !rules.is_empty() {
             let c = self.store.customers().get(tenant, customer).await?;
-            let (at, _) = self.at(tenant).await?;
+            let at = siyu_domain::segment::eval::At { now, offset };
             let refs: Vec<&siyu_domain::segment::Rule> = rules.iter().map(|r| &r.1).collect();
             for ((node, _), holds) in rules.iter().zip(self.evaluate(tenant, &c, &refs, at).await?) {
                 branches.insert(node.clone(), holds);

@@ -266,6 +266,14 @@ impl Journeys<'_> {
             .bind(tenant.0).bind(customer.0).fetch_all(p).await)?)
     }
 
+    /// One journey's status and live version.
+    pub async fn status(&self, tenant: TenantId, id: JourneyId) -> Result<(String, Option<i64>), StoreError> {
+        let row: Option<(String, Option<i64>)> = on_pool!(self.0, p => sqlx::query_as(
+            "SELECT status, live_version FROM journeys WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.0).bind(id.0).fetch_optional(p).await)?;
+        row.ok_or(StoreError::NotFound)
+    }
+
     /// The tenant's journeys: (id, name, status, live version).
     pub async fn list(&self, tenant: TenantId) -> Result<Vec<(JourneyId, String, String, Option<i64>)>, StoreError> {
         let rows: Vec<(Uuid, String, String, Option<i64>)> = on_pool!(self.0, p => sqlx::query_as(

@@ -5,7 +5,7 @@
 //! to them, segment by segment in rule-tag order, recording entries and exits as `change`.
 
 use siyu_domain::id::{CustomerId, TenantId};
-use siyu_domain::segment::{ChangeReason, check};
+use siyu_domain::segment::ChangeReason;
 
 use super::rule_tag::in_refresh_order;
 use crate::App;
@@ -40,13 +40,13 @@ impl App {
     /// Re-evaluates `customers` (ascending) against every active dynamic segment of the tenant with SQL
     /// restricted to them; returns the entries and exits recorded.
     pub async fn refresh_segments_for(&self, tenant: TenantId, customers: &[CustomerId]) -> AppResult<(u64, u64)> {
-        let segments = self.live_dynamic_segments(tenant).await?;
-        if segments.is_empty() || customers.is_empty() {
+        if customers.is_empty() {
             return Ok((0, 0));
         }
-        let catalog = self.segment_catalog(tenant, None).await?;
-        let checked =
-            segments.into_iter().filter_map(|s| check(&s.definition, &catalog).ok().map(|r| (s, r))).collect();
+        let checked = self.live_dynamic_rules(tenant).await?;
+        if checked.is_empty() {
+            return Ok((0, 0));
+        }
         let (at, offset) = self.at(tenant).await?;
         let day = at.now.with_timezone(&offset).format("%Y-%m-%d").to_string();
         let (mut entered, mut exited) = (0, 0);

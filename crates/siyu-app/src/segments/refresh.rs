@@ -113,13 +113,19 @@ impl App {
         Ok(ordered.len())
     }
 
-    /// The tenant's active dynamic segments that were materialised: what a change re-evaluates.
-    pub(super) async fn live_dynamic_segments(&self, tenant: TenantId) -> AppResult<Vec<Segment>> {
+    /// The tenant's active dynamic segments that were materialised and still check, with their rules: what
+    /// a change re-evaluates (the catalog is read only when there is one).
+    pub(super) async fn live_dynamic_rules(&self, tenant: TenantId) -> AppResult<Vec<(Segment, Rule)>> {
         let all = self.store.segments().list(tenant).await?;
-        Ok(all
+        let live: Vec<Segment> = all
             .into_iter()
             .filter(|s| s.kind == SegmentKind::Dynamic && !s.archived && s.refreshed_at.is_some())
-            .collect())
+            .collect();
+        if live.is_empty() {
+            return Ok(Vec::new());
+        }
+        let catalog = self.segment_catalog(tenant, None).await?;
+        Ok(live.into_iter().filter_map(|s| check(&s.definition, &catalog).ok().map(|r| (s, r))).collect())
     }
 
     /// Whether one customer matches a segment's definition now, evaluated in memory (no SQL over the
@@ -188,8 +194,8 @@ impl App {
     /// entries and exits (reason `change`) where membership differs. When that gave or took a rule tag,
     /// the segments reading it are evaluated again (a few rounds at most: rule tags form no cycle).
     pub async fn refresh_customer_segments(&self, tenant: TenantId, customer: CustomerId) -> AppResult<(u64, u64)> {
-        let segments = self.live_dynamic_segments(tenant).await?;
-        if segments.is_empty() {
+        let checked = self.live_dynamic_rules(tenant).await?;
+        if checked.is_empty() {
             return Ok((0, 0));
         }
         let c = match self.store.customers().get(tenant, customer).await {
@@ -197,19 +203,17 @@ impl App {
             Err(siyu_store::StoreError::NotFound) => return Ok((0, 0)),
             Err(e) => return Err(e.into()),
         };
-        let catalog = self.segment_catalog(tenant, None).await?;
-        let checked: Vec<(SegmentId, Rule)> =
-            segments.iter().filter_map(|s| check(&s.definition, &catalog).ok().map(|r| (s.id, r))).collect();
         let rules: Vec<&Rule> = checked.iter().map(|(_, r)| r).collect();
+        let (at, offset) = self.at(tenant).await?;
+        let day = at.now.with_timezone(&offset).format("%Y-%m-%d").to_string();
         let (mut entered, mut exited) = (0, 0);
         for _ in 0..RULE_TAG_ROUNDS {
-            let (at, offset) = self.at(tenant).await?;
             let results = self.evaluate(tenant, &c, &rules, at).await?;
-            let day = at.now.with_timezone(&offset).format("%Y-%m-%d").to_string();
             let held: Vec<SegmentId> =
                 self.store.segments().of_customer(tenant, customer).await?.into_iter().map(|(id, _, _)| id).collect();
             let mut retagged = false;
-            for ((id, _), is_member) in checked.iter().zip(results) {
+            for ((s, _), is_member) in checked.iter().zip(results) {
+                let id = &s.id;
                 if held.contains(id) == is_member {
                     continue;
                 }

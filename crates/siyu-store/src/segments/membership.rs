@@ -135,10 +135,9 @@ impl Segments<'_> {
             let version = if entered.is_empty() && exited.is_empty() { seq } else { seq + 1 };
             for chunk in entered.chunks(CHUNK) {
                 let mut sql = Sql::new("INSERT INTO segment_members (tenant_id, segment_id, customer_id, version, entered_at) VALUES ");
-                for (i, c) in chunk.iter().enumerate() {
-                    sql.push(if i > 0 { ", (" } else { "(" }).bind(Arg::Uuid(t)).push(", ").bind(Arg::Uuid(s)).push(", ")
-                        .bind(Arg::Uuid(c.0)).push(", ").bind(Arg::Int(version)).push(", ").bind(Arg::Time(at)).push(")");
-                }
+                sql.values(chunk.iter().map(|c| {
+                    vec![Arg::Uuid(t), Arg::Uuid(s), Arg::Uuid(c.0), Arg::Int(version), Arg::Time(at)]
+                }));
                 dyn_query!(sql).execute(&mut *tx).await?;
             }
             for chunk in exited.chunks(CHUNK) {
@@ -151,11 +150,10 @@ impl Segments<'_> {
             let log: Vec<_> = log.collect();
             for chunk in log.chunks(CHUNK) {
                 let mut sql = Sql::new("INSERT INTO segment_changes (tenant_id, segment_id, version, customer_id, op, reason, at) VALUES ");
-                for (i, (c, op)) in chunk.iter().enumerate() {
-                    sql.push(if i > 0 { ", (" } else { "(" }).bind(Arg::Uuid(t)).push(", ").bind(Arg::Uuid(s)).push(", ")
-                        .bind(Arg::Int(version)).push(", ").bind(Arg::Uuid(c.0)).push(", ").bind(Arg::Text(op.as_str().into()))
-                        .push(", ").bind(Arg::Text(reason.as_str().into())).push(", ").bind(Arg::Time(at)).push(")");
-                }
+                sql.values(chunk.iter().map(|(c, op)| {
+                    vec![Arg::Uuid(t), Arg::Uuid(s), Arg::Int(version), Arg::Uuid(c.0), Arg::Text(op.as_str().into()),
+                        Arg::Text(reason.as_str().into()), Arg::Time(at)]
+                }));
                 dyn_query!(sql).execute(&mut *tx).await?;
             }
             sqlx::query("UPDATE segments SET seq = $3, member_count = $4, refreshed_at = $5 WHERE tenant_id = $1 AND id = $2")
