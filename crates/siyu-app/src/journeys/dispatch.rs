@@ -1,0 +1,85 @@
+//! The dispatcher over the outbox: one delivery per dedupe key, one item's failure recorded on that item.
+
+use serde_json::json;
+use siyu_domain::id::{TagId, TenantId};
+use siyu_domain::journey::step::Action;
+use siyu_store::journeys::OutboxItem;
+use siyu_store::tags::{ChangeContext, TagChange};
+
+use super::BATCH;
+use crate::App;
+use crate::error::AppResult;
+
+impl App {
+    /// Delivers pending outbox rows of every tenant; returns how many were handled.
+    pub async fn dispatch_outbox(&self) -> AppResult<u64> {
+        let mut done = 0;
+        for tenant in self.store.journeys().tenants_with_outbox(self.now(), 100).await? {
+            loop {
+                let items = self.store.journeys().pending_outbox(tenant, self.now(), BATCH).await?;
+                if items.is_empty() {
+                    break;
+                }
+                for item in &items {
+                    // One item's failure is recorded on that item only; its neighbours still go.
+                    if let Err(e) = self.deliver(tenant, item).await {
+                        tracing::warn!(error = ?e, outbox = %item.id, "outbox delivery failed");
+                        let result = json!({"error": e.code().name(), "message": e.to_string()});
+                        self.store.journeys().finish_outbox(tenant, item.id, "failed", &result, self.now()).await?;
+                    }
+                    done += 1;
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    async fn deliver(&self, tenant: TenantId, item: &OutboxItem) -> AppResult<()> {
+        let now = self.now();
+        let journeys = self.store.journeys();
+        match &item.action {
+            Action::Send { channel, template, .. } => {
+                let c = match self.store.customers().get(tenant, item.customer_id).await {
+                    Ok(c) => c,
+                    // Merged into another customer or gone: nothing to deliver, and the row must not stay due.
+                    Err(siyu_store::StoreError::NotFound) => {
+                        let result = json!({"error": "customer_gone"});
+                        return Ok(journeys.finish_outbox(tenant, item.id, "failed", &result, now).await?);
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                let env = minijinja::Environment::new();
+                match env.render_str(template, json!({"name": c.name, "gender": c.gender.as_str()})) {
+                    Ok(body) => journeys.deliver_to_sandbox(tenant, item, channel, &body, now).await?,
+                    Err(e) => {
+                        journeys.finish_outbox(tenant, item.id, "failed", &json!({"error": e.to_string()}), now).await?
+                    }
+                }
+            }
+            Action::Tag { add, remove } => {
+                let tags = self.store.tags().all_tags(tenant).await?;
+                let name = |id: &TagId| tags.iter().find(|t| t.id == *id).map(|t| t.name.clone());
+                let changes: Vec<TagChange> = add
+                    .iter()
+                    .filter_map(|t| name(t).map(|n| TagChange { tag: *t, tag_name: n, add: true }))
+                    .chain(
+                        remove.iter().filter_map(|t| name(t).map(|n| TagChange { tag: *t, tag_name: n, add: false })),
+                    )
+                    .collect();
+                let ctx = ChangeContext { actor: None, source: "journey", reason: "journey", at: now };
+                let applied = self.store.tags().change(tenant, item.customer_id, &changes, &ctx).await?;
+                journeys.finish_outbox(tenant, item.id, "sent", &json!({"changed": applied.len()}), now).await?;
+                self.after_customer_change(tenant, item.customer_id).await;
+            }
+            Action::Enrol { journey } => {
+                let entry = self.enrol_in_journey(tenant, *journey, item.customer_id).await?;
+                journeys.finish_outbox(tenant, item.id, "sent", &json!({"entry": entry}), now).await?;
+            }
+            other => {
+                let result = json!({"error": "channel_not_available", "action": other});
+                journeys.finish_outbox(tenant, item.id, "failed", &result, now).await?;
+            }
+        }
+        Ok(())
+    }
+}
