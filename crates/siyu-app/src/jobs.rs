@@ -48,8 +48,19 @@ impl App {
                 // Customers bulk paths changed, then dynamic segments due for their sweep (time windows
                 // move with no event).
                 while self.drain_dirty_segments().await? > 0 {}
-                // Journeys: due runs step, then the outbox is delivered (a delivery may enrol or wake more).
-                while self.run_due_journeys().await? + self.dispatch_outbox().await? > 0 {}
+                // Journeys: stage rules on time, signals (stage moves, enrolments, exits, wake-ups), due runs
+                // step, then the outbox is delivered (a delivery may move a stage, enrol or wake more).
+                self.scan_date_triggers().await?;
+                loop {
+                    while self.process_signals().await?
+                        + self.run_due_journeys().await?
+                        + self.dispatch_outbox().await?
+                        > 0
+                    {}
+                    if self.sweep_all_stages().await? == 0 {
+                        break;
+                    }
+                }
                 self.sweep_segments(false).await?;
                 // Then the scheduled audience files that are due.
                 self.sweep_audience_syncs().await?;
@@ -139,7 +150,12 @@ impl App {
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = ?e, "segment re-evaluation step failed"),
             }
-            // Journeys: due runs, then their outbox.
+            // Journeys: signals first (they enrol, wake and end runs), then due runs, then their outbox.
+            match self.process_signals().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = ?e, "journey signal step failed"),
+            }
             match self.run_due_journeys().await {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
@@ -159,6 +175,14 @@ impl App {
                 // Scheduled audience files (each due every few hours at the most often).
                 if let Err(e) = self.sweep_audience_syncs().await {
                     tracing::error!(error = ?e, "audience sync sweep failed");
+                }
+                // Date-property triggers, once per journey and local day.
+                if let Err(e) = self.scan_date_triggers().await {
+                    tracing::error!(error = ?e, "date trigger scan failed");
+                }
+                // Stage rules that fire on time (silence, stalls) and first stages for new customers.
+                if let Err(e) = self.sweep_all_stages().await {
+                    tracing::error!(error = ?e, "stage sweep failed");
                 }
                 // RFM and CLV per tenant once a day (each tenant when its last run is a day old).
                 if let Err(e) = self.sweep_values(false).await {

@@ -11,19 +11,31 @@
 
 use chrono::Duration;
 use siyu_domain::id::{CustomerId, JourneyId, SegmentId, TagId, TenantId, UserId};
-use siyu_domain::journey::{GraphCatalog, GraphError, JourneyGraph, NodeKind, validate};
+use siyu_domain::journey::signal::listened_events;
+use siyu_domain::journey::{GraphCatalog, GraphError, JourneyGraph, NodeKind, Trigger, Wait, validate};
 use siyu_domain::segment::check;
 use siyu_domain::segment::check::DefinitionError;
+use siyu_domain::segment::check::property_test;
+use siyu_domain::stage::Stages;
 use siyu_store::journeys::Entry;
 
 use crate::App;
 use crate::error::{AppError, AppResult};
 
 mod access;
+mod dates;
+mod deliveries;
 mod dispatch;
+pub mod metrics;
+mod signals;
+pub mod simulate;
+pub mod templates;
+pub mod versions;
+pub mod webhook;
 mod worker;
 
 pub use access::{JourneyView, NewJourney, SandboxMessage};
+pub use deliveries::DeadLetterView;
 
 /// Runs claimed per batch (one transaction writes them back).
 pub const BATCH: i64 = 100;
@@ -38,6 +50,7 @@ struct TenantCatalog {
     tags: Vec<TagId>,
     segments: Vec<SegmentId>,
     journeys: Vec<JourneyId>,
+    stages: Stages,
     env: minijinja::Environment<'static>,
 }
 
@@ -54,9 +67,8 @@ impl GraphCatalog for TenantCatalog {
     fn has_segment(&self, segment: SegmentId) -> bool {
         self.segments.contains(&segment)
     }
-    fn has_stage(&self, _: &str) -> bool {
-        // Lifecycle stages land with their own tables; until then no stage exists to refer to.
-        false
+    fn has_stage(&self, stage: &str) -> bool {
+        self.stages.get(stage).is_some()
     }
     fn has_journey(&self, journey: JourneyId) -> bool {
         self.journeys.contains(&journey)
@@ -88,12 +100,25 @@ impl App {
             tags: self.store.tags().all_tags(tenant).await?.into_iter().map(|t| t.id).collect(),
             segments: self.store.segments().list(tenant).await?.into_iter().map(|s| s.id).collect(),
             journeys: self.store.journeys().list(tenant).await?.into_iter().map(|j| j.0).collect(),
+            stages: self.stages(tenant).await?,
             env: minijinja::Environment::new(),
         };
         let mut errors = validate(g, &catalog);
         let segment_catalog = self.segment_catalog(tenant, None).await?;
         let rule_tags = self.rule_tags(tenant).await?;
+        let fields = self.store.fields().list(tenant).await?;
         for n in &g.nodes {
+            if let NodeKind::Trigger { trigger: Trigger::DateProperty { field, .. } } = &n.kind {
+                let date_field =
+                    fields.iter().any(|f| &f.key == field && f.kind == siyu_domain::field::FieldKind::Date);
+                if !date_field && field != dates::LAST_ORDER_AT {
+                    errors.push(GraphError {
+                        node: Some(n.id.clone()),
+                        code: "unknown_date_field".into(),
+                        detail: field.clone(),
+                    });
+                }
+            }
             if let NodeKind::Tag { add, remove } = &n.kind
                 && let Some(t) = add.iter().chain(remove).find(|t| rule_tags.contains_key(t))
             {
@@ -104,13 +129,20 @@ impl App {
                     detail: t.to_string(),
                 });
             }
-            let unsupported = matches!(n.kind, NodeKind::Task { .. } | NodeKind::Webhook { .. });
-            if unsupported {
-                errors.push(GraphError {
-                    node: Some(n.id.clone()),
-                    code: "channel_not_available".into(),
-                    detail: n.kind.name().into(),
-                });
+            if let NodeKind::Webhook { url } = &n.kind
+                && let Err(problem) = webhook::check_url(url)
+                && (url.starts_with("http://") || url.starts_with("https://"))
+            {
+                // `validate` already refused anything else; this catches a missing host or a malformed URL.
+                errors.push(GraphError { node: Some(n.id.clone()), code: "bad_url".into(), detail: problem });
+            }
+            let filters = match &n.kind {
+                NodeKind::Trigger { trigger: Trigger::Event { filters, .. } } => filters.as_slice(),
+                NodeKind::Wait { wait: Wait::Event { filters, .. } } => filters.as_slice(),
+                _ => &[],
+            };
+            for p in filters.iter().filter_map(|f| property_test(f).err()) {
+                errors.push(GraphError { node: Some(n.id.clone()), code: p.code, detail: p.detail });
             }
             if let NodeKind::Branch { condition } = &n.kind
                 && let Err(problems) = check(condition, &segment_catalog)
@@ -137,7 +169,58 @@ impl App {
         let journeys = self.store.journeys();
         journeys.create(tenant, id, &name, g, by, self.now()).await?;
         journeys.publish(tenant, id, g, by, self.now()).await?;
+        self.after_publish(tenant, id, g).await?;
         Ok(id)
+    }
+
+    /// What a new live version sets going: the event names the store queues, and the current members of
+    /// segments whose enter trigger asks for them.
+    pub(crate) async fn after_publish(&self, tenant: TenantId, id: JourneyId, g: &JourneyGraph) -> AppResult<()> {
+        self.refresh_listened_events(tenant).await?;
+        for n in &g.nodes {
+            if let NodeKind::Trigger { trigger: Trigger::SegmentEnter { segment, current: true } } = &n.kind {
+                let members = self.store.segments().member_ids(tenant, *segment).await?;
+                let (_, version) = self.store.journeys().status(tenant, id).await?;
+                let Some(version) = version else { continue };
+                let entries: Vec<Entry<'_>> = members
+                    .iter()
+                    .map(|c| Entry { journey: id, version, customer: *c, start: &n.id, reentry: g.reentry })
+                    .collect();
+                self.store.journeys().enrol_many(tenant, &entries, self.now()).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Tells the store which resolved events to queue as signals: those live journeys and stage rules name.
+    pub(crate) async fn refresh_listened_events(&self, tenant: TenantId) -> AppResult<()> {
+        let mut names: Vec<String> = self.stages(tenant).await?.event_names().map(str::to_string).collect();
+        for (_, _, g) in self.live_journeys(tenant).await?.0 {
+            names.extend(listened_events(&g));
+        }
+        names.sort();
+        names.dedup();
+        Ok(self.store.signals().set_listened_events(tenant, &names).await?)
+    }
+
+    /// The stages live journeys refer to (they may not be removed from the stage list).
+    pub(crate) async fn stages_in_use(&self, tenant: TenantId) -> AppResult<Vec<String>> {
+        let mut keys = Vec::new();
+        for (_, _, g) in self.live_journeys(tenant).await?.0 {
+            for n in &g.nodes {
+                match &n.kind {
+                    NodeKind::Trigger { trigger: Trigger::StageEnter { stage, from } } => {
+                        keys.push(stage.clone());
+                        keys.extend(from.clone());
+                    }
+                    NodeKind::Stage { stage } => keys.push(stage.clone()),
+                    _ => {}
+                }
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        Ok(keys)
     }
 
     /// Starts a customer's run on the journey's live version, if its re-entry rule allows. Returns the entry.

@@ -102,4 +102,6 @@ id_type!(
     AudienceSyncId,
     /// A journey (SOP): a versioned graph customers move through one by one.
     JourneyId,
+    /// A to-do for a staff member about one customer (e.g. created by a journey's task node).
+    TaskId,
 );

@@ -14,7 +14,10 @@ use serde::{Deserialize, Serialize};
 use crate::id::{JourneyId, SegmentId, TagId};
 use crate::segment::{Condition, PropertyFilter};
 
+pub mod migration;
 pub mod schedule;
+pub mod signal;
+pub mod simulate;
 pub mod split;
 pub mod step;
 pub mod validate;
@@ -34,6 +37,18 @@ pub struct JourneyGraph {
     pub exit_on: Vec<ExitOn>,
     #[serde(default)]
     pub reentry: Reentry,
+    /// What counts as a conversion (metrics: treatment vs holdout, per node).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goal: Option<Goal>,
+}
+
+/// A journey's goal: the customer does `event` (`order_paid`: a paid order) within `within_days` of entering
+/// (of reaching a node, for that node's conversions).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Goal {
+    pub event: String,
+    pub within_days: u32,
 }
 
 /// One node: a stable id (edges and instances refer to it), what it does, and where each output leads.
@@ -122,6 +137,9 @@ pub enum Trigger {
     },
     SegmentEnter {
         segment: SegmentId,
+        /// Also enrol the segment's members at publish (otherwise only those who enter later).
+        #[serde(default)]
+        current: bool,
     },
     SegmentExit {
         segment: SegmentId,
@@ -135,11 +153,15 @@ pub enum Trigger {
     TagAdded {
         tag: TagId,
     },
-    /// `offset_days` before (negative) or after a date on the profile, at a local time (`HH:MM`).
+    /// `offset_days` before (negative) or after a date on the profile, at a local time (`HH:MM`): a custom
+    /// date field (`YYYY-MM-DD`; `yearly` matches its month and day, as for a birthday) or `last_order_at`
+    /// (e.g. a replenishment reminder 30 days after the last order).
     DateProperty {
         field: String,
         offset_days: i32,
         at: String,
+        #[serde(default)]
+        yearly: bool,
     },
     /// Enrolled by an operator or another journey.
     Manual,

@@ -26,6 +26,16 @@ pub mod kinds {
     pub const CONSENT_CHANGED: &str = "consent_changed";
     /// The customer was erased (PIPL); earlier entries keep their kind and time but no payload.
     pub const CUSTOMER_ERASED: &str = "customer_erased";
+    /// The customer moved to another lifecycle stage (payload: `from`, `to`, reason, journey).
+    pub const STAGE_CHANGED: &str = "stage_changed";
+    /// A staff task about the customer was created (payload: task id, title, assignee, due_at, journey, node).
+    pub const TASK_CREATED: &str = "task_created";
+    /// A staff task about the customer was completed (payload: task id, journey, node).
+    pub const TASK_COMPLETED: &str = "task_completed";
+    /// A journey delivered a message or webhook (payload: journey, node, channel, dedupe_key).
+    pub const MESSAGE_SENT: &str = "message_sent";
+    /// A journey's message or webhook failed for good (payload: journey, node, channel, dedupe_key, error).
+    pub const MESSAGE_FAILED: &str = "message_failed";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

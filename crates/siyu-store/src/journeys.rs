@@ -19,9 +19,16 @@ use uuid::Uuid;
 
 use crate::{StoreError, in_write_tx, on_pool};
 
+pub mod dates;
+pub(crate) mod deliveries;
 mod instances;
+mod metrics;
+pub mod seed;
+mod versions;
 
+pub use deliveries::DeadLetter;
 pub use instances::{Claimed, StepWrite, WriteReport};
+pub use metrics::{GroupFacts, JourneyFacts, NodeFacts};
 
 /// Buckets instances are spread over (claims take the due ones of any bucket, oldest first).
 pub const BUCKETS: i64 = 64;
@@ -68,9 +75,60 @@ pub fn initial_status(a: &Action) -> &'static str {
     }
 }
 
-fn bucket(customer: CustomerId) -> i64 {
+pub(crate) fn bucket(customer: CustomerId) -> i64 {
     (stable_hash(&[customer.0.as_bytes()]) % BUCKETS as u64) as i64
 }
+
+/// Starts a run in `$tx` (see [`Journeys::enrol`]); yields the entry's sequence number, `None` when the
+/// re-entry rule or a live run keeps the customer out.
+macro_rules! enrol_in_tx {
+    ($tx:ident, $tenant:expr, $e:expr, $at:expr) => {{
+        let e: &$crate::journeys::Entry<'_> = $e;
+        let (tenant, at): (siyu_domain::id::TenantId, chrono::DateTime<chrono::Utc>) = ($tenant, $at);
+        let past: Vec<(i64, String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+            "SELECT entry_seq, status, entered_at FROM journey_instances \
+             WHERE tenant_id = $1 AND journey_id = $2 AND customer_id = $3 ORDER BY entry_seq",
+        )
+        .bind(tenant.0)
+        .bind(e.journey.0)
+        .bind(e.customer.0)
+        .fetch_all(&mut *$tx)
+        .await?;
+        let live = past.iter().any(|p| siyu_domain::journey::step::Status::parse(&p.1).is_some_and(|s| s.is_live()));
+        let allowed = !live
+            && match (e.reentry, past.last()) {
+                (_, None) => true,
+                (siyu_domain::journey::Reentry::Never, Some(_)) => false,
+                (siyu_domain::journey::Reentry::AfterExit, Some(_)) => true,
+                (siyu_domain::journey::Reentry::AfterDays { days }, Some(last)) => {
+                    last.2 + chrono::Duration::days(i64::from(days)) <= at
+                }
+                (siyu_domain::journey::Reentry::AtMost { times }, Some(_)) => (past.len() as u64) < u64::from(times),
+            };
+        if allowed {
+            let seq = past.last().map_or(1, |p| p.0 + 1);
+            sqlx::query(
+                "INSERT INTO journey_instances (tenant_id, journey_id, customer_id, entry_seq, version, node, status, \
+                 next_run_at, bucket, entered_at, node_entered_at, held_out, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, $7, $7, false, $7)",
+            )
+            .bind(tenant.0)
+            .bind(e.journey.0)
+            .bind(e.customer.0)
+            .bind(seq)
+            .bind(e.version)
+            .bind(e.start.to_string())
+            .bind(at)
+            .bind($crate::journeys::bucket(e.customer))
+            .execute(&mut *$tx)
+            .await?;
+            Some(seq)
+        } else {
+            None
+        }
+    }};
+}
+pub(crate) use enrol_in_tx;
 
 fn json<T: serde::Serialize>(v: &T) -> Result<Value, StoreError> {
     serde_json::to_value(v).map_err(|e| StoreError::Corrupt(format!("journey json: {e}")))
@@ -133,32 +191,30 @@ impl Journeys<'_> {
     /// Starts a run of the customer at the entry's start node (a trigger) on its version, due at once, if the
     /// journey's re-entry rule allows it and no run is live. Returns the entry's sequence number.
     pub async fn enrol(&self, tenant: TenantId, e: &Entry<'_>, at: DateTime<Utc>) -> Result<Option<i64>, StoreError> {
-        let (journey, version, customer, start, reentry) = (e.journey, e.version, e.customer, e.start, e.reentry);
-        in_write_tx!(self.0, tx => {
-            let past: Vec<(i64, String, DateTime<Utc>)> = sqlx::query_as(
-                "SELECT entry_seq, status, entered_at FROM journey_instances \
-                 WHERE tenant_id = $1 AND journey_id = $2 AND customer_id = $3 ORDER BY entry_seq")
-                .bind(tenant.0).bind(journey.0).bind(customer.0).fetch_all(&mut *tx).await?;
-            let live = past.iter().any(|p| Status::parse(&p.1).is_some_and(|s| s.is_live()));
-            let allowed = !live && match (reentry, past.last()) {
-                (_, None) => true,
-                (Reentry::Never, Some(_)) => false,
-                (Reentry::AfterExit, Some(_)) => true,
-                (Reentry::AfterDays { days }, Some(last)) => last.2 + chrono::Duration::days(i64::from(days)) <= at,
-                (Reentry::AtMost { times }, Some(_)) => (past.len() as u64) < u64::from(times),
-            };
-            if !allowed {
-                Ok(None)
-            } else {
-                let seq = past.last().map_or(1, |p| p.0 + 1);
-                sqlx::query("INSERT INTO journey_instances (tenant_id, journey_id, customer_id, entry_seq, version, node, status, \
-                     next_run_at, bucket, entered_at, node_entered_at, held_out, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, $7, $7, false, $7)")
-                    .bind(tenant.0).bind(journey.0).bind(customer.0).bind(seq).bind(version).bind(start).bind(at)
-                    .bind(bucket(customer)).execute(&mut *tx).await?;
-                Ok(Some(seq))
-            }
-        })
+        in_write_tx!(self.0, tx => Ok(enrol_in_tx!(tx, tenant, e, at)))
+    }
+
+    /// Starts many runs (the current members of a segment at publish), 500 per transaction; returns how
+    /// many started.
+    pub async fn enrol_many(
+        &self,
+        tenant: TenantId,
+        entries: &[Entry<'_>],
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let mut started = 0;
+        for chunk in entries.chunks(500) {
+            started += in_write_tx!(self.0, tx => {
+                let mut n = 0u64;
+                for e in chunk {
+                    if enrol_in_tx!(tx, tenant, e, at).is_some() {
+                        n += 1;
+                    }
+                }
+                Ok::<u64, StoreError>(n)
+            })?;
+        }
+        Ok(started)
     }
 
     /// Wakes the customer's runs waiting for `event`: due now, with the event kept for their next step.

@@ -6,13 +6,16 @@ pub mod audience_syncs;
 pub mod customers;
 pub mod fields;
 pub mod idempotency;
+pub mod journey_versions;
 pub mod journeys;
 pub mod merges;
 pub mod orders;
 pub mod privacy;
 pub mod segments;
 pub mod sources;
+pub mod stages;
 pub mod tags;
+pub mod tasks;
 pub mod tokens;
 pub mod users;
 pub mod values;
@@ -37,6 +40,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(segments::router())
         .merge(audience_syncs::router())
         .merge(journeys::router())
+        .merge(stages::router())
+        .merge(journey_versions::router())
+        .merge(tasks::router())
         .merge(values::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
 }

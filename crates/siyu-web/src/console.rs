@@ -3,14 +3,18 @@
 
 pub mod audit;
 pub mod customers;
+pub mod deliveries;
 pub mod fields;
 pub mod identity;
+pub mod journeys;
 pub mod orders;
 pub mod page;
 pub mod platform;
 pub mod segments;
 pub mod sources;
+pub mod stages;
 pub mod tags;
+pub mod tasks;
 pub mod tokens;
 pub mod transfer;
 pub mod users;
@@ -57,6 +61,10 @@ pub fn router() -> axum::Router<AppState> {
         .merge(identity::router())
         .merge(segments::router())
         .merge(values::router())
+        .merge(journeys::router())
+        .merge(stages::router())
+        .merge(tasks::router())
+        .merge(deliveries::router())
 }
 
 fn session_cookie(state: &AppState, value: &str, max_age_secs: i64) -> HeaderValue {

@@ -57,6 +57,10 @@ pub fn router(app: App) -> Router {
             "/static/segment_builder.js",
             get(|| async { asset("text/javascript; charset=utf-8", include_str!("../static/segment_builder.js")) }),
         )
+        .route(
+            "/static/journey_canvas.js",
+            get(|| async { asset("text/javascript; charset=utf-8", include_str!("../static/journey_canvas.js")) }),
+        )
         .fallback(not_found)
         .layer(middleware::from_fn(finish_errors))
         .layer(middleware::from_fn(record_metrics))

@@ -25,7 +25,7 @@ impl App {
                     if let Err(e) = self.deliver(tenant, item).await {
                         tracing::warn!(error = ?e, outbox = %item.id, "outbox delivery failed");
                         let result = json!({"error": e.code().name(), "message": e.to_string()});
-                        self.store.journeys().finish_outbox(tenant, item.id, "failed", &result, self.now()).await?;
+                        self.finish_delivery(tenant, item, "failed", &result, self.now()).await?;
                     }
                     done += 1;
                 }
@@ -50,9 +50,12 @@ impl App {
                 };
                 let env = minijinja::Environment::new();
                 match env.render_str(template, json!({"name": c.name, "gender": c.gender.as_str()})) {
-                    Ok(body) => journeys.deliver_to_sandbox(tenant, item, channel, &body, now).await?,
+                    Ok(body) => {
+                        let event = super::deliveries::delivery_event(item, channel, None, now);
+                        journeys.deliver_to_sandbox_with_event(tenant, item, channel, &body, &event, now).await?
+                    }
                     Err(e) => {
-                        journeys.finish_outbox(tenant, item.id, "failed", &json!({"error": e.to_string()}), now).await?
+                        self.finish_delivery(tenant, item, "failed", &json!({"error": e.to_string()}), now).await?
                     }
                 }
             }
@@ -74,6 +77,28 @@ impl App {
             Action::Enrol { journey } => {
                 let entry = self.enrol_in_journey(tenant, *journey, item.customer_id).await?;
                 journeys.finish_outbox(tenant, item.id, "sent", &json!({"entry": entry}), now).await?;
+            }
+            Action::Webhook { url } => self.deliver_webhook(tenant, item, url).await?,
+            Action::Task { title, due_at } => self.create_journey_task(tenant, item, title, *due_at).await?,
+            Action::Stage { stage } => {
+                let from = self
+                    .store
+                    .stages()
+                    .current(tenant, &[item.customer_id])
+                    .await?
+                    .remove(&item.customer_id)
+                    .map(|s| s.0);
+                let m = siyu_store::stages::StageMove {
+                    customer: item.customer_id,
+                    from,
+                    to: stage.clone(),
+                    at: now,
+                    reason: "journey".into(),
+                    actor: None,
+                    journey: Some(item.journey_id),
+                };
+                let moved = self.store.stages().apply(tenant, &[m]).await?;
+                journeys.finish_outbox(tenant, item.id, "sent", &json!({"moved": moved}), now).await?;
             }
             other => {
                 let result = json!({"error": "channel_not_available", "action": other});

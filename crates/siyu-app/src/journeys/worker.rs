@@ -21,6 +21,8 @@ struct View {
     offset: FixedOffset,
     branches: HashMap<String, bool>,
     opted_out: bool,
+    /// When the customer entered their current lifecycle stage.
+    stage_entered_at: Option<DateTime<Utc>>,
     /// Sends left today per channel, counted down as the step sends.
     allowance: std::cell::RefCell<HashMap<String, i64>>,
 }
@@ -30,7 +32,7 @@ impl CustomerView for View {
         self.offset
     }
     fn stage_entered_at(&self) -> Option<DateTime<Utc>> {
-        None
+        self.stage_entered_at
     }
     fn branch(&self, node: &str) -> bool {
         self.branches.get(node).copied().unwrap_or(false)
@@ -120,6 +122,7 @@ impl App {
             let sent = self.store.journeys().sends_since(tenant, customer, channel, since).await?;
             allowance.insert(channel.to_string(), DAILY_CAP - sent);
         }
-        Ok(View { offset, branches, opted_out, allowance: std::cell::RefCell::new(allowance) })
+        let stage_entered_at = self.store.stages().current(tenant, &[customer]).await?.remove(&customer).map(|s| s.1);
+        Ok(View { offset, branches, opted_out, stage_entered_at, allowance: std::cell::RefCell::new(allowance) })
     }
 }

@@ -165,6 +165,7 @@ impl App {
         let follows = self.store.follows().of_customer(tenant, c.id).await?;
         let rfm = self.store.rfm().of_customer(tenant, c.id).await?;
         let clv = self.store.clv().of_customer(tenant, c.id).await?;
+        let stage = self.store.stages().current(tenant, &[c.id]).await?.remove(&c.id);
         let subject = Subject {
             customer: c,
             aggregates: aggregates.as_ref(),
@@ -177,6 +178,7 @@ impl App {
             memberships: &facts.memberships,
             rfm: rfm.as_ref(),
             clv: clv.as_ref(),
+            stage: stage.as_ref().map(|(k, at)| (k.as_str(), *at)),
         };
         Ok(rules.iter().map(|r| matches(r, &subject, at)).collect())
     }

@@ -8,14 +8,19 @@ mod audience_syncs;
 mod identity;
 mod identity_props;
 mod import_jobs;
+mod journey_metrics;
+mod journey_versions;
 mod journeys;
 mod orders;
 mod privacy;
 mod rule_tags;
 mod seed;
 mod segments;
+mod stages;
+mod tasks;
 mod transfer;
 mod values;
+mod webhooks;
 
 use std::sync::Arc;
 

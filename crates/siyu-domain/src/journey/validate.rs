@@ -97,7 +97,9 @@ fn node_problems(kind: &NodeKind, id: Option<&str>, catalog: &dyn GraphCatalog, 
     match kind {
         NodeKind::Trigger { trigger } => match trigger {
             Trigger::Event { name, .. } if name.trim().is_empty() => out.push(err(id, "empty_event_name", "")),
-            Trigger::SegmentEnter { segment } | Trigger::SegmentExit { segment } if !catalog.has_segment(*segment) => {
+            Trigger::SegmentEnter { segment, .. } | Trigger::SegmentExit { segment }
+                if !catalog.has_segment(*segment) =>
+            {
                 out.push(err(id, "unknown_segment", segment.to_string()));
             }
             Trigger::StageEnter { stage, from } => {

@@ -332,6 +332,11 @@ fn instant(v: &Value, offset: FixedOffset) -> Option<DateTime<Utc>> {
     offset.from_local_datetime(&local).single().map(|t| t.with_timezone(&Utc))
 }
 
+/// A property filter checked on its own (journey event triggers and waits use them outside a rule).
+pub fn property_test(f: &PropertyFilter) -> Result<PropertyTest, DefinitionError> {
+    property(f, "")
+}
+
 /// Event property keys: letters, digits, `_` and `$`, at most 64.
 fn property(f: &PropertyFilter, path: &str) -> Result<PropertyTest, DefinitionError> {
     let key = f.key.trim();

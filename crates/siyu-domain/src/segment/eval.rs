@@ -51,6 +51,8 @@ pub struct Subject<'a> {
     pub memberships: &'a [SegmentId],
     pub rfm: Option<&'a CustomerRfm>,
     pub clv: Option<&'a CustomerClv>,
+    /// The lifecycle stage and when it was entered.
+    pub stage: Option<(&'a str, DateTime<Utc>)>,
 }
 
 /// The clock and calendar a rule is evaluated against.
@@ -121,6 +123,8 @@ fn builtin<'a>(b: Builtin, s: &Subject<'a>) -> Val<'a> {
         Builtin::ClvFen => s.clv.map_or(Val::Missing, |v| Val::Number(v.clv_fen as f64)),
         Builtin::PAlive => s.clv.map_or(Val::Missing, |v| Val::Number(v.p_alive)),
         Builtin::ExpectedPurchases => s.clv.map_or(Val::Missing, |v| Val::Number(v.expected_purchases)),
+        Builtin::Stage => s.stage.map_or(Val::Missing, |(k, _)| Val::Text(k)),
+        Builtin::StageEnteredAt => s.stage.map_or(Val::Missing, |(_, at)| Val::Time(at)),
     }
 }
 
@@ -223,7 +227,7 @@ fn atom(a: &Atom, s: &Subject<'_>, at: At) -> bool {
                 .filter(|e| {
                     &e.name == name
                         && within_days.is_none_or(|d| e.at >= at.cutoff(d))
-                        && filters.iter().all(|f| property(f, &e.properties))
+                        && filters.iter().all(|f| property_holds(f, &e.properties))
                 })
                 .count() as u64;
             let c = u64::from(*count);
@@ -258,7 +262,8 @@ pub(super) fn text(t: &str, test: &TextTest) -> bool {
     }
 }
 
-fn property(f: &PropertyTest, props: &Map<String, Value>) -> bool {
+/// Whether an event's properties pass a checked filter.
+pub fn property_holds(f: &PropertyTest, props: &Map<String, Value>) -> bool {
     match (&f.value, props.get(&f.key)) {
         (PropertyValue::Text(v), Some(Value::String(s))) => f.cmp.holds(&s.as_str(), &v.as_str()),
         (PropertyValue::Number(v), Some(Value::Number(n))) => n.as_f64().is_some_and(|n| f.cmp.holds(&n, v)),

@@ -47,8 +47,9 @@ impl FieldType {
 }
 
 /// A built-in field. Profile fields live on the customer row, order and event figures on its aggregates
-/// row, RFM results on its `customer_rfm` row and CLV predictions on its `customer_clv` row (absent until
-/// computed: a test on them is then false, `is not set` true).
+/// row, RFM results on its `customer_rfm` row, CLV predictions on its `customer_clv` row and the lifecycle
+/// stage on its `customer_stages` row (absent until computed or entered: a test on them is then false,
+/// `is not set` true).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Builtin {
@@ -78,10 +79,12 @@ pub enum Builtin {
     ClvFen,
     PAlive,
     ExpectedPurchases,
+    Stage,
+    StageEnteredAt,
 }
 
 impl Builtin {
-    pub const ALL: [Builtin; 26] = [
+    pub const ALL: [Builtin; 28] = [
         Builtin::Name,
         Builtin::Gender,
         Builtin::Remark,
@@ -108,6 +111,8 @@ impl Builtin {
         Builtin::ClvFen,
         Builtin::PAlive,
         Builtin::ExpectedPurchases,
+        Builtin::Stage,
+        Builtin::StageEnteredAt,
     ];
 
     pub fn key(self) -> &'static str {
@@ -138,6 +143,8 @@ impl Builtin {
             Builtin::ClvFen => "clv_fen",
             Builtin::PAlive => "p_alive",
             Builtin::ExpectedPurchases => "expected_purchases",
+            Builtin::Stage => "stage",
+            Builtin::StageEnteredAt => "stage_entered_at",
         }
     }
 
@@ -148,10 +155,10 @@ impl Builtin {
     pub fn field_type(self) -> FieldType {
         use Builtin::*;
         match self {
-            Name | Remark | Source => FieldType::Text,
+            Name | Remark | Source | Stage => FieldType::Text,
             Gender | RfmClass | RfmLayer => FieldType::Choice,
             RfmR | RfmF | RfmM | SuperUser | ClvFen | PAlive | ExpectedPurchases => FieldType::Number,
-            CreatedAt | LastActiveAt | FirstOrderAt | LastOrderAt | FirstSeenAt => FieldType::Time,
+            CreatedAt | LastActiveAt | FirstOrderAt | LastOrderAt | FirstSeenAt | StageEnteredAt => FieldType::Time,
             OrderCount | OrderDays | PaidFen | RefundFen | AvgPaidFen | EventCount | ProductCount => FieldType::Number,
             Platforms => FieldType::List,
         }

@@ -296,6 +296,8 @@ impl PopulationBuilder {
                 Builtin::ClvFen => s.clv.iter().for_each(|v| self.set_number(b, v.clv_fen as f64)),
                 Builtin::PAlive => s.clv.iter().for_each(|v| self.set_number(b, v.p_alive)),
                 Builtin::ExpectedPurchases => s.clv.iter().for_each(|v| self.set_number(b, v.expected_purchases)),
+                Builtin::Stage => s.stage.iter().for_each(|(k, _)| self.set_text(b, k)),
+                Builtin::StageEnteredAt => s.stage.iter().for_each(|(_, at)| self.set_time(b, *at)),
             }
         }
         self.set_custom(&c.custom);

@@ -125,6 +125,13 @@ pub const ERASURE_STEPS: &[ErasureStep] = &[
     both("journey_steps", "DELETE FROM journey_steps WHERE tenant_id = $1 AND customer_id = $2"),
     both("outbox", "DELETE FROM outbox WHERE tenant_id = $1 AND customer_id = $2"),
     both("sandbox_messages", "DELETE FROM sandbox_messages WHERE tenant_id = $1 AND customer_id = $2"),
+    // Staff tasks about the person (titles may say what was promised to them).
+    both("staff_tasks", "DELETE FROM staff_tasks WHERE tenant_id = $1 AND customer_id = $2"),
+    // Lifecycle stage and its history; queued signals (event payloads) go last, after anything above that
+    // queued one.
+    both("customer_stages", "DELETE FROM customer_stages WHERE tenant_id = $1 AND customer_id = $2"),
+    both("stage_history", "DELETE FROM stage_history WHERE tenant_id = $1 AND customer_id = $2"),
+    both("journey_signals", "DELETE FROM journey_signals WHERE tenant_id = $1 AND customer_id = $2"),
 ];
 
 /// The profile columns of the customer row, emptied; `$3` is the time of the erasure.

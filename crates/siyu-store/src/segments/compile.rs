@@ -18,7 +18,8 @@ use crate::sql::{Arg, Sql};
 pub(crate) const FROM: &str = " FROM customers c LEFT JOIN customer_aggregates a \
      ON a.tenant_id = c.tenant_id AND a.customer_id = c.id LEFT JOIN customer_rfm rf \
      ON rf.tenant_id = c.tenant_id AND rf.customer_id = c.id LEFT JOIN customer_clv cv \
-     ON cv.tenant_id = c.tenant_id AND cv.customer_id = c.id";
+     ON cv.tenant_id = c.tenant_id AND cv.customer_id = c.id LEFT JOIN customer_stages st \
+     ON st.tenant_id = c.tenant_id AND st.customer_id = c.id";
 
 pub(crate) struct Compiler {
     pub kind: BackendKind,
@@ -91,6 +92,8 @@ impl Compiler {
             Builtin::ClvFen => "cv.clv_fen",
             Builtin::PAlive => "cv.p_alive",
             Builtin::ExpectedPurchases => "cv.expected_purchases",
+            Builtin::Stage => "st.stage",
+            Builtin::StageEnteredAt => "st.entered_at",
         }
     }
 

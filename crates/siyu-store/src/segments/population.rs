@@ -68,6 +68,8 @@ fn column(b: Builtin) -> (&'static str, Col) {
         ClvFen => ("cv.clv_fen", Col::Int(b)),
         PAlive => ("cv.p_alive", Col::Float(b)),
         ExpectedPurchases => ("cv.expected_purchases", Col::Float(b)),
+        Stage => ("st.stage", Col::Text(b)),
+        StageEnteredAt => ("st.entered_at", Col::Time(b)),
     }
 }
 
@@ -95,6 +97,9 @@ fn customers_sql(tenant: TenantId, needs: &Needs) -> (Sql, Vec<Col>) {
     }
     if needs.reads_clv() {
         sql.push(" LEFT JOIN customer_clv cv ON cv.tenant_id = c.tenant_id AND cv.customer_id = c.id");
+    }
+    if needs.reads_stage() {
+        sql.push(" LEFT JOIN customer_stages st ON st.tenant_id = c.tenant_id AND st.customer_id = c.id");
     }
     sql.push(" WHERE c.tenant_id = ").bind(Arg::Uuid(tenant.0)).push(" AND c.erased_at IS NULL ORDER BY c.id");
     (sql, cols)

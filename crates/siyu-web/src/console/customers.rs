@@ -12,6 +12,7 @@ pub mod orders;
 pub mod privacy;
 pub mod sandbox;
 pub mod segments;
+pub mod stage;
 pub mod timeline;
 pub mod values;
 pub mod view;
@@ -49,6 +50,7 @@ pub fn router() -> Router<AppState> {
         .post("/console/customers/{id}/delete", form::delete)
         .post("/console/customers/{id}/tags", detail::change_tags)
         .post("/console/customers/{id}/notes", detail::add_note)
+        .post("/console/customers/{id}/stage", stage::set_stage)
         .post("/console/customers/{id}/follows", detail::add_follow)
         .post("/console/customers/{id}/follows/{user_id}/delete", detail::remove_follow)
         .get("/console/customers/{id}/timeline", activity::timeline)

@@ -28,6 +28,8 @@ pub struct Chrome {
     pub can_manage_tokens: bool,
     pub can_read_audit: bool,
     pub can_manage_tags: bool,
+    /// Journey dead letters (`journeys_manage`) or the webhook secret (`tokens_manage`).
+    pub sees_deliveries: bool,
     pub platform_admin: bool,
 }
 
@@ -47,6 +49,7 @@ impl Chrome {
             can_manage_tokens: can(Permission::TokensManage),
             can_read_audit: can(Permission::AuditRead),
             can_manage_tags: can(Permission::TagsManage),
+            sees_deliveries: can(Permission::JourneysManage) || can(Permission::TokensManage),
             platform_admin: ctx.account.platform_admin,
         }
     }

@@ -95,6 +95,13 @@ async fn objects(t: &TestApp, f: &Fixture) -> HashMap<&'static str, String> {
     let (s, journey) = t.api("POST", "/api/v1/journeys", &f.token, Some(json!({"name": "欢迎", "graph": graph}))).await;
     assert_eq!(s, 201, "{journey}");
     ids.insert("journey", journey["id"].as_str().unwrap().to_string());
+    // A staff task and a dead letter (a webhook its receiver refuses).
+    let (hook, _) = crate::tasks_api::receiver(&[410]).await;
+    crate::tasks_api::call_back_and_notify(t, f, &customer, &hook).await;
+    let (_, tasks) = t.api("GET", "/api/v1/tasks", &f.token, None).await;
+    ids.insert("task", tasks["items"][0]["id"].as_str().unwrap().to_string());
+    let (_, dead) = t.api("GET", "/api/v1/journeys/dead-letters", &f.token, None).await;
+    ids.insert("dead_letter", dead[0]["id"].as_str().unwrap().to_string());
     ids.insert("customer", customer);
     ids
 }
@@ -106,7 +113,9 @@ fn resolve(path: &str, ids: &HashMap<&'static str, String>) -> String {
             p if p.starts_with("/api/v1/customers") || p.starts_with("/console/customers") => "customer",
             p if p.starts_with("/api/v1/orders/") => "order",
             p if p.contains("/audience-syncs/") => "audience_sync",
-            p if p.starts_with("/api/v1/journeys/") => "journey",
+            p if p.contains("/dead-letters/") || p.starts_with("/console/deliveries/") => "dead_letter",
+            p if p.starts_with("/api/v1/tasks/") || p.starts_with("/console/tasks/") => "task",
+            p if p.starts_with("/api/v1/journeys/") || p.starts_with("/console/journeys/") => "journey",
             p if p.starts_with("/api/v1/segments/") || p.starts_with("/console/segments/") => "segment",
             p if p.starts_with("/console/order-imports/") => "order_import",
             p if p.contains("tag-groups") || p.contains("tag_groups") || p.starts_with("/console/tags/groups") => {
@@ -165,7 +174,14 @@ fn body_for(method: &str, path: &str, ids: &HashMap<&'static str, String>) -> Op
         ("PUT", "/api/v1/segments/{id}") => json!({"name": "x", "text": "has phone"}),
         ("POST", "/api/v1/segments/{id}/archive") => json!({"archived": true}),
         ("POST", "/api/v1/segments/{id}/audience-syncs") => json!({"key": "phone", "every_hours": 24}),
+        ("POST", "/api/v1/journeys/{id}/migrations") => json!({"from_version": 1, "dry_run": true}),
+        ("POST", "/api/v1/journeys/{id}/status") => json!({"status": "paused"}),
+        ("POST", "/api/v1/journeys/{id}/versions") => {
+            json!({"nodes": [{"id": "t", "type": "trigger", "trigger": {"on": "manual"}}]})
+        }
+        ("PUT", "/api/v1/customers/{id}/stage") => json!({"stage": "interested"}),
         ("POST", "/api/v1/journeys/{id}/enrol") => json!({"customer_id": ids["customer"]}),
+        ("POST", "/api/v1/journeys/{id}/simulate") => json!({"customer_id": ids["customer"]}),
         ("POST", _) | ("PATCH", _) => json!({}),
         _ => return None,
     };

@@ -1,6 +1,8 @@
 //! A demo journey: the seeds' new-customer nurture (welcome now, at 10:00 the next morning a coupon reminder
 //! for those who have not ordered), with the first customers enrolled and the first step run, so the
-//! customer page shows the sandbox chat (held until 08:00 when the demo is seeded at night).
+//! customer page shows the sandbox chat (held until 08:00 when the demo is seeded at night); and two
+//! standard plays from the templates (silent activation, post-purchase care) that start on stage entries
+//! and paid orders.
 
 use serde_json::json;
 use siyu_app::{Actor, App};
@@ -12,6 +14,8 @@ use super::err;
 
 /// Customers enrolled.
 const ENROLLED: u32 = 30;
+/// Standard plays published as they come.
+const TEMPLATES: [&str; 2] = ["silent_activation", "post_purchase_care"];
 
 pub async fn seed(app: &App, owner: &Actor) -> anyhow::Result<u64> {
     let graph: JourneyGraph = serde_json::from_value(json!({"nodes": [
@@ -37,5 +41,11 @@ pub async fn seed(app: &App, owner: &Actor) -> anyhow::Result<u64> {
         }
     }
     while app.run_due_journeys().await.map_err(err)? + app.dispatch_outbox().await.map_err(err)? > 0 {}
+    // Two of the standard plays, driven by the customers' own stages and orders: the worker moves the
+    // brand's customers into their lifecycle stages as the demo starts (silent ones into 沉默), and these
+    // pick them up from there.
+    for key in TEMPLATES {
+        app.create_journey_from_template(owner, key, None).await.map_err(err)?;
+    }
     Ok(enrolled)
 }

@@ -123,6 +123,10 @@ impl Needs {
     }
 
     /// Whether a needed built-in is read from the `customer_clv` row.
+    pub fn reads_stage(&self) -> bool {
+        self.builtins.iter().any(|b| matches!(b, Builtin::Stage | Builtin::StageEnteredAt))
+    }
+
     pub fn reads_clv(&self) -> bool {
         self.builtins.iter().any(|b| matches!(b, Builtin::ClvFen | Builtin::PAlive | Builtin::ExpectedPurchases))
     }

@@ -75,6 +75,7 @@ struct Owned {
     memberships: Vec<SegmentId>,
     rfm: Option<CustomerRfm>,
     clv: Option<CustomerClv>,
+    stage: Option<(String, chrono::DateTime<chrono::Utc>)>,
 }
 
 impl Owned {
@@ -91,6 +92,7 @@ impl Owned {
             memberships: &self.memberships,
             rfm: self.rfm.as_ref(),
             clv: self.clv.as_ref(),
+            stage: self.stage.as_ref().map(|(k, at)| (k.as_str(), *at)),
         }
     }
 }
@@ -191,8 +193,9 @@ fn owned() -> impl Strategy<Value = Owned> {
             prop::option::weighted(0.7, aggregates(id)),
             prop::option::weighted(0.6, rfm(id)),
             prop::option::weighted(0.6, clv(id)),
+            prop::option::weighted(0.5, prop::sample::select(vec!["new", "purchased", "silent"])),
         );
-        values.prop_map(move |(aggregates, rfm, clv)| {
+        values.prop_map(move |(aggregates, rfm, clv, stage)| {
             let (_, name, gender, remark, source, created_at, last_active_at, custom) = p.clone();
             let (tags, identities, consents, memberships, follows, events, purchases) = links.clone();
             let custom: Map<String, Value> =
@@ -244,6 +247,7 @@ fn owned() -> impl Strategy<Value = Owned> {
                 memberships: memberships.into_iter().map(segment_id).collect(),
                 rfm,
                 clv,
+                stage: stage.map(|k| (k.to_string(), created_at)),
             }
         })
     })

@@ -23,6 +23,7 @@ use super::orders::OrdersCard;
 use super::privacy::PrivacyCard;
 use super::sandbox::SandboxCard;
 use super::segments::SegmentsCard;
+use super::stage::StageCard;
 use super::timeline::{self, More, TimelineRow};
 use super::values::ValuesCard;
 use super::view::{FieldError, FormErrors, fmt_opt, fmt_time, label, one, text};
@@ -30,6 +31,7 @@ use super::{parse_id, tag_ids};
 use crate::auth::ConsoleActor;
 use crate::console::csrf_from;
 use crate::console::page::{Chrome, ConsoleResult, FormPost, check_csrf, render};
+use crate::console::tasks::TasksCard;
 use crate::i18n::Tr;
 use crate::state::AppState;
 
@@ -137,6 +139,8 @@ struct DetailPage {
     merges: MergesCard,
     segments: SegmentsCard,
     sandbox: SandboxCard,
+    stage: StageCard,
+    tasks: TasksCard,
     values: ValuesCard,
     follows: Vec<FollowRow>,
     notes: Vec<NoteRow>,
@@ -264,6 +268,8 @@ pub(super) async fn detail_page(
         merges: MergesCard::load(state, ca, tr, id, cursors.merge_error.clone()).await?,
         segments: SegmentsCard::load(state, ca, tr, id).await?,
         sandbox: SandboxCard::load(state, ca, id).await?,
+        stage: StageCard::load(state, ca, tr, id).await?,
+        tasks: TasksCard::load(state, ca, id).await?,
         values: ValuesCard::load(state, ca, tr, id).await?,
         follows: d
             .follows
