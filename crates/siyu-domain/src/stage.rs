@@ -232,7 +232,7 @@ pub fn defaults() -> Stages {
     let event = |name: &str| EntryRule::Event { name: name.into(), from: Vec::new() };
     Stages(vec![
         def("new", "新客户", false, vec![EntryRule::Created]),
-        def("interested", "有意向", false, vec![event("Product Viewed"), event("message_received")]),
+        def("interested", "有意向", false, vec![event("Product Viewed"), event("reply")]),
         def("met", "已见面/已报价", false, vec![event("Store Visited"), event("quote_sent")]),
         def("not_purchased", "未成交", false, vec![EntryRule::Stalled { stage: "met".into(), days: 14 }]),
         def("purchased", "已成交", false, vec![EntryRule::PaidOrders { count: 1 }]),

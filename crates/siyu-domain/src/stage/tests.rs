@@ -24,7 +24,7 @@ fn rules_move_customers_forward_only() {
 #[test]
 fn a_silent_customer_moves_back_on_a_reply_and_on_to_repeat_on_an_order() {
     let s = defaults();
-    assert_eq!(moved(&s, Some("silent"), Fact::Event("message_received")), Some("interested"));
+    assert_eq!(moved(&s, Some("silent"), Fact::Event("reply")), Some("interested"));
     assert_eq!(moved(&s, Some("reactivating"), Fact::PaidOrders(4)), Some("repeat"));
     assert_eq!(moved(&s, Some("silent"), Fact::PaidOrders(1)), Some("purchased"));
 }

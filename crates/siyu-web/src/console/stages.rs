@@ -43,9 +43,10 @@ struct StagesPage {
 }
 
 /// A rule in words.
-fn describe(tr: Tr, r: &EntryRule) -> String {
+fn describe(tr: Tr, r: &EntryRule, name: &dyn Fn(&str) -> String) -> String {
     let from = |f: &[String]| {
-        if f.is_empty() { String::new() } else { format!(" ({} {})", tr.t("stages.rule.from"), f.join(", ")) }
+        let names: Vec<String> = f.iter().map(|k| name(k)).collect();
+        if f.is_empty() { String::new() } else { format!(" ({} {})", tr.t("stages.rule.from"), names.join(", ")) }
     };
     match r {
         EntryRule::Created => tr.t("stages.rule.created").to_string(),
@@ -54,7 +55,7 @@ fn describe(tr: Tr, r: &EntryRule) -> String {
         EntryRule::PaidOrders { count } => tr.t("stages.rule.paid_orders").replace("{n}", &count.to_string()),
         EntryRule::Silent { days } => tr.t("stages.rule.silent").replace("{n}", &days.to_string()),
         EntryRule::Stalled { stage, days } => {
-            tr.t("stages.rule.stalled").replace("{stage}", stage).replace("{n}", &days.to_string())
+            tr.t("stages.rule.stalled").replace("{stage}", &name(stage)).replace("{n}", &days.to_string())
         }
     }
 }
@@ -65,6 +66,7 @@ async fn stages_page(state: &AppState, ca: &ConsoleActor, json: Option<String>, 
     let list = state.app.stage_list(&ca.actor).await?;
     let max = list.iter().map(|s| s.customers).max().unwrap_or(0).max(1);
     let defs: Vec<&StageDef> = list.iter().map(|s| &s.stage).collect();
+    let name = |k: &str| defs.iter().find(|d| d.key == k).map_or_else(|| k.to_string(), |d| d.name.clone());
     let json = match json {
         Some(j) => j,
         None => serde_json::to_string_pretty(&defs).map_err(AppError::internal)?,
@@ -75,7 +77,7 @@ async fn stages_page(state: &AppState, ca: &ConsoleActor, json: Option<String>, 
             key: s.stage.key.clone(),
             name: s.stage.name.clone(),
             dormant: s.stage.dormant,
-            rules: s.stage.rules.iter().map(|r| describe(tr, r)).collect(),
+            rules: s.stage.rules.iter().map(|r| describe(tr, r, &name)).collect(),
             customers: s.customers,
             width: s.customers * 100 / max,
         })

@@ -114,6 +114,17 @@ pub fn describe(tr: Tr, e: &TimelineEntry, names: &HashMap<UserId, String>) -> (
             parts.into_iter().filter(|x| !x.is_empty()).collect::<Vec<_>>().join(" · ")
         }
         "merge_undone" => s(p, "reason").to_string(),
+        kinds::STAGE_CHANGED => {
+            let from = if s(p, "from").is_empty() { "—" } else { s(p, "from") };
+            let reason = s(p, "reason").split(':').next().unwrap_or_default();
+            format!("{from} → {} · {}", s(p, "to"), label(tr, "stages.reason", reason))
+        }
+        kinds::MESSAGE_SENT | kinds::MESSAGE_FAILED => {
+            let mut parts = vec![s(p, "channel").to_string(), s(p, "node").to_string()];
+            parts.extend(p.get("error").map(|e| e.as_str().map_or_else(|| e.to_string(), str::to_string)));
+            parts.into_iter().filter(|x| !x.is_empty()).collect::<Vec<_>>().join(" · ")
+        }
+        kinds::TASK_CREATED | kinds::TASK_COMPLETED => quoted(s(p, "title")),
         kinds::IMPORTED => ["file", "file_name", "row"]
             .iter()
             .filter_map(|k| p.get(*k))

@@ -272,7 +272,11 @@ mod tests {
             kinds::FOLLOW_ADDED,
             kinds::FOLLOW_REMOVED,
             kinds::IMPORTED,
+            kinds::STAGE_CHANGED,
         ];
+        keys.extend(
+            ["backfill", "journey", "manual", "rule", "silence", "stalled"].map(|r| format!("stages.reason.{r}")),
+        );
         keys.extend(timeline.iter().map(|k| format!("timeline.kind.{k}")));
         for k in ["customers.tags_any", "customers.tags_all", "customers.tags_none", "tags.any_placeholder"] {
             keys.push(k.to_string());
