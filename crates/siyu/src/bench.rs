@@ -18,11 +18,16 @@
 //!
 //! `siyu bench rfm` turns 10 M generated orders into RFM quintile scores with `siyu_domain::rfm`, and DuckDB
 //! computes the same aggregation and scores from the same orders.
+//!
+//! `siyu bench journeys` steps journey runs through the real worker on SQLite and PostgreSQL, graphile-worker
+//! and pg-boss drain as many no-op jobs on the same PostgreSQL, and it measures firing lag with 1 M runs
+//! waiting; `--crash-cycles N` kills the journey worker N times instead and proves exactly-once delivery.
 
 mod bare;
 mod clv;
 mod identity;
 mod ingest;
+mod journeys;
 mod load;
 mod python;
 mod report;
@@ -64,6 +69,12 @@ pub enum BenchCommand {
     Segment(segment::SegmentArgs),
     /// RFM quintile scores from 10 M orders, against DuckDB computing the same aggregation and scores.
     Rfm(rfm::RfmArgs),
+    /// Journey step transitions/s on SQLite and PostgreSQL against graphile-worker and pg-boss, and firing
+    /// lag with 1 M runs waiting; `--crash-cycles N` runs the kill -9 crash test instead.
+    Journeys(journeys::JourneysArgs),
+    /// The crash test's worker process (started by `siyu bench journeys --crash-cycles`).
+    #[command(hide = true)]
+    JourneysWorker(journeys::WorkerArgs),
 }
 
 #[derive(Args)]
@@ -98,6 +109,8 @@ pub async fn run(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Clv(args) => clv::run(args).await,
         BenchCommand::Segment(args) => segment::run(args).await,
         BenchCommand::Rfm(args) => rfm::run(args).await,
+        BenchCommand::Journeys(args) => journeys::run(settings, args).await,
+        BenchCommand::JourneysWorker(args) => journeys::run_worker(settings, args).await,
     }
 }
 

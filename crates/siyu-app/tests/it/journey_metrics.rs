@@ -23,15 +23,6 @@ fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
-fn clocked(ctx: &Ctx, start: DateTime<Utc>) -> (siyu_app::App, siyu_app::clock::ManualClock) {
-    let clock = siyu_app::clock::ManualClock::new(start);
-    let mut settings = siyu_app::Settings::defaults().unwrap();
-    settings.security.argon2_memory_kib = 1024;
-    settings.security.argon2_iterations = 1;
-    let app = siyu_app::App::new(ctx.app.store.clone(), settings, std::sync::Arc::new(clock.clone())).unwrap();
-    (app, clock)
-}
-
 /// Half held out; a welcome, then a reply or a 60-minute timeout; goal: a paid order within 7 days.
 fn graph() -> JourneyGraph {
     serde_json::from_value(json!({"nodes": [
@@ -66,7 +57,7 @@ async fn pay(ctx: &Ctx, app: &siyu_app::App, c: CustomerId, id: &str, paid_at: D
 async fn metrics_count_every_node_and_the_goal_compares_the_treatment_with_the_holdout(ctx: Ctx) {
     // 12:00 in Shanghai.
     let t0 = at("2026-12-07T04:00:00Z");
-    let (app, clock) = clocked(&ctx, t0);
+    let (app, clock) = ctx.clocked(t0);
     let tenant = ctx.owner.tenant;
     let j = app.create_journey(tenant, "欢迎", &graph(), None).await.unwrap();
     let people = customers(&ctx, &app, 12).await;

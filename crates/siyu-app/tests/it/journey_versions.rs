@@ -19,13 +19,8 @@ crate::on_both_backends!(
     pausing_stops_new_entries_and_archiving_ends_the_runs,
 );
 
-fn clocked(ctx: &Ctx) -> (App, siyu_app::clock::ManualClock) {
-    let t0: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-12-07T04:00:00Z").unwrap().with_timezone(&Utc);
-    let clock = siyu_app::clock::ManualClock::new(t0);
-    let mut settings = siyu_app::Settings::defaults().unwrap();
-    settings.security.argon2_memory_kib = 1024;
-    settings.security.argon2_iterations = 1;
-    (App::new(ctx.app.store.clone(), settings, std::sync::Arc::new(clock.clone())).unwrap(), clock)
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-12-07T04:00:00Z").unwrap().with_timezone(&Utc)
 }
 
 fn graph(v: serde_json::Value) -> JourneyGraph {
@@ -63,7 +58,7 @@ async fn customers(app: &App, ctx: &Ctx, names: &[&str]) -> Vec<CustomerId> {
 }
 
 async fn waiting_runs_stay_on_their_version_until_migrated_and_the_dry_run_counts_them_first(ctx: Ctx) {
-    let (app, clock) = clocked(&ctx);
+    let (app, clock) = ctx.clocked(t0());
     let owner = &ctx.owner;
     let j = app.create_journey(owner.tenant, "培育", &v1(), Some(owner.user)).await.unwrap();
     let cs = customers(&app, &ctx, &["甲", "乙", "丙"]).await;
@@ -111,7 +106,7 @@ async fn waiting_runs_stay_on_their_version_until_migrated_and_the_dry_run_count
 }
 
 async fn pausing_stops_new_entries_and_archiving_ends_the_runs(ctx: Ctx) {
-    let (app, clock) = clocked(&ctx);
+    let (app, clock) = ctx.clocked(t0());
     let owner = &ctx.owner;
     let j = app.create_journey(owner.tenant, "培育", &v1(), Some(owner.user)).await.unwrap();
     let cs = customers(&app, &ctx, &["甲", "乙"]).await;

@@ -20,16 +20,6 @@ crate::on_both_backends!(
     a_graph_with_problems_is_refused_with_each_problem_on_its_node,
 );
 
-/// An app over the same database whose clock the test moves.
-fn clocked(ctx: &Ctx, start: DateTime<Utc>) -> (siyu_app::App, siyu_app::clock::ManualClock) {
-    let clock = siyu_app::clock::ManualClock::new(start);
-    let mut settings = siyu_app::Settings::defaults().unwrap();
-    settings.security.argon2_memory_kib = 1024;
-    settings.security.argon2_iterations = 1;
-    let app = siyu_app::App::new(ctx.app.store.clone(), settings, std::sync::Arc::new(clock.clone())).unwrap();
-    (app, clock)
-}
-
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
@@ -188,7 +178,7 @@ async fn a_published_journey_moves_each_customer_on_their_own_clock_and_the_sand
     };
     let tag = ctx.app.create_tag_group(&ctx.owner, group).await.unwrap().tags[0].tag.id;
     // 12:00 in Shanghai.
-    let (app, clock) = clocked(&ctx, at("2026-12-07T04:00:00Z"));
+    let (app, clock) = ctx.clocked(at("2026-12-07T04:00:00Z"));
     let tenant = ctx.owner.tenant;
     let j = app.create_journey(tenant, "新客 7 天培育", &nurture(tag), None).await.unwrap();
     let a = app
@@ -229,7 +219,7 @@ async fn sends_wait_out_quiet_hours_and_respect_opt_outs_and_the_daily_cap(ctx: 
     ], "reentry": {"policy": "after_exit"}}))
     .unwrap();
     // 23:30 in Shanghai.
-    let (app, clock) = clocked(&ctx, at("2026-12-07T15:30:00Z"));
+    let (app, clock) = ctx.clocked(at("2026-12-07T15:30:00Z"));
     let tenant = ctx.owner.tenant;
     let j = app.create_journey(tenant, "夜里", &g, None).await.unwrap();
     let a =

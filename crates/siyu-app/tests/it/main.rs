@@ -37,6 +37,16 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// An app over the same database whose clock the test moves.
+    pub fn clocked(&self, start: chrono::DateTime<chrono::Utc>) -> (App, siyu_app::clock::ManualClock) {
+        let clock = siyu_app::clock::ManualClock::new(start);
+        let mut settings = Settings::defaults().unwrap();
+        settings.security.argon2_memory_kib = 1024;
+        settings.security.argon2_iterations = 1;
+        let app = App::new(self.app.store.clone(), settings, std::sync::Arc::new(clock.clone())).unwrap();
+        (app, clock)
+    }
+
     pub async fn new(db: TestDb) -> Self {
         let mut settings = Settings::defaults().unwrap();
         settings.security.argon2_memory_kib = 1024;

@@ -33,16 +33,6 @@ fn t0() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-12-07T04:00:00Z").unwrap().with_timezone(&Utc)
 }
 
-/// An app over the test's database whose clock the test moves.
-fn clocked(ctx: &Ctx) -> (App, siyu_app::clock::ManualClock) {
-    let clock = siyu_app::clock::ManualClock::new(t0());
-    let mut settings = siyu_app::Settings::defaults().unwrap();
-    settings.security.argon2_memory_kib = 1024;
-    settings.security.argon2_iterations = 1;
-    let app = App::new(ctx.app.store.clone(), settings, std::sync::Arc::new(clock.clone())).unwrap();
-    (app, clock)
-}
-
 async fn customer(app: &App, actor: &Actor, name: &str) -> CustomerId {
     app.create_customer(actor, NewCustomerInput { name: name.into(), ..Default::default() }).await.unwrap().id
 }
@@ -92,7 +82,7 @@ async fn pay(app: &App, actor: &Actor, c: CustomerId, order: &str, at: &str) {
 }
 
 async fn a_new_customer_enters_the_first_stage_and_the_stage_journey_greets_them_once(ctx: Ctx) {
-    let (app, clock) = clocked(&ctx);
+    let (app, clock) = ctx.clocked(t0());
     let owner = &ctx.owner;
     journey(&app, owner, "新客7天培育", json!({"nodes": [
         {"id": "t", "type": "trigger", "trigger": {"on": "stage_enter", "stage": "new"}, "next": {"next": "hi"}},
@@ -127,7 +117,7 @@ async fn a_new_customer_enters_the_first_stage_and_the_stage_journey_greets_them
 }
 
 async fn paid_orders_move_a_customer_to_purchased_then_repeat_with_history_and_end_runs_that_exit_on_payment(ctx: Ctx) {
-    let (app, clock) = clocked(&ctx);
+    let (app, clock) = ctx.clocked(t0());
     let owner = &ctx.owner;
     let c = customer(&app, owner, "老陈").await;
     app.run_due_work().await.unwrap();
@@ -168,7 +158,7 @@ async fn paid_orders_move_a_customer_to_purchased_then_repeat_with_history_and_e
 }
 
 async fn silence_moves_quiet_customers_to_silent_and_a_reply_brings_them_back_to_interested(ctx: Ctx) {
-    let (app, clock) = clocked(&ctx);
+    let (app, clock) = ctx.clocked(t0());
     let owner = &ctx.owner;
     journey(
         &app,
@@ -201,7 +191,7 @@ async fn silence_moves_quiet_customers_to_silent_and_a_reply_brings_them_back_to
 }
 
 async fn a_wait_for_an_event_is_answered_when_it_happens_and_not_by_an_older_one(ctx: Ctx) {
-    let (app, clock) = clocked(&ctx);
+    let (app, clock) = ctx.clocked(t0());
     let owner = &ctx.owner;
     let j = journey(
         &app,
@@ -235,7 +225,7 @@ async fn a_wait_for_an_event_is_answered_when_it_happens_and_not_by_an_older_one
 }
 
 async fn a_segment_enter_trigger_enrols_current_members_at_publish_and_later_entrants_as_they_enter(ctx: Ctx) {
-    let (app, _clock) = clocked(&ctx);
+    let (app, _clock) = ctx.clocked(t0());
     let owner = &ctx.owner;
     let vip = tags(&app, owner, &["VIP"]).await[0];
     let early = customer(&app, owner, "早").await;
@@ -266,7 +256,7 @@ async fn a_segment_enter_trigger_enrols_current_members_at_publish_and_later_ent
 }
 
 async fn the_stage_is_a_segment_field_and_stages_live_journeys_use_cannot_be_removed(ctx: Ctx) {
-    let (app, _clock) = clocked(&ctx);
+    let (app, _clock) = ctx.clocked(t0());
     let owner = &ctx.owner;
     let (a, b) = (customer(&app, owner, "甲").await, customer(&app, owner, "乙").await);
     app.run_due_work().await.unwrap();
@@ -298,7 +288,7 @@ async fn the_stage_is_a_segment_field_and_stages_live_journeys_use_cannot_be_rem
 }
 
 async fn date_triggers_enrol_birthdays_and_replenishment_once_a_day_at_the_local_time(ctx: Ctx) {
-    let (app, clock) = clocked(&ctx);
+    let (app, clock) = ctx.clocked(t0());
     let owner = &ctx.owner;
     let field = siyu_app::fields::NewField {
         key: "birthday".into(),

@@ -2,8 +2,6 @@
 //! follow), however often the delivery is retried; listed by data scope; completed by someone in scope, with
 //! creation and completion on the customer's timeline.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use siyu_app::App;
@@ -25,15 +23,6 @@ crate::on_both_backends!(
     a_journey_waiting_for_its_task_moves_on_when_the_staff_member_completes_it,
 );
 
-fn clocked(ctx: &Ctx, start: DateTime<Utc>) -> (App, siyu_app::clock::ManualClock) {
-    let clock = siyu_app::clock::ManualClock::new(start);
-    let mut settings = siyu_app::Settings::defaults().unwrap();
-    settings.security.argon2_memory_kib = 1024;
-    settings.security.argon2_iterations = 1;
-    let app = App::new(ctx.app.store.clone(), settings, Arc::new(clock.clone())).unwrap();
-    (app, clock)
-}
-
 fn call_back() -> JourneyGraph {
     serde_json::from_value(json!({"nodes": [
         {"id": "t", "type": "trigger", "trigger": {"on": "manual"}, "next": {"next": "call"}},
@@ -50,7 +39,7 @@ async fn kinds(ctx: &Ctx, c: CustomerId) -> Vec<String> {
 
 async fn a_task_node_creates_one_task_for_the_customers_owner_and_its_completion_goes_on_the_timeline(ctx: Ctx) {
     let t0 = DateTime::parse_from_rfc3339("2026-12-07T04:00:00Z").unwrap().with_timezone(&Utc);
-    let (app, clock) = clocked(&ctx, t0);
+    let (app, clock) = ctx.clocked(t0);
     let tenant = ctx.owner.tenant;
     let (first, second) = (
         ctx.member("sales1", Role::Staff, DataScope::SelfOnly).await,
@@ -161,7 +150,7 @@ async fn tasks_are_listed_and_completed_within_the_actors_data_scope(ctx: Ctx) {
 
 async fn a_journey_waiting_for_its_task_moves_on_when_the_staff_member_completes_it(ctx: Ctx) {
     let t0 = DateTime::parse_from_rfc3339("2026-12-07T04:00:00Z").unwrap().with_timezone(&Utc);
-    let (app, clock) = clocked(&ctx, t0);
+    let (app, clock) = ctx.clocked(t0);
     let tenant = ctx.owner.tenant;
     let g: JourneyGraph = serde_json::from_value(json!({"nodes": [
         {"id": "t", "type": "trigger", "trigger": {"on": "manual"}, "next": {"next": "call"}},

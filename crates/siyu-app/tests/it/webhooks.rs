@@ -71,15 +71,6 @@ impl Receiver {
     }
 }
 
-fn clocked(ctx: &Ctx, start: DateTime<Utc>) -> (App, siyu_app::clock::ManualClock) {
-    let clock = siyu_app::clock::ManualClock::new(start);
-    let mut settings = siyu_app::Settings::defaults().unwrap();
-    settings.security.argon2_memory_kib = 1024;
-    settings.security.argon2_iterations = 1;
-    let app = App::new(ctx.app.store.clone(), settings, Arc::new(clock.clone())).unwrap();
-    (app, clock)
-}
-
 fn noon() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-12-07T04:00:00Z").unwrap().with_timezone(&Utc)
 }
@@ -114,7 +105,7 @@ async fn reported(ctx: &Ctx, c: CustomerId) -> Vec<(String, Value)> {
 
 async fn a_webhook_is_signed_keyed_by_its_dedupe_key_and_delivered_once_after_a_server_error(ctx: Ctx) {
     let receiver = Receiver::start(&[500]).await;
-    let (app, clock) = clocked(&ctx, noon());
+    let (app, clock) = ctx.clocked(noon());
     let c = enrolled(&ctx, &app, &receiver.url).await;
     let tenant = ctx.owner.tenant;
     assert_eq!(receiver.received().len(), 1, "the first attempt answered 500");
@@ -165,7 +156,7 @@ async fn a_webhook_is_signed_keyed_by_its_dedupe_key_and_delivered_once_after_a_
 
 async fn a_permanent_failure_is_dead_lettered_and_delivered_when_retried_by_hand(ctx: Ctx) {
     let receiver = Receiver::start(&[410]).await;
-    let (app, clock) = clocked(&ctx, noon());
+    let (app, clock) = ctx.clocked(noon());
     let c = enrolled(&ctx, &app, &receiver.url).await;
     clock.advance(Duration::hours(1));
     app.run_due_work().await.unwrap();
@@ -200,7 +191,7 @@ async fn a_permanent_failure_is_dead_lettered_and_delivered_when_retried_by_hand
 async fn a_webhook_that_keeps_failing_backs_off_and_is_dead_lettered_after_the_last_attempt(ctx: Ctx) {
     let receiver = Receiver::start(&[]).await;
     receiver.answer_next(&[503; 10]);
-    let (app, clock) = clocked(&ctx, noon());
+    let (app, clock) = ctx.clocked(noon());
     let c = enrolled(&ctx, &app, &receiver.url).await;
     let mut waited = Vec::new();
     for n in 1..MAX_ATTEMPTS {
