@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::{StoreError, in_write_tx, on_pool};
 
+pub mod context;
 pub mod dates;
 pub(crate) mod deliveries;
 mod instances;
@@ -261,21 +262,6 @@ impl Journeys<'_> {
             .collect()
     }
 
-    /// Sends to a customer through a channel queued or delivered since `since` (what a frequency cap counts).
-    pub async fn sends_since(
-        &self,
-        tenant: TenantId,
-        customer: CustomerId,
-        channel: &str,
-        since: DateTime<Utc>,
-    ) -> Result<i64, StoreError> {
-        let (n,): (i64,) = on_pool!(self.0, p => sqlx::query_as(
-            "SELECT COUNT(*) FROM outbox WHERE tenant_id = $1 AND customer_id = $2 AND channel = $3 \
-             AND status IN ('pending', 'sent', 'unknown') AND created_at >= $4")
-            .bind(tenant.0).bind(customer.0).bind(channel).bind(since).fetch_one(p).await)?;
-        Ok(n)
-    }
-
     /// Records a sandbox delivery (once per dedupe key) and marks its outbox row sent, together.
     pub async fn deliver_to_sandbox(
         &self,
@@ -336,15 +322,6 @@ impl Journeys<'_> {
             "SELECT id, name, status, live_version FROM journeys WHERE tenant_id = $1 ORDER BY name, id")
             .bind(tenant.0).fetch_all(p).await)?;
         Ok(rows.into_iter().map(|r| (JourneyId(r.0), r.1, r.2, r.3)).collect())
-    }
-
-    /// Tenants with due runs (at most `limit`).
-    pub async fn tenants_with_due(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<TenantId>, StoreError> {
-        let rows: Vec<(Uuid,)> = on_pool!(self.0, p => sqlx::query_as(
-            "SELECT DISTINCT tenant_id FROM journey_instances WHERE status IN ('running', 'waiting_time', 'waiting_event') \
-             AND next_run_at <= $1 AND (lease_until IS NULL OR lease_until < $1) LIMIT $2")
-            .bind(now).bind(limit).fetch_all(p).await)?;
-        Ok(rows.into_iter().map(|r| TenantId(r.0)).collect())
     }
 
     /// Tenants with pending outbox rows (at most `limit`).

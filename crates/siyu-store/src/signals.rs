@@ -122,6 +122,14 @@ impl Signals<'_> {
                     continue;
                 }
                 done.signals += 1;
+                // A customer merged away or erased since the signal was queued: nothing to react to (a run
+                // would not even be insertable for a customer row that is gone).
+                let present: Option<(Uuid,)> =
+                    sqlx::query_as("SELECT id FROM customers WHERE tenant_id = $1 AND id = $2 AND erased_at IS NULL")
+                        .bind(tenant.0).bind(r.customer.0).fetch_optional(&mut *tx).await?;
+                if present.is_none() {
+                    continue;
+                }
                 for (journey, reason) in &r.exits {
                     // A new epoch fences out a worker holding the run, so its late write cannot revive it.
                     done.exits += sqlx::query(

@@ -25,6 +25,7 @@
 
 mod bare;
 mod clv;
+mod databases;
 mod identity;
 mod ingest;
 mod journeys;

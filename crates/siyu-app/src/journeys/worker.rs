@@ -7,7 +7,6 @@ use chrono::{DateTime, FixedOffset, Utc};
 use siyu_domain::id::{CustomerId, JourneyId, TenantId};
 use siyu_domain::journey::step::{CustomerView, Wake, step};
 use siyu_domain::journey::{JourneyGraph, NodeKind};
-use siyu_domain::privacy::{ConsentPurpose, ConsentStatus};
 use siyu_domain::segment::{Catalog, check};
 use siyu_domain::tenancy::TenantStatus;
 use siyu_store::journeys::StepWrite;
@@ -53,20 +52,30 @@ impl App {
     /// Steps every due run of every active tenant, a batch at a time; returns how many steps were written.
     pub async fn run_due_journeys(&self) -> AppResult<u64> {
         let mut written = 0;
-        for tenant in self.store.journeys().tenants_with_due(self.now(), 100).await? {
-            if self.store.tenants().get(tenant).await?.status != TenantStatus::Active {
+        // Every active tenant's due runs: a claim probes the head of each bucket's due index, so looking at a
+        // tenant with nothing due costs a few index probes, never a scan of its waiting runs.
+        for t in self.store.tenants().list().await? {
+            if t.status != TenantStatus::Active {
                 continue;
             }
-            // Read once per tenant, not per batch or per customer.
-            let offset = self.tenant_offset(tenant).await?;
-            let catalog = self.segment_catalog(tenant, None).await?;
+            let tenant = t.id;
+            // Read once per tenant (and only when something is due), not per batch or per customer.
+            let mut per_tenant: Option<(FixedOffset, Catalog)> = None;
             loop {
                 let now = self.now();
                 let claimed = self.store.journeys().claim_due(tenant, now, now + LEASE, BATCH).await?;
                 if claimed.is_empty() {
                     break;
                 }
+                if per_tenant.is_none() {
+                    per_tenant = Some((self.tenant_offset(tenant).await?, self.segment_catalog(tenant, None).await?));
+                }
+                let Some((offset, catalog)) = per_tenant.as_ref() else { break };
+                let offset = *offset;
                 let mut graphs: HashMap<(JourneyId, i64), JourneyGraph> = HashMap::new();
+                // One read of the batch's opt-outs, today's sends and stage entries, not several per customer.
+                let customers: Vec<CustomerId> = claimed.iter().map(|c| c.instance.customer).collect();
+                let facts = self.store.journeys().step_context(tenant, &customers, local_midnight(now, offset)).await?;
                 let mut writes = Vec::with_capacity(claimed.len());
                 for c in claimed {
                     let key = (c.instance.journey, c.version);
@@ -74,7 +83,24 @@ impl App {
                         slot.insert(self.store.journeys().version(tenant, key.0, key.1).await?);
                     }
                     let Some(g) = graphs.get(&key) else { continue };
-                    let view = self.journey_view(tenant, c.instance.customer, g, offset, &catalog, now).await?;
+                    let customer = c.instance.customer;
+                    let branches = self.step_branches(tenant, customer, g, offset, catalog, now).await?;
+                    let allowance = CHANNELS
+                        .iter()
+                        .map(|ch| {
+                            (
+                                ch.to_string(),
+                                DAILY_CAP - facts.sends.get(&(customer, ch.to_string())).copied().unwrap_or(0),
+                            )
+                        })
+                        .collect();
+                    let view = View {
+                        offset,
+                        branches,
+                        opted_out: facts.opted_out.contains(&customer),
+                        stage_entered_at: facts.stage_entered_at.get(&customer).copied(),
+                        allowance: std::cell::RefCell::new(allowance),
+                    };
                     let wake = c.resume_event.as_deref().map_or(Wake::Clock, Wake::Event);
                     let (instance, effects) = step(g, c.instance.clone(), &view, now, wake);
                     writes.push(StepWrite { claimed: c, instance, effects });
@@ -85,7 +111,8 @@ impl App {
         Ok(written)
     }
 
-    async fn journey_view(
+    /// The answers of the graph's branch conditions for the customer now (none read when it has no branch).
+    async fn step_branches(
         &self,
         tenant: TenantId,
         customer: CustomerId,
@@ -93,7 +120,7 @@ impl App {
         offset: FixedOffset,
         catalog: &Catalog,
         now: DateTime<Utc>,
-    ) -> AppResult<View> {
+    ) -> AppResult<HashMap<String, bool>> {
         let mut branches = HashMap::new();
         let rules: Vec<(String, siyu_domain::segment::Rule)> = g
             .nodes
@@ -111,18 +138,12 @@ impl App {
                 branches.insert(node.clone(), holds);
             }
         }
-        let consents = self.store.privacy().consents(tenant, customer).await?;
-        let opted_out =
-            consents.iter().any(|c| c.purpose == ConsentPurpose::Marketing && c.status == ConsentStatus::Withdrawn);
-        // The cap counts the customer's local calendar day.
-        let midnight = now.with_timezone(&offset).date_naive().and_time(chrono::NaiveTime::MIN);
-        let since = midnight.and_local_timezone(offset).single().map_or(now, |t| t.with_timezone(&Utc));
-        let mut allowance = HashMap::new();
-        for channel in CHANNELS {
-            let sent = self.store.journeys().sends_since(tenant, customer, channel, since).await?;
-            allowance.insert(channel.to_string(), DAILY_CAP - sent);
-        }
-        let stage_entered_at = self.store.stages().current(tenant, &[customer]).await?.remove(&customer).map(|s| s.1);
-        Ok(View { offset, branches, opted_out, stage_entered_at, allowance: std::cell::RefCell::new(allowance) })
+        Ok(branches)
     }
+}
+
+/// The start of `now`'s local calendar day (the frequency cap counts per local day).
+fn local_midnight(now: DateTime<Utc>, offset: FixedOffset) -> DateTime<Utc> {
+    let midnight = now.with_timezone(&offset).date_naive().and_time(chrono::NaiveTime::MIN);
+    midnight.and_local_timezone(offset).single().map_or(now, |t| t.with_timezone(&Utc))
 }

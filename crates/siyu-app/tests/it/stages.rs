@@ -26,6 +26,7 @@ crate::on_both_backends!(
     a_segment_enter_trigger_enrols_current_members_at_publish_and_later_entrants_as_they_enter,
     the_stage_is_a_segment_field_and_stages_live_journeys_use_cannot_be_removed,
     date_triggers_enrol_birthdays_and_replenishment_once_a_day_at_the_local_time,
+    a_signal_of_a_customer_gone_since_is_dropped_and_never_holds_up_the_queue,
 );
 
 /// Noon in Shanghai, 7 December 2026.
@@ -346,4 +347,37 @@ async fn date_triggers_enrol_birthdays_and_replenishment_once_a_day_at_the_local
     app.run_due_work().await.unwrap();
     app.run_due_work().await.unwrap();
     assert_eq!(bodies(&app, owner, buyer).await, vec!["白茶快喝完了吧？".to_string()]);
+}
+
+async fn a_signal_of_a_customer_gone_since_is_dropped_and_never_holds_up_the_queue(ctx: Ctx) {
+    let (app, _clock) = ctx.clocked(t0());
+    let owner = &ctx.owner;
+    let vip = tags(&app, owner, &["VIP"]).await[0];
+    journey(
+        &app,
+        owner,
+        "VIP欢迎",
+        json!({"nodes": [
+            {"id": "t", "type": "trigger", "trigger": {"on": "tag_added", "tag": vip}, "next": {"next": "s"}},
+            {"id": "s", "type": "send", "channel": "sandbox", "template": "欢迎成为VIP"}
+        ]}),
+    )
+    .await;
+    // A tag entry of a customer merged away before the worker got to it (no customer row any more).
+    let gone = CustomerId::new();
+    let entry = siyu_domain::timeline::TimelineEntry {
+        id: siyu_domain::id::TimelineId::new(),
+        customer_id: gone,
+        occurred_at: t0(),
+        source: "console".into(),
+        kind: kinds::TAG_ADDED.into(),
+        actor_id: None,
+        payload: json!({"tag_id": vip, "tag": "VIP"}),
+    };
+    app.store.timeline().append(owner.tenant, &entry).await.unwrap();
+    let c = customer(&app, owner, "真客户").await;
+    app.tag_customer(owner, c, &[vip], &[]).await.unwrap();
+    app.run_due_work().await.unwrap();
+    assert_eq!(bodies(&app, owner, c).await, vec!["欢迎成为VIP".to_string()], "the queue moved past the lost one");
+    assert!(app.store.signals().pending(owner.tenant, 10).await.unwrap().is_empty());
 }

@@ -3,7 +3,6 @@
 //! with a bare axum handler that only parses the same JSON. After each run the database must hold every
 //! event it acknowledged.
 
-mod databases;
 mod docs;
 mod payload;
 
@@ -18,9 +17,9 @@ use siyu_domain::access::Role;
 use siyu_domain::source::SourceKind;
 use tokio_util::sync::CancellationToken;
 
+use super::databases::{self, Database};
 use super::{bare, load, report};
 use crate::demo::err;
-use databases::Database;
 use docs::Outcome;
 use payload::Payload;
 
@@ -77,7 +76,7 @@ pub async fn run(mut settings: Settings, a: IngestArgs) -> anyhow::Result<()> {
         a.concurrency, a.batch, a.seconds, ctx.bare_base
     );
 
-    let mut outcomes = vec![on_database(&settings, Database::sqlite(), &ctx).await?];
+    let mut outcomes = vec![on_database(&settings, Database::sqlite("ingest"), &ctx).await?];
     let mut skipped = None;
     println!("PostgreSQL: making a throwaway database on {}", crate::redact(&pg_server));
     match Database::postgres(&pg_server).await {
@@ -176,8 +175,8 @@ async fn measure(app: &App, db: &Database, ctx: &Load<'_>) -> anyhow::Result<Out
     let stored = app.store.events().count(tenant.id, None).await?;
     resolve_for_a_while(app, a.seconds).await?;
     Ok(Outcome {
-        row: report::Row { scenario: db.scenario, siyu: measured.siyu, bare: measured.bare },
-        durability: db.durability.clone(),
+        row: report::Row { scenario: scenario(db), siyu: measured.siyu, bare: measured.bare },
+        durability: durability(db),
         acked: acked_requests * ctx.payload.batch() as u64,
         stored,
     })
@@ -217,4 +216,20 @@ async fn check(client: &reqwest::Client, siyu: &load::Target, payload: &Payload)
         anyhow::bail!("POST {url} answered {status}: {body}");
     }
     Ok(1)
+}
+
+/// The row of the results table a database gives.
+fn scenario(db: &Database) -> &'static str {
+    if db.is_postgres() { "ingest, PostgreSQL" } else { "ingest, SQLite" }
+}
+
+/// How a database makes commits durable, for the report.
+fn durability(db: &Database) -> String {
+    if db.is_postgres() {
+        format!("PostgreSQL: a throwaway database on PostgreSQL {}", db.durability)
+    } else {
+        "SQLite: a fresh temporary file, WAL with synchronous=NORMAL (siyu's settings: a commit survives a\n    \
+         crash of the process; the last ones may be lost on power failure)"
+            .to_string()
+    }
 }

@@ -19,7 +19,6 @@
 mod audit;
 mod clock;
 mod crash;
-mod databases;
 mod fixture;
 mod lag;
 mod peers;
@@ -31,8 +30,8 @@ use std::path::PathBuf;
 use clap::Args;
 use siyu_app::Settings;
 
+use super::databases::{self, Database};
 use super::report::{machine, thousands};
-use databases::Database;
 
 pub use worker::{WorkerArgs, run as run_worker};
 

@@ -29,9 +29,9 @@ use siyu_store::{ConnectOptions, Store};
 
 use super::audit::{self, Findings, SENDS};
 use super::clock::{RunningClock, local_morning};
-use super::databases::{self, Database};
 use super::worker::WorkerArgs;
 use super::{Backend, fixture};
+use crate::bench::databases::{self, Database};
 use crate::bench::report::thousands;
 use crate::demo::err;
 

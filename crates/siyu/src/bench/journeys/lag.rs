@@ -80,6 +80,7 @@ async fn run(app: &App, waiting: u64, seconds: u64, rate: u64) -> anyhow::Result
     let stride = (waiting / expected.max(1)).max(1) as usize;
     let placeholder = |_| later;
     fixture::seed_runs(app, &fx, journey, &fx.customers, "wait", "waiting_time", placeholder).await?;
+    app.store.analyze().await?;
     // The due times are set now (seeding took a while): the stream starts 2 s from here.
     let start = app.now() + Duration::seconds(2);
     let due: HashMap<_, _> = (0..expected as usize)

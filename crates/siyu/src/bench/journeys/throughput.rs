@@ -94,6 +94,8 @@ async fn run(app: &App, jobs: u64, warm: u64) -> anyhow::Result<Measured> {
     let (warmers, measured) = fx.customers.split_at(warm as usize);
     fixture::seed_runs(app, &fx, journey, warmers, "start", "running", |_| now).await?;
     drain(app, warmers.len() as u64, "warm-up").await?;
+    // A fresh database has no planner statistics yet; one in use has them (autovacuum).
+    app.store.analyze().await?;
     fixture::seed_runs(app, &fx, journey, measured, "start", "running", |_| now).await?;
 
     let bar = bar(jobs, "steps");

@@ -1,5 +1,6 @@
-//! The databases the ingest benchmark writes to, made for the run and removed after it: a SQLite file in the
-//! temporary directory, and a `siyu_bench_<uuid>` database on a PostgreSQL server.
+//! The databases `siyu bench ingest`, `siyu bench journeys` and its crash test write to, made for the run and
+//! removed after it: a SQLite file in the temporary directory, and a `siyu_bench_<uuid>` database on a
+//! PostgreSQL server.
 //!
 //! The store exposes no statement for creating a database, so PostgreSQL's own client, `psql`, creates and
 //! drops it (and reads the server's durability settings).
@@ -16,10 +17,8 @@ const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 pub struct Database {
     /// "SQLite" or "PostgreSQL".
     pub label: &'static str,
-    /// Its row of the results table.
-    pub scenario: &'static str,
     pub url: String,
-    /// How commits are made durable, for the report.
+    /// The server's version and durability settings, for the report.
     pub durability: String,
     place: Place,
 }
@@ -43,17 +42,19 @@ pub fn postgres_server(database_url: &str) -> (String, bool) {
 
 impl Database {
     /// A new SQLite file in the temporary directory (created by the first connection).
-    pub fn sqlite() -> Self {
-        let path = std::env::temp_dir().join(format!("siyu-bench-ingest-{}.db", uuid::Uuid::now_v7().simple()));
+    pub fn sqlite(purpose: &str) -> Self {
+        let name = format!("siyu-bench-{purpose}-{}.db", uuid::Uuid::now_v7().simple());
+        let path = std::env::temp_dir().join(name);
         Self {
             label: "SQLite",
-            scenario: "ingest, SQLite",
             url: format!("sqlite://{}", path.display()),
-            durability: "SQLite: a fresh temporary file, WAL with synchronous=NORMAL (siyu's settings: a commit \
-                         survives a\n    crash of the process; the last ones may be lost on power failure)"
-                .to_string(),
+            durability: "WAL, synchronous=NORMAL".to_string(),
             place: Place::File(path),
         }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.place, Place::Postgres { .. })
     }
 
     /// A new database on the PostgreSQL `server`.
@@ -68,9 +69,8 @@ impl Database {
         psql(server, &format!("CREATE DATABASE {name}")).await?;
         Ok(Self {
             label: "PostgreSQL",
-            scenario: "ingest, PostgreSQL",
             url: with_database(server, &name),
-            durability: format!("PostgreSQL: a throwaway database on PostgreSQL {}", settings.trim()),
+            durability: settings.trim().to_string(),
             place: Place::Postgres { server: server.to_string(), name },
         })
     }
