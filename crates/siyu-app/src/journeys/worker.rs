@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use siyu_domain::id::{CustomerId, JourneyId, TenantId};
-use siyu_domain::journey::step::{CustomerView, Wake, step};
+use siyu_domain::journey::step::{Action, CustomerView, Wake, step};
 use siyu_domain::journey::{JourneyGraph, NodeKind};
 use siyu_domain::segment::{Catalog, check};
 use siyu_domain::tenancy::TenantStatus;
@@ -77,6 +77,9 @@ impl App {
                 let customers: Vec<CustomerId> = claimed.iter().map(|c| c.instance.customer).collect();
                 let facts = self.store.journeys().step_context(tenant, &customers, local_midnight(now, offset)).await?;
                 let mut writes = Vec::with_capacity(claimed.len());
+                // Sends this batch has already decided, so two journeys of one customer in one batch share the
+                // day's allowance too.
+                let mut decided: HashMap<(CustomerId, String), i64> = HashMap::new();
                 for c in claimed {
                     let key = (c.instance.journey, c.version);
                     if let std::collections::hash_map::Entry::Vacant(slot) = graphs.entry(key) {
@@ -90,7 +93,9 @@ impl App {
                         .map(|ch| {
                             (
                                 ch.to_string(),
-                                DAILY_CAP - facts.sends.get(&(customer, ch.to_string())).copied().unwrap_or(0),
+                                DAILY_CAP
+                                    - facts.sends.get(&(customer, ch.to_string())).copied().unwrap_or(0)
+                                    - decided.get(&(customer, ch.to_string())).copied().unwrap_or(0),
                             )
                         })
                         .collect();
@@ -103,6 +108,11 @@ impl App {
                     };
                     let wake = c.resume_event.as_deref().map_or(Wake::Clock, Wake::Event);
                     let (instance, effects) = step(g, c.instance.clone(), &view, now, wake);
+                    for e in &effects {
+                        if let Action::Send { channel, .. } = &e.action {
+                            *decided.entry((customer, channel.clone())).or_default() += 1;
+                        }
+                    }
                     writes.push(StepWrite { claimed: c, instance, effects });
                 }
                 written += self.store.journeys().write_steps(tenant, &writes, now).await?.written;

@@ -27,6 +27,7 @@ crate::on_both_backends!(
     the_stage_is_a_segment_field_and_stages_live_journeys_use_cannot_be_removed,
     date_triggers_enrol_birthdays_and_replenishment_once_a_day_at_the_local_time,
     a_signal_of_a_customer_gone_since_is_dropped_and_never_holds_up_the_queue,
+    two_journeys_stepping_one_customer_in_one_batch_share_the_days_cap,
 );
 
 /// Noon in Shanghai, 7 December 2026.
@@ -380,4 +381,25 @@ async fn a_signal_of_a_customer_gone_since_is_dropped_and_never_holds_up_the_que
     app.run_due_work().await.unwrap();
     assert_eq!(bodies(&app, owner, c).await, vec!["欢迎成为VIP".to_string()], "the queue moved past the lost one");
     assert!(app.store.signals().pending(owner.tenant, 10).await.unwrap().is_empty());
+}
+
+async fn two_journeys_stepping_one_customer_in_one_batch_share_the_days_cap(ctx: Ctx) {
+    let (app, _clock) = ctx.clocked(t0());
+    let owner = &ctx.owner;
+    let mut ids = Vec::new();
+    for name in ["上新提醒", "会员日"] {
+        let graph = json!({"nodes": [
+            {"id": "t", "type": "trigger", "trigger": {"on": "manual"}, "next": {"next": "s"}},
+            {"id": "s", "type": "send", "channel": "sandbox", "template": name}
+        ]});
+        ids.push(journey(&app, owner, name, graph).await);
+    }
+    let c = customer(&app, owner, "阿珍").await;
+    for j in &ids {
+        app.enrol_in_journey(owner.tenant, *j, c).await.unwrap();
+    }
+    app.run_due_work().await.unwrap();
+    assert_eq!(bodies(&app, owner, c).await.len(), 1, "one marketing message a day, across journeys");
+    let outbox = app.store.journeys().outbox_of(owner.tenant, c).await.unwrap();
+    assert!(outbox.iter().any(|(_, status)| status == "skipped"), "{outbox:?}");
 }
