@@ -83,18 +83,16 @@ macro_rules! move_stage_in_tx {
             .bind(m.journey.map(|j| j.0))
             .execute(&mut *$tx)
             .await?;
-            {
-                let entry = siyu_domain::timeline::TimelineEntry {
-                    id: siyu_domain::id::TimelineId::new(),
-                    customer_id: m.customer,
-                    occurred_at: m.at,
-                    source: "stage".into(),
-                    kind: siyu_domain::timeline::kinds::STAGE_CHANGED.into(),
-                    actor_id: m.actor,
-                    payload: serde_json::json!({"from": m.from, "to": m.to, "reason": m.reason, "journey": m.journey}),
-                };
-                $crate::statements::insert_timeline!(tenant, &entry).execute(&mut *$tx).await?;
-            }
+            let entry = siyu_domain::timeline::TimelineEntry {
+                id: siyu_domain::id::TimelineId::new(),
+                customer_id: m.customer,
+                occurred_at: m.at,
+                source: "stage".into(),
+                kind: siyu_domain::timeline::kinds::STAGE_CHANGED.into(),
+                actor_id: m.actor,
+                payload: serde_json::json!({"from": m.from, "to": m.to, "reason": m.reason, "journey": m.journey}),
+            };
+            $crate::statements::insert_timeline!(tenant, &entry).execute(&mut *$tx).await?;
             true
         }
     }};
