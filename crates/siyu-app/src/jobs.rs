@@ -23,7 +23,9 @@ impl App {
         tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, "job claimed");
         let outcome = self.run_job(tenant, &job).await;
         match outcome {
-            Ok(result) => {
+            // The job put itself back in the queue (its checkpoint saved).
+            Ok(None) => {}
+            Ok(Some(result)) => {
                 self.store.jobs().finish(tenant, job.id, Ok(&result), self.now()).await?;
                 metrics::counter!("siyu_jobs_total", "kind" => job.kind.clone(), "outcome" => "done").increment(1);
             }
@@ -83,11 +85,13 @@ impl App {
         Actor::for_member(&self.store, &member, Via::System).await
     }
 
-    async fn run_job(&self, tenant: TenantId, job: &Job) -> AppResult<serde_json::Value> {
+    /// Runs a claimed job: its result, or `None` when it deferred itself.
+    async fn run_job(&self, tenant: TenantId, job: &Job) -> AppResult<Option<serde_json::Value>> {
         match job.kind.as_str() {
-            "bulk_tag" => self.run_bulk_tag(tenant, job).await,
-            crate::transfer::IMPORT_JOB => self.run_import_job(tenant, job).await,
-            crate::orders::ORDER_IMPORT_JOB => self.run_order_import_job(tenant, job).await,
+            "bulk_tag" => self.run_bulk_tag(tenant, job).await.map(Some),
+            crate::transfer::IMPORT_JOB => self.run_import_job(tenant, job).await.map(Some),
+            crate::orders::ORDER_IMPORT_JOB => self.run_order_import_job(tenant, job).await.map(Some),
+            crate::wecom::SYNC_JOB => self.run_wecom_sync(tenant, job).await,
             other => Err(AppError::internal(anyhow::anyhow!("unknown job kind {other}"))),
         }
     }

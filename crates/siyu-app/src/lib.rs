@@ -32,6 +32,7 @@ pub mod telemetry;
 pub mod tenancy;
 pub mod transfer;
 pub mod values;
+pub mod wecom;
 
 use std::sync::Arc;
 
@@ -52,6 +53,7 @@ pub struct App {
     pub vault: Arc<Vault>,
     /// The group-commit writer of event ingestion, started on first use.
     pub ingest: Arc<ingest::IngestState>,
+    pub wecom: Arc<wecom::Clients>,
 }
 
 impl App {
@@ -70,7 +72,14 @@ impl App {
 
     pub fn new(store: Store, settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let vault = Vault::new(&settings.master_key()?).map_err(|e| anyhow::anyhow!("{e}"))?;
-        Ok(Self { store, settings: Arc::new(settings), clock, vault: Arc::new(vault), ingest: Arc::default() })
+        Ok(Self {
+            store,
+            settings: Arc::new(settings),
+            clock,
+            vault: Arc::new(vault),
+            ingest: Arc::default(),
+            wecom: Arc::default(),
+        })
     }
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {

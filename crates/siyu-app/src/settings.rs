@@ -16,6 +16,7 @@ pub struct Settings {
     pub security: SecuritySettings,
     pub worker: WorkerSettings,
     pub ingest: IngestSettings,
+    pub wecom: WecomSettings,
     pub log: LogSettings,
 }
 
@@ -72,6 +73,18 @@ pub struct IngestSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct WecomSettings {
+    pub api_base: String,
+    pub public_url: String,
+    pub quota_per_minute: u32,
+    pub quota_per_hour: u32,
+    pub shared_limiter: bool,
+    pub max_inline_wait_ms: u64,
+    pub timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LogSettings {
     pub format: String,
     pub filter: String,
@@ -123,6 +136,11 @@ impl Settings {
         anyhow::ensure!(self.security.session_absolute_hours > 0, "security.session_absolute_hours must be positive");
         anyhow::ensure!(self.security.login_max_failures > 0, "security.login_max_failures must be positive");
         anyhow::ensure!(self.worker.batch_size > 0, "worker.batch_size must be positive");
+        anyhow::ensure!(self.wecom.api_base.ends_with('/'), "wecom.api_base must end with /");
+        anyhow::ensure!(
+            self.wecom.quota_per_minute > 0 && self.wecom.quota_per_hour > 0,
+            "wecom quotas must be positive"
+        );
         anyhow::ensure!(self.ingest.commit_window_ms <= 1000, "ingest.commit_window_ms must be at most 1000");
         anyhow::ensure!(self.ingest.commit_max_events > 0, "ingest.commit_max_events must be positive");
         anyhow::ensure!(self.ingest.queue_requests > 0, "ingest.queue_requests must be positive");

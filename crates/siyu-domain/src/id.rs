@@ -104,4 +104,10 @@ id_type!(
     JourneyId,
     /// A to-do for a staff member about one customer (e.g. created by a journey's task node).
     TaskId,
+    /// A WeCom corp a tenant connected (its row, not WeCom's corp id).
+    CorpId,
+    /// A persisted WeCom callback.
+    CallbackId,
+    /// A WeCom customer group (客户群).
+    GroupId,
 );

@@ -32,5 +32,6 @@ pub mod tenancy;
 pub mod text;
 pub mod timeline;
 pub mod union_find;
+pub mod wecom;
 
 pub use error::{DomainError, Invalid};

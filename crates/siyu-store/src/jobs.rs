@@ -122,6 +122,15 @@ impl Jobs<'_> {
         Ok(())
     }
 
+    /// Puts a running job back in the queue until `run_after` (it keeps its checkpoint), e.g. when an API's
+    /// rate budget is spent.
+    pub async fn defer(&self, tenant: TenantId, id: JobId, run_after: DateTime<Utc>) -> Result<(), StoreError> {
+        exec!(self.0, p => sqlx::query(
+            "UPDATE jobs SET status = 'queued', run_after = $3, locked_until = NULL WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.0).bind(id.0).bind(run_after).execute(p).await)?;
+        Ok(())
+    }
+
     pub async fn finish(
         &self,
         tenant: TenantId,

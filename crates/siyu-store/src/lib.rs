@@ -48,6 +48,7 @@ pub mod testing;
 pub mod timeline;
 pub mod tokens;
 pub mod uploads;
+pub mod wecom;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -19,6 +19,7 @@ pub mod tasks;
 pub mod tokens;
 pub mod users;
 pub mod values;
+pub mod wecom;
 
 use axum::Router;
 use serde::Serialize;
@@ -44,6 +45,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(journey_versions::router())
         .merge(tasks::router())
         .merge(values::router())
+        .merge(wecom::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
 }
 

@@ -19,6 +19,7 @@ pub mod tokens;
 pub mod transfer;
 pub mod users;
 pub mod values;
+pub mod wecom;
 
 use askama::Template;
 use axum::Form;
@@ -65,6 +66,7 @@ pub fn router() -> axum::Router<AppState> {
         .merge(stages::router())
         .merge(tasks::router())
         .merge(deliveries::router())
+        .merge(wecom::router())
 }
 
 fn session_cookie(state: &AppState, value: &str, max_age_secs: i64) -> HeaderValue {
@@ -261,21 +263,27 @@ struct DashboardPage {
     chart_max: i64,
 }
 
-/// One day's bar of the 30-day chart, in SVG user units (600 × 160 plot area).
-struct Bar {
-    x: i64,
-    y: i64,
-    height: i64,
+/// One day's bar of a daily chart, in SVG user units (600 × 160 plot area).
+pub struct Bar {
+    pub x: i64,
+    pub y: i64,
+    pub height: i64,
     /// Shown under every fifth bar.
-    label: Option<String>,
-    title: String,
+    pub label: Option<String>,
+    pub title: String,
 }
 
 fn bars(days: &[(chrono::NaiveDate, i64)]) -> (Vec<Bar>, i64) {
     let max = days.iter().map(|d| d.1).max().unwrap_or(0).max(1);
+    (bars_scaled(days, max), max)
+}
+
+/// The bars of a daily series against a given maximum, so that several series share one scale (each day
+/// is `600 / days` units wide; a second series sits beside the first by an offset in the template).
+pub fn bars_scaled(days: &[(chrono::NaiveDate, i64)], max: i64) -> Vec<Bar> {
+    let max = max.max(1);
     let width = 600 / (days.len().max(1) as i64);
-    let bars = days
-        .iter()
+    days.iter()
         .enumerate()
         .map(|(i, (day, count))| {
             let height = count * 150 / max;
@@ -287,8 +295,7 @@ fn bars(days: &[(chrono::NaiveDate, i64)]) -> (Vec<Bar>, i64) {
                 title: format!("{} · {count}", day.format("%Y-%m-%d")),
             }
         })
-        .collect();
-    (bars, max)
+        .collect()
 }
 
 async fn dashboard(State(state): State<AppState>, ca: ConsoleActor) -> ConsoleResult {

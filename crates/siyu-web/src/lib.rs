@@ -15,6 +15,7 @@ pub mod ingest;
 pub mod openapi;
 pub mod routes;
 pub mod state;
+pub mod wecom;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -43,6 +44,7 @@ pub fn router(app: App) -> Router {
     Router::new()
         .merge(api::router(&state).layer(axum::extract::DefaultBodyLimit::max(body_limit)))
         .merge(ingest::router())
+        .merge(wecom::router())
         .merge(console::router())
         .merge(openapi::router())
         .route("/", get(|| async { Redirect::to("/console") }))

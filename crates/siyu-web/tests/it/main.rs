@@ -24,3 +24,5 @@ mod stages;
 mod tasks_api;
 mod tenancy;
 mod values;
+mod wecom_callbacks;
+mod wecom_console;

@@ -102,6 +102,10 @@ async fn objects(t: &TestApp, f: &Fixture) -> HashMap<&'static str, String> {
     ids.insert("task", tasks["items"][0]["id"].as_str().unwrap().to_string());
     let (_, dead) = t.api("GET", "/api/v1/journeys/dead-letters", &f.token, None).await;
     ids.insert("dead_letter", dead[0]["id"].as_str().unwrap().to_string());
+    // A connected WeCom corp with a synced customer group.
+    let (corp, group) = crate::wecom_console::corp_and_group(t, f).await;
+    ids.insert("corp", corp.to_string());
+    ids.insert("group", group.to_string());
     ids.insert("customer", customer);
     ids
 }
@@ -111,6 +115,8 @@ fn resolve(path: &str, ids: &HashMap<&'static str, String>) -> String {
     let resource = |p: &str| -> &'static str {
         match p {
             p if p.starts_with("/api/v1/customers") || p.starts_with("/console/customers") => "customer",
+            p if p.starts_with("/api/v1/wecom/corps/") || p.starts_with("/console/wecom/") => "corp",
+            p if p.starts_with("/api/v1/groups/") || p.starts_with("/console/groups/") => "group",
             p if p.starts_with("/api/v1/orders/") => "order",
             p if p.contains("/audience-syncs/") => "audience_sync",
             p if p.contains("/dead-letters/") || p.starts_with("/console/deliveries/") => "dead_letter",
@@ -182,6 +188,9 @@ fn body_for(method: &str, path: &str, ids: &HashMap<&'static str, String>) -> Op
         ("PUT", "/api/v1/customers/{id}/stage") => json!({"stage": "interested"}),
         ("POST", "/api/v1/journeys/{id}/enrol") => json!({"customer_id": ids["customer"]}),
         ("POST", "/api/v1/journeys/{id}/simulate") => json!({"customer_id": ids["customer"]}),
+        ("PUT", "/api/v1/wecom/corps/{id}") => json!({"corp_id": "wwgroups0001", "name": "x", "contact_secret": "s",
+            "callback_token": "Tok3n", "callback_aes_key": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"}),
+        ("PUT", "/api/v1/groups/{id}/kind") => json!({"kind": "daily"}),
         ("POST", _) | ("PATCH", _) => json!({}),
         _ => return None,
     };
