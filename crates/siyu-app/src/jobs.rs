@@ -46,6 +46,8 @@ impl App {
             while self.run_one_job().await? {
                 n += 1;
             }
+            // WeCom callbacks whose background processing failed or never ran.
+            self.process_wecom_callbacks().await?;
             if self.resolve_pending_events().await? == 0 {
                 // Customers bulk paths changed, then dynamic segments due for their sweep (time windows
                 // move with no event).
@@ -92,6 +94,7 @@ impl App {
             crate::transfer::IMPORT_JOB => self.run_import_job(tenant, job).await.map(Some),
             crate::orders::ORDER_IMPORT_JOB => self.run_order_import_job(tenant, job).await.map(Some),
             crate::wecom::SYNC_JOB => self.run_wecom_sync(tenant, job).await,
+            crate::wecom::MASS_JOB => self.run_mass_send(tenant, job).await,
             other => Err(AppError::internal(anyhow::anyhow!("unknown job kind {other}"))),
         }
     }
@@ -142,6 +145,12 @@ impl App {
                 Ok(false) => {}
                 Err(e) => tracing::error!(error = ?e, "worker step failed"),
             }
+            // WeCom callbacks not processed right after their request (a failure to retry, a node that stopped).
+            match self.process_wecom_callbacks().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = ?e, "WeCom callback step failed"),
+            }
             // Between jobs: identity resolution of newly ingested events.
             match self.resolve_pending_events().await {
                 Ok(n) if n > 0 => continue,
@@ -183,6 +192,10 @@ impl App {
                 // Date-property triggers, once per journey and local day.
                 if let Err(e) = self.scan_date_triggers().await {
                     tracing::error!(error = ?e, "date trigger scan failed");
+                }
+                // Live codes whose schedule turned or whose staff's caps reset with the day.
+                if let Err(e) = self.rotate_live_codes().await {
+                    tracing::error!(error = ?e, "live code rotation failed");
                 }
                 // Stage rules that fire on time (silence, stalls) and first stages for new customers.
                 if let Err(e) = self.sweep_all_stages().await {

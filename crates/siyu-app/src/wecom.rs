@@ -14,8 +14,11 @@ mod contacts;
 mod corps;
 pub mod groups;
 mod limiter;
+mod live_codes;
+mod mass;
 mod staff;
 mod sync;
+mod welcome;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -28,8 +31,11 @@ use siyu_wecom::{Client, ClientConfig, CorpCredentials, WecomError};
 
 pub use callbacks::{CallbackAnswer, CallbackQuery};
 pub use corps::{CorpInput, CorpView};
+pub use live_codes::{LiveCodeInput, LiveCodeView};
+pub use mass::{MASS_JOB, MassSendInput, MassSendView};
 pub use siyu_store::wecom::{GroupQuery, GroupSync};
 pub use sync::{SYNC_JOB, SyncSummary};
+pub use welcome::WelcomeSettings;
 
 use crate::App;
 use crate::error::{AppError, AppResult};

@@ -110,4 +110,8 @@ id_type!(
     CallbackId,
     /// A WeCom customer group (客户群).
     GroupId,
+    /// A staff live code (员工活码).
+    LiveCodeId,
+    /// A mass send (企业群发) task.
+    MassSendId,
 );

@@ -1,6 +1,6 @@
 //! Segments: saved audience definitions. A definition is a condition tree (all / any / not over atoms on
-//! profile fields, custom fields, aggregates, tags, identities, follows, events, purchases, consents and
-//! other segments).
+//! profile fields, custom fields, aggregates, tags, customer groups, identities, follows, events, purchases,
+//! consents and other segments).
 //!
 //! Three forms of one definition:
 //! - [`Condition`], the stored and API form (JSON): references by id, so renaming a tag keeps it.
@@ -16,7 +16,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::id::{SegmentId, TagId, UserId};
+use crate::id::{GroupId, SegmentId, TagId, UserId};
 use crate::identity::IdentityKind;
 use crate::privacy::{ConsentPurpose, ConsentStatus};
 
@@ -66,6 +66,12 @@ pub enum Condition {
     /// Holds any / all / none of the tags.
     Tags {
         tags: Vec<TagId>,
+        #[serde(rename = "match")]
+        mode: TagMatch,
+    },
+    /// Is in any / all / none of the customer groups (客户群), through one of their external_userids.
+    Groups {
+        groups: Vec<GroupId>,
         #[serde(rename = "match")]
         mode: TagMatch,
     },
@@ -197,6 +203,7 @@ pub enum CountOp {
     Le,
 }
 
+/// How a list of tags (or customer groups) is matched: held any / all / none of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TagMatch {

@@ -1,6 +1,10 @@
 //! WeCom (企业微信) as siyu sees it: connected corps, synced staff, customer groups and their members, and the
 //! rules that are pure (add-way names, group kinds, member counts).
 
+pub mod live_code;
+pub mod mass;
+pub mod welcome;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 

@@ -7,7 +7,8 @@
 //! SQL is written once when both dialects accept the same text (both take `$1` placeholders) and the
 //! [`on_pool!`] macro runs it on whichever pool is active; where the dialects differ the module holds a
 //! `sqlite` and a `postgres` string side by side. Architecture invariants:
-//! - no query without a tenant id, except on the platform tables `accounts`, `sessions`, `login_throttle`;
+//! - no query without a tenant id, except on the platform tables `accounts`, `sessions`, `login_throttle`,
+//!   `wecom_callback_routes` (which tenant a WeCom callback URL belongs to);
 //! - no sqlx type leaves this crate: methods speak domain types and [`StoreError`].
 
 mod reader;

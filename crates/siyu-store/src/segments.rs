@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use siyu_domain::customer::Customer;
-use siyu_domain::id::{CustomerId, SegmentId, TagId, TenantId, UserId};
+use siyu_domain::id::{CustomerId, GroupId, SegmentId, TagId, TenantId, UserId};
 use siyu_domain::page::PageRequest;
 use siyu_domain::segment::eval::At;
 use siyu_domain::segment::{ChangeOp, ChangeReason, Condition, MembershipChange, Rule, Segment, SegmentKind};
@@ -144,6 +144,17 @@ impl Segments<'_> {
             Sql::with(&format!("{SELECT} WHERE tenant_id = $1 ORDER BY status, name, id"), vec![Arg::Uuid(tenant.0)]);
         let rows: Vec<SegmentRow> = self.0.read_all(sql).await?;
         rows.into_iter().map(Segment::try_from).collect()
+    }
+
+    /// Every customer group of the tenant (id and name, dismissed ones too: they keep their id), by name:
+    /// what a definition may refer to.
+    pub async fn customer_groups(&self, tenant: TenantId) -> Result<Vec<(GroupId, String)>, StoreError> {
+        let sql = Sql::with(
+            "SELECT id, name FROM customer_groups WHERE tenant_id = $1 ORDER BY name, id",
+            vec![Arg::Uuid(tenant.0)],
+        );
+        let rows: Vec<(Uuid, String)> = on_pool!(self.0, p => dyn_query_as!((Uuid, String), sql).fetch_all(p).await)?;
+        Ok(rows.into_iter().map(|(id, name)| (GroupId(id), name)).collect())
     }
 
     fn matching(&self, sql: &mut Sql, tenant: TenantId, rule: &Rule, at: At, vis: &Visibility) {

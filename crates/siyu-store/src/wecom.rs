@@ -5,12 +5,16 @@ mod callbacks;
 mod corps;
 mod groups;
 mod limits;
+mod live_codes;
+mod mass;
 mod staff;
 
 pub use callbacks::{CallbackRecord, NewCallback};
 pub use corps::NewCorp;
 pub use groups::{GroupQuery, GroupSync, GroupTrendDay};
 pub use limits::RateState;
+pub use live_codes::{CodeAdd, CodeStats};
+pub use mass::{Chunk, PlanLimits};
 pub use staff::{DepartmentLink, StaffSync, TagLink};
 
 /// The repository of WeCom data (`store.wecom()`).

@@ -8,6 +8,8 @@ pub mod fields;
 pub mod idempotency;
 pub mod journey_versions;
 pub mod journeys;
+pub mod live_codes;
+pub mod mass_sends;
 pub mod merges;
 pub mod orders;
 pub mod privacy;
@@ -46,6 +48,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(tasks::router())
         .merge(values::router())
         .merge(wecom::router())
+        .merge(live_codes::router())
+        .merge(mass_sends::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
 }
 

@@ -7,6 +7,7 @@ pub mod deliveries;
 pub mod fields;
 pub mod identity;
 pub mod journeys;
+pub mod live_codes;
 pub mod orders;
 pub mod page;
 pub mod platform;
@@ -67,6 +68,7 @@ pub fn router() -> axum::Router<AppState> {
         .merge(tasks::router())
         .merge(deliveries::router())
         .merge(wecom::router())
+        .merge(live_codes::router())
 }
 
 fn session_cookie(state: &AppState, value: &str, max_age_secs: i64) -> HeaderValue {

@@ -1,6 +1,6 @@
 // The segment form's condition composer. It reads the catalog the page renders into
 // <script type="application/json" id="segment-catalog"> (fields with their comparisons and options, tags,
-// staff, segments, identity kinds, consent values and every label), lets the user pick one condition and
+// customer groups, staff, segments, identity kinds, consent values and every label), lets the user pick one condition and
 // appends it to the definition text with " and " or " or " — the text stays the single source of truth,
 // and the server parses it (siyu_domain::segment::text). Strings are quoted with `"` and `\"`, `\\` escapes.
 (function () {
@@ -210,6 +210,28 @@
       return function () {
         var chosen = [].concat.apply([], pickers.map(function (p) { return p(); }));
         return chosen.length ? 'tag ' + mode.value + ' ' + list(chosen) : null;
+      };
+    },
+    // Customer groups (客户群): a filter over the names, then one checkbox per group the member sees.
+    group: function (box) {
+      var groups = cat.customer_groups || [];
+      if (!groups.length) { box.appendChild(unit(t.no_groups)); return function () { return null; }; }
+      var mode = select(cat.group_modes);
+      box.appendChild(labelled(t.group_mode, mode));
+      var filter = input('search', t.group_filter);
+      var c = checks(groups);
+      c[0].className = 'checks scroll';
+      filter.addEventListener('input', function () {
+        var q = filter.value.trim().toLowerCase();
+        Array.prototype.forEach.call(c[0].children, function (l) {
+          l.hidden = q !== '' && l.textContent.toLowerCase().indexOf(q) < 0;
+        });
+      });
+      box.appendChild(labelled(t.group_filter, filter));
+      box.appendChild(labelled(t.groups, c[0]));
+      return function () {
+        var chosen = c[1]();
+        return chosen.length ? 'group ' + mode.value + ' ' + list(chosen) : null;
       };
     },
     identity: function (box) {

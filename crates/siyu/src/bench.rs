@@ -22,6 +22,9 @@
 //! `siyu bench journeys` steps journey runs through the real worker on SQLite and PostgreSQL, graphile-worker
 //! and pg-boss drain as many no-op jobs on the same PostgreSQL, and it measures firing lag with 1 M runs
 //! waiting; `--crash-cycles N` kills the journey worker N times instead and proves exactly-once delivery.
+//!
+//! `siyu bench wecom` verifies, decrypts, parses and persists generated WeCom callbacks through
+//! `App::receive_callback` on SQLite and PostgreSQL, and Python `wechatpy` decrypts and parses the same file.
 
 mod bare;
 mod clv;
@@ -34,6 +37,7 @@ mod python;
 mod report;
 mod rfm;
 mod segment;
+mod wecom;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -73,6 +77,9 @@ pub enum BenchCommand {
     /// Journey step transitions/s on SQLite and PostgreSQL against graphile-worker and pg-boss, and firing
     /// lag with 1 M runs waiting; `--crash-cycles N` runs the kill -9 crash test instead.
     Journeys(journeys::JourneysArgs),
+    /// WeCom callbacks verified, decrypted, parsed and persisted per second on SQLite and PostgreSQL, against
+    /// Python `wechatpy` decrypting and parsing the same payloads (`--part callbacks`, the default).
+    Wecom(wecom::WecomArgs),
     /// The crash test's worker process (started by `siyu bench journeys --crash-cycles`).
     #[command(hide = true)]
     JourneysWorker(journeys::WorkerArgs),
@@ -111,6 +118,7 @@ pub async fn run(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Segment(args) => segment::run(args).await,
         BenchCommand::Rfm(args) => rfm::run(args).await,
         BenchCommand::Journeys(args) => journeys::run(settings, args).await,
+        BenchCommand::Wecom(args) => wecom::run(settings, args).await,
         BenchCommand::JourneysWorker(args) => journeys::run_worker(settings, args).await,
     }
 }

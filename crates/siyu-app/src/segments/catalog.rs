@@ -1,5 +1,5 @@
 //! The catalog a definition is checked against: the tenant's custom fields, tags (with group names),
-//! staff, other segments and time zone.
+//! customer groups (客户群), staff, other segments and time zone.
 
 use siyu_domain::id::{SegmentId, TenantId};
 use siyu_domain::segment::check::{Catalog, SegmentRef};
@@ -26,6 +26,8 @@ impl App {
                 Some((t.id, group, t.name))
             })
             .collect();
+        // Every group, dismissed ones too: a definition naming one stays valid (the group has no members).
+        let customer_groups = self.store.segments().customer_groups(tenant).await?;
         let staff = self
             .store
             .members()
@@ -42,6 +44,7 @@ impl App {
             .into_iter()
             .map(|s| SegmentRef { id: s.id, name: s.name, kind: s.kind, definition: s.definition })
             .collect();
-        Ok(Catalog { fields, tags, staff, segments, offset: Some(self.tenant_offset(tenant).await?), defining })
+        let offset = Some(self.tenant_offset(tenant).await?);
+        Ok(Catalog { fields, tags, groups: customer_groups, staff, segments, offset, defining })
     }
 }

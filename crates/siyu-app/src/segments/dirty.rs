@@ -1,10 +1,12 @@
 //! Incremental membership for bulk paths. A single-customer change re-evaluates that customer in memory at
-//! once ([`App::refresh_customer_segments`]); imports, bulk tags, identity resolution, order imports and
-//! merges change thousands of customers, so they mark them (`segment_dirty`, the aggregates refresh does it
-//! in its own transaction) and the worker re-evaluates the marked customers in batches with SQL restricted
-//! to them, segment by segment in rule-tag order, recording entries and exits as `change`.
+//! once ([`App::refresh_customer_segments`]); imports, bulk tags, identity resolution, order imports,
+//! merges and customer-group syncs change many customers, so they mark them (`segment_dirty`, the
+//! aggregates refresh does it in its own transaction) and the worker re-evaluates the marked customers in
+//! batches with SQL restricted to them, segment by segment in rule-tag order, recording entries and exits
+//! as `change`.
 
-use siyu_domain::id::{CustomerId, TenantId};
+use chrono::{DateTime, Utc};
+use siyu_domain::id::{CustomerId, GroupId, TenantId};
 use siyu_domain::segment::ChangeReason;
 
 use super::rule_tag::in_refresh_order;
@@ -20,6 +22,14 @@ impl App {
     pub(crate) async fn mark_segments_dirty(&self, tenant: TenantId, customers: &[CustomerId]) {
         if let Err(e) = self.store.segments().mark_dirty(tenant, customers, self.now()).await {
             tracing::warn!(error = ?e, "marking customers for segment re-evaluation failed; the sweep will catch up");
+        }
+    }
+
+    /// After a customer group's member list was synced at `since`: marks its customer members and those who
+    /// left it in that sync, so dynamic segments on group membership follow. Never fails the caller.
+    pub async fn after_group_change(&self, tenant: TenantId, group: GroupId, since: DateTime<Utc>) {
+        if let Err(e) = self.store.segments().mark_group_dirty(tenant, group, since, self.now()).await {
+            tracing::warn!(error = ?e, group = %group.0, "marking group members failed; the sweep will catch up");
         }
     }
 

@@ -170,6 +170,7 @@ impl App {
             customer: c,
             aggregates: aggregates.as_ref(),
             tags: &facts.tags,
+            groups: &facts.groups,
             identities: &facts.identities,
             follows: &follows,
             events: &facts.events,

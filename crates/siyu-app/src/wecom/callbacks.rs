@@ -103,7 +103,7 @@ impl App {
         };
         let outcome = match callback::parse(&record.body) {
             Ok(parsed) => match self.corp_handle(tenant, CorpId(record.corp_row_id)).await {
-                Ok(handle) => self.handle_event(tenant, &handle, &parsed.event).await,
+                Ok(handle) => self.handle_event(tenant, &handle, &parsed.event, record.received_at).await,
                 Err(e) => Err(e),
             },
             Err(e) => Err(AppError::invalid("body", e.code())),
@@ -134,12 +134,19 @@ impl App {
         Ok(n)
     }
 
-    async fn handle_event(&self, tenant: TenantId, handle: &CorpHandle, event: &CallbackEvent) -> AppResult<()> {
+    async fn handle_event(
+        &self,
+        tenant: TenantId,
+        handle: &CorpHandle,
+        event: &CallbackEvent,
+        received_at: chrono::DateTime<chrono::Utc>,
+    ) -> AppResult<()> {
         match event {
             CallbackEvent::ExternalContact(c) => match &c.change {
-                ContactChangeKind::Add | ContactChangeKind::AddHalf | ContactChangeKind::Edit => {
-                    self.refresh_contact(tenant, handle, &c.external_user_id, &c.user_id).await
+                ContactChangeKind::Add | ContactChangeKind::AddHalf => {
+                    self.on_contact_added(tenant, handle, c, received_at).await
                 }
+                ContactChangeKind::Edit => self.refresh_contact(tenant, handle, &c.external_user_id, &c.user_id).await,
                 ContactChangeKind::Delete => {
                     let by = if c.source.as_deref() == Some("DELETE_BY_TRANSFER") { "transfer" } else { "staff" };
                     self.end_follow(tenant, handle, &c.user_id, &c.external_user_id, by).await

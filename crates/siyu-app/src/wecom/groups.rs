@@ -86,7 +86,8 @@ impl App {
             members,
             at: self.now(),
         };
-        let (_, joined, left) = self.store.wecom().sync_group(tenant, handle.corp, &sync).await?;
+        let (group, joined, left) = self.store.wecom().sync_group(tenant, handle.corp, &sync).await?;
+        self.after_group_change(tenant, group, sync.at).await;
         Ok((joined, left))
     }
 

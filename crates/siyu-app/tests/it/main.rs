@@ -15,6 +15,7 @@ mod orders;
 mod privacy;
 mod rule_tags;
 mod seed;
+mod segment_groups;
 mod segments;
 mod stages;
 mod tasks;

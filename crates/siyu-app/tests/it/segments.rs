@@ -1,7 +1,7 @@
 //! Segments: the compiled SQL, the in-memory evaluation of each customer and the columnar population
-//! evaluator agree on random definitions over random data (on both databases), materialisation and
-//! refresh log entries and exits once with rising versions, one customer's change re-evaluates them,
-//! static segments change by hand, and bad definitions are refused.
+//! evaluator agree on random definitions over random data, customer groups included (on both databases);
+//! materialisation and refresh log entries and exits once with rising versions, one customer's change
+//! re-evaluates them, static segments change by hand, and bad definitions are refused.
 
 use chrono::{Duration, SubsecRound, Utc};
 use proptest::prelude::*;
@@ -20,7 +20,7 @@ use siyu_domain::access::{DataScope, Role};
 use siyu_domain::customer::Gender;
 use siyu_domain::event::Endpoint;
 use siyu_domain::field::FieldKind;
-use siyu_domain::id::{CustomerId, TagId, UserId};
+use siyu_domain::id::{CustomerId, GroupId, TagId, UserId};
 use siyu_domain::identity::IdentityKind;
 use siyu_domain::order::MallOrderInput;
 use siyu_domain::privacy::{ConsentPurpose, ConsentStatus};
@@ -31,7 +31,7 @@ use siyu_domain::segment::{
 };
 use siyu_domain::source::SourceKind;
 
-use crate::Ctx;
+use crate::{Ctx, segment_groups};
 
 crate::on_both_backends!(
     the_compiled_sql_the_in_memory_evaluation_and_the_population_agree_on_random_definitions,
@@ -52,10 +52,11 @@ const CATEGORIES: [&str; 3] = ["母婴", "美妆", "食品"];
 struct World {
     tags: Vec<TagId>,
     staff: Vec<UserId>,
+    groups: Vec<GroupId>,
 }
 
 /// A tenant of `n` random customers: profile and custom fields, identities, tags, follows, consents,
-/// events with properties over the last 400 days and mall orders with refunds.
+/// events with properties over the last 400 days, mall orders with refunds and customer groups.
 async fn random_tenant(ctx: &Ctx, n: usize, seed: u64) -> World {
     let (app, owner) = (&ctx.app, &ctx.owner);
     let mut rng = StdRng::seed_from_u64(seed);
@@ -83,6 +84,7 @@ async fn random_tenant(ctx: &Ctx, n: usize, seed: u64) -> World {
     let (_, key) = app.create_source(owner, "web", SourceKind::Web).await.unwrap();
     let now = Utc::now();
     let mut events = Vec::new();
+    let mut externals = Vec::new();
     for i in 0..n {
         let mut custom = serde_json::Map::new();
         if rng.gen_bool(0.6) {
@@ -111,6 +113,13 @@ async fn random_tenant(ctx: &Ctx, n: usize, seed: u64) -> World {
                 namespace: None,
                 value: format!("c{i}@example.com"),
             });
+        }
+        // Most customers are WeCom contacts of the corp, a few with two external_userids.
+        for (value, p) in [(format!("wm{i}"), 0.75), (format!("wm{i}b"), 0.15)] {
+            if rng.gen_bool(p) {
+                identities.push(segment_groups::external(&value));
+                externals.push(value);
+            }
         }
         let input = NewCustomerInput {
             name: NAMES.choose(&mut rng).unwrap().to_string(),
@@ -172,7 +181,8 @@ async fn random_tenant(ctx: &Ctx, n: usize, seed: u64) -> World {
     app.run_due_work().await.unwrap();
     app.compute_rfm(owner.tenant).await.unwrap();
     app.fit_clv(owner.tenant).await.unwrap();
-    World { tags, staff }
+    let groups = segment_groups::random_groups(ctx, &mut rng, &externals).await;
+    World { tags, staff, groups }
 }
 
 fn field_atom(w: &World) -> BoxedStrategy<Condition> {
@@ -257,6 +267,7 @@ fn field_atom(w: &World) -> BoxedStrategy<Condition> {
 fn atom(w: &World) -> BoxedStrategy<Condition> {
     let tags = w.tags.clone();
     let staff = w.staff.clone();
+    let groups = w.groups.clone();
     let prop_filter = prop_oneof![
         prop::sample::select(CATEGORIES.to_vec()).prop_map(|c| PropertyFilter {
             key: "category".into(),
@@ -279,7 +290,9 @@ fn atom(w: &World) -> BoxedStrategy<Condition> {
         4 => field_atom(w),
         1 => (prop::sample::subsequence(tags, 1..3), prop::sample::select(vec![TagMatch::Any, TagMatch::All, TagMatch::None]))
             .prop_map(|(tags, mode)| Condition::Tags { tags, mode }),
-        1 => prop::sample::select(vec![IdentityKind::Unionid, IdentityKind::Phone, IdentityKind::Email, IdentityKind::Openid])
+        1 => (prop::sample::subsequence(groups, 1..3), prop::sample::select(vec![TagMatch::Any, TagMatch::All, TagMatch::None]))
+            .prop_map(|(groups, mode)| Condition::Groups { groups, mode }),
+        1 => prop::sample::select(vec![IdentityKind::Unionid, IdentityKind::Phone, IdentityKind::Email, IdentityKind::Openid, IdentityKind::ExternalUserid])
             .prop_map(|kind| Condition::Identity { kind }),
         1 => (prop::option::of(prop::sample::select(staff)), prop::option::of(prop::sample::select(vec!["manual", "qr_code"])))
             .prop_map(|(staff, add_way)| Condition::Follow { staff, state: None, add_way: add_way.map(str::to_string), within_days: None }),
@@ -350,7 +363,7 @@ async fn the_compiled_sql_the_in_memory_evaluation_and_the_population_agree_on_r
     assert!(nonempty > 100, "too few definitions split the customers ({nonempty}): the data is not varied enough");
 }
 
-async fn segment(
+pub(crate) async fn segment(
     app: &siyu_app::App,
     actor: &Actor,
     name: &str,
@@ -481,7 +494,8 @@ async fn bad_definitions_are_refused_with_every_problem_pointing_at_its_part(ctx
         {"type": "field", "field": "shoe_size", "op": "eq", "value": 42},
         {"type": "field", "field": "order_count", "op": "contains", "value": "x"},
         {"type": "any", "of": []},
-        {"type": "tags", "tags": [TagId::new()], "match": "any"}
+        {"type": "tags", "tags": [TagId::new()], "match": "any"},
+        {"type": "groups", "groups": [GroupId::new()], "match": "none"}
     ]}))
     .unwrap();
     let input = SegmentInput {
@@ -502,7 +516,8 @@ async fn bad_definitions_are_refused_with_every_problem_pointing_at_its_part(ctx
             ("/of/0/field", "unknown_field"),
             ("/of/1/op", "op_not_for_type"),
             ("/of/2/of", "empty_group"),
-            ("/of/3/tags", "unknown_tag")
+            ("/of/3/tags", "unknown_tag"),
+            ("/of/4/groups/0", "unknown_group")
         ]
     );
     assert!(app.list_segments(owner).await.unwrap().is_empty(), "nothing was saved");

@@ -1,7 +1,7 @@
 //! Checking a definition against the tenant's catalog: every field known and used with a comparison its
-//! type takes, every value of the right type, no empty group, every tag / staff / segment existing, no
-//! cycle through nested segments, within the size limits. Every problem is reported, each with a JSON
-//! pointer to the offending part; what passes becomes a [`Rule`].
+//! type takes, every value of the right type, no empty group, every tag / customer group / staff / segment
+//! existing, no cycle through nested segments, within the size limits. Every problem is reported, each with
+//! a JSON pointer to the offending part; what passes becomes a [`Rule`].
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
 use serde::Serialize;
@@ -13,7 +13,7 @@ use super::{
     PropertyValue, Rule, SegmentKind, TextTest, TimeTest,
 };
 use crate::field::FieldDef;
-use crate::id::{SegmentId, TagId, UserId};
+use crate::id::{GroupId, SegmentId, TagId, UserId};
 
 /// Another segment a definition may refer to.
 #[derive(Debug, Clone)]
@@ -24,12 +24,14 @@ pub struct SegmentRef {
     pub definition: Condition,
 }
 
-/// What a definition is checked against: the tenant's fields, tags, staff and segments.
+/// What a definition is checked against: the tenant's fields, tags, customer groups, staff and segments.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     pub fields: Vec<FieldDef>,
     /// Tag id, group name, tag name.
     pub tags: Vec<(TagId, String, String)>,
+    /// Customer group (客户群) id and name; dismissed groups too (they keep their id, without members).
+    pub groups: Vec<(GroupId, String)>,
     /// Staff id, username, display name.
     pub staff: Vec<(UserId, String, String)>,
     pub segments: Vec<SegmentRef>,
@@ -167,6 +169,16 @@ impl Checker<'_> {
                     return Err(DefinitionError::new(&format!("{path}/tags"), "unknown_tag", t.to_string()));
                 }
                 Ok(Atom::Tags { mode: *mode, tags: tags.clone() })
+            }
+            Condition::Groups { groups, mode } => {
+                if groups.is_empty() {
+                    return Err(DefinitionError::new(&format!("{path}/groups"), "empty_list", ""));
+                }
+                let known = |g: &GroupId| self.catalog.groups.iter().any(|(id, _)| id == g);
+                if let Some((i, g)) = groups.iter().enumerate().find(|(_, g)| !known(g)) {
+                    return Err(DefinitionError::new(&format!("{path}/groups/{i}"), "unknown_group", g.to_string()));
+                }
+                Ok(Atom::Groups { mode: *mode, groups: groups.clone() })
             }
             Condition::Identity { kind } => Ok(Atom::Identity(*kind)),
             Condition::Follow { staff, state, add_way, within_days } => {

@@ -9,7 +9,7 @@ use super::{Atom, Cmp, CountOp, DateTest, FieldRef, PropertyTest, PropertyValue,
 use crate::aggregate::CustomerAggregates;
 use crate::clv::CustomerClv;
 use crate::customer::{Customer, Follow};
-use crate::id::{SegmentId, TagId};
+use crate::id::{GroupId, SegmentId, TagId};
 use crate::identity::IdentityKind;
 use crate::order::OrderStatus;
 use crate::privacy::{ConsentPurpose, ConsentStatus};
@@ -41,6 +41,8 @@ pub struct Subject<'a> {
     /// `None` when the customer has no aggregates row yet (counts read as 0, times as unset).
     pub aggregates: Option<&'a CustomerAggregates>,
     pub tags: &'a [TagId],
+    /// The customer groups the customer is in (through any of their external_userids).
+    pub groups: &'a [GroupId],
     pub identities: &'a [IdentityKind],
     pub follows: &'a [Follow],
     /// At least the events inside the rule's widest window ([`Rule::event_window`]).
@@ -212,6 +214,11 @@ fn atom(a: &Atom, s: &Subject<'_>, at: At) -> bool {
             TagMatch::Any => tags.iter().any(|t| s.tags.contains(t)),
             TagMatch::All => tags.iter().all(|t| s.tags.contains(t)),
             TagMatch::None => !tags.iter().any(|t| s.tags.contains(t)),
+        },
+        Atom::Groups { mode, groups } => match mode {
+            TagMatch::Any => groups.iter().any(|g| s.groups.contains(g)),
+            TagMatch::All => groups.iter().all(|g| s.groups.contains(g)),
+            TagMatch::None => !groups.iter().any(|g| s.groups.contains(g)),
         },
         Atom::Identity(kind) => s.identities.contains(kind),
         Atom::Follow { staff, state, add_way, within_days } => s.follows.iter().any(|f| {

@@ -2,17 +2,17 @@
 //! with exactly the semantics of [`super::eval::matches`] (a property test holds the two together).
 //!
 //! The store loads a [`Population`] with only the columns a rule reads ([`Needs`]): it pushes customers
-//! in id order through a [`PopulationBuilder`], then their tags, identity kinds, consents and static
-//! memberships by row index. [`Population::evaluate`] runs a rule over the columns into a [`Bitset`] of
-//! row indices; the atoms the population does not hold (follows, events, purchases) come in as member sets
-//! ([`ExternalSets`]) the store computes with SQL.
+//! in id order through a [`PopulationBuilder`], then their tags, customer groups, identity kinds, consents
+//! and static memberships by row index. [`Population::evaluate`] runs a rule over the columns into a
+//! [`Bitset`] of row indices; the atoms the population does not hold (follows, events, purchases) come in
+//! as member sets ([`ExternalSets`]) the store computes with SQL.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::eval::Subject;
 use super::field::{Builtin, FieldType};
-use crate::id::{CustomerId, SegmentId, TagId};
+use crate::id::{CustomerId, GroupId, SegmentId, TagId};
 use crate::identity::IdentityKind;
 use crate::privacy::{ConsentPurpose, ConsentStatus};
 
@@ -87,6 +87,7 @@ pub struct Population {
     builtins: Vec<(Builtin, Column)>,
     custom: Vec<(String, CustomCol)>,
     tags: Vec<(TagId, Members)>,
+    groups: Vec<(GroupId, Members)>,
     identities: Vec<(IdentityKind, Members)>,
     /// Per purpose the rows holding `granted` and those holding `withdrawn` (the rest read `unknown`).
     consents: Vec<(ConsentPurpose, Members, Members)>,
@@ -94,9 +95,9 @@ pub struct Population {
 }
 
 /// Fills a [`Population`] row by row: [`push_customer`](Self::push_customer) starts a row with every
-/// needed field missing and the `set_*` calls give the new row its values; tags, identities, consents and
-/// memberships are added by row index afterwards (or along). Values of fields the needs do not list are
-/// ignored.
+/// needed field missing and the `set_*` calls give the new row its values; tags, groups, identities,
+/// consents and memberships are added by row index afterwards (or along). Values of fields the needs do not
+/// list are ignored.
 #[derive(Debug, Clone)]
 pub struct PopulationBuilder {
     needs: Needs,
@@ -105,6 +106,7 @@ pub struct PopulationBuilder {
     builtins: Vec<(Builtin, ColumnBuilder)>,
     custom: Vec<(String, CustomBuilder)>,
     tags: Vec<(TagId, Vec<u32>)>,
+    groups: Vec<(GroupId, Vec<u32>)>,
     identities: Vec<(IdentityKind, Vec<u32>)>,
     consents: Vec<(ConsentPurpose, Vec<(u32, ConsentStatus)>)>,
     members: Vec<(SegmentId, Vec<u32>)>,
@@ -123,6 +125,7 @@ impl PopulationBuilder {
             builtins: needs.builtins.iter().map(|b| (*b, ColumnBuilder::of(*b))).collect(),
             custom: needs.custom.iter().map(|k| (k.clone(), CustomBuilder::default())).collect(),
             tags: needs.tags.iter().map(|t| (*t, Vec::new())).collect(),
+            groups: needs.groups.iter().map(|g| (*g, Vec::new())).collect(),
             identities: needs.identities.iter().map(|k| (*k, Vec::new())).collect(),
             consents: needs.consents.iter().map(|p| (*p, Vec::new())).collect(),
             members: needs.members.iter().map(|s| (*s, Vec::new())).collect(),
@@ -210,6 +213,13 @@ impl PopulationBuilder {
 
     pub fn add_tag(&mut self, row: u32, tag: TagId) {
         if let Some(rows) = slot(&mut self.tags, &tag) {
+            rows.push(row);
+        }
+    }
+
+    /// Membership of a customer group.
+    pub fn add_group(&mut self, row: u32, group: GroupId) {
+        if let Some(rows) = slot(&mut self.groups, &group) {
             rows.push(row);
         }
     }
@@ -302,6 +312,7 @@ impl PopulationBuilder {
         }
         self.set_custom(&c.custom);
         s.tags.iter().for_each(|t| self.add_tag(row, *t));
+        s.groups.iter().for_each(|g| self.add_group(row, *g));
         s.identities.iter().for_each(|k| self.add_identity(row, *k));
         s.consents.iter().for_each(|(p, st)| self.add_consent(row, *p, *st));
         s.memberships.iter().for_each(|m| self.add_member(row, *m));
@@ -332,6 +343,7 @@ impl PopulationBuilder {
             builtins: self.builtins.into_iter().map(|(b, c)| (b, c.finish())).collect(),
             custom: self.custom.into_iter().map(|(k, c)| (k, c.finish())).collect(),
             tags: self.tags.into_iter().map(|(t, rows)| (t, members(rows))).collect(),
+            groups: self.groups.into_iter().map(|(g, rows)| (g, members(rows))).collect(),
             identities: self.identities.into_iter().map(|(k, rows)| (k, members(rows))).collect(),
             consents,
             members: self.members.into_iter().map(|(s, rows)| (s, members(rows))).collect(),

@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::field::Builtin;
 use super::{CountOp, TagMatch};
-use crate::id::{SegmentId, TagId, UserId};
+use crate::id::{GroupId, SegmentId, TagId, UserId};
 use crate::identity::IdentityKind;
 use crate::privacy::{ConsentPurpose, ConsentStatus};
 
@@ -63,6 +63,11 @@ pub enum Atom {
     Tags {
         mode: TagMatch,
         tags: Vec<TagId>,
+    },
+    /// Member of any / all / none of the customer groups.
+    Groups {
+        mode: TagMatch,
+        groups: Vec<GroupId>,
     },
     Identity(IdentityKind),
     Follow {

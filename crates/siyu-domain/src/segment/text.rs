@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! order_count >= 3 and last_order_at within 90d
-//!   and tag any ["会员等级/金卡", "高意向"] and not tag any ["内部员工"]
+//!   and tag any ["会员等级/金卡", "高意向"] and not tag any ["内部员工"] and group any ["会员福利群"]
 //!   and (has unionid or follow staff "zhangsan" within 7d)
 //!   and event "add_to_cart" >= 2 within 30d where (category = "母婴", price > 100)
 //!   and bought "SKU-1001" within 365d and consent marketing granted and segment "复购客户"
@@ -10,13 +10,14 @@
 //! ```
 //!
 //! `and` binds tighter than `or`; `not` applies to the next condition. Names (tags as `group/name` or a
-//! unique name, staff by username, segments) are resolved against the [`Catalog`]; every parsed node
-//! remembers its byte range so the checker's errors point into the text.
+//! unique name, customer groups by unique name or id, staff by username, segments) are resolved against the
+//! [`Catalog`]; every parsed node remembers its byte range so the checker's errors point into the text.
 
 use serde_json::{Value, json};
 
 use super::check::{Catalog, DefinitionError, check};
 use super::{Condition, CountOp, Op, PropertyFilter, Rule, TagMatch};
+use crate::id::{GroupId, TagId};
 use crate::identity::IdentityKind;
 use crate::privacy::{ConsentPurpose, ConsentStatus};
 
@@ -167,7 +168,7 @@ impl Parser<'_> {
         let head = self.expect(Tok::Word, "condition")?;
         let span = (head.start, head.end);
         match head.text.as_str() {
-            "tag" => {
+            word @ ("tag" | "group") => {
                 let mode = match self.next()?.text.as_str() {
                     "any" => TagMatch::Any,
                     "all" => TagMatch::All,
@@ -175,8 +176,12 @@ impl Parser<'_> {
                     other => return Err(spanned(path, "expected_any_all_none", other.into(), span)),
                 };
                 let names = self.strings()?;
-                let tags = names.iter().map(|(n, sp)| self.tag(n, *sp)).collect::<Parsed<Vec<_>>>()?;
-                Ok(Condition::Tags { tags, mode })
+                if word == "tag" {
+                    let tags = names.iter().map(|(n, sp)| self.tag(n, *sp)).collect::<Parsed<Vec<_>>>()?;
+                    return Ok(Condition::Tags { tags, mode });
+                }
+                let groups = names.iter().map(|(n, sp)| self.group_named(n, *sp)).collect::<Parsed<Vec<_>>>()?;
+                Ok(Condition::Groups { groups, mode })
             }
             "has" => {
                 let k = self.expect(Tok::Word, "identity_kind")?;
@@ -347,36 +352,34 @@ impl Parser<'_> {
     }
 
     fn scalar(&mut self) -> Parsed<Value> {
-        let t = self.next()?;
-        match t.tok {
-            Tok::Str => Ok(Value::String(t.text)),
-            Tok::Number => t
-                .text
-                .parse::<f64>()
-                .ok()
-                .and_then(|f| {
-                    if f.fract() == 0.0 && f.abs() < 9e15 {
-                        Some(json!(f as i64))
-                    } else {
-                        serde_json::Number::from_f64(f).map(Value::Number)
-                    }
-                })
-                .ok_or_else(|| spanned("", "expected_number", t.text.clone(), (t.start, t.end))),
-            Tok::Word if t.text == "true" || t.text == "false" => Ok(Value::Bool(t.text == "true")),
-            _ => Err(spanned("", "expected_value", t.text, (t.start, t.end))),
-        }
+        self.next()?.value()
     }
 
-    fn tag(&self, name: &str, span: (usize, usize)) -> Parsed<crate::id::TagId> {
+    fn tag(&self, name: &str, span: (usize, usize)) -> Parsed<TagId> {
         let hits: Vec<_> = match name.split_once('/') {
             Some((group, tag)) => self.catalog.tags.iter().filter(|(_, g, n)| g == group && n == tag).collect(),
             None => self.catalog.tags.iter().filter(|(_, _, n)| n == name).collect(),
         };
-        match hits.as_slice() {
-            [one] => Ok(one.0),
-            [] => Err(spanned("", "unknown_tag", name.into(), span)),
-            _ => Err(spanned("", "ambiguous_tag", name.into(), span)),
-        }
+        one(&hits, "tag", name, span).map(|t| t.0)
+    }
+
+    /// A customer group by its name when no other group has it, else by its id (as the printer writes it).
+    fn group_named(&self, name: &str, span: (usize, usize)) -> Parsed<GroupId> {
+        let groups = &self.catalog.groups;
+        let hits: Vec<GroupId> = match name.parse().ok().filter(|id| groups.iter().any(|(g, _)| g == id)) {
+            Some(id) => vec![id],
+            None => groups.iter().filter(|(_, n)| n == name).map(|g| g.0).collect(),
+        };
+        one(&hits, "group", name, span)
+    }
+}
+
+/// The one reference a name resolves to: none is `unknown_<what>`, several are `ambiguous_<what>`.
+fn one<T: Copy>(hits: &[T], what: &str, name: &str, span: (usize, usize)) -> Parsed<T> {
+    match hits {
+        [one] => Ok(*one),
+        [] => Err(spanned("", &format!("unknown_{what}"), name.into(), span)),
+        _ => Err(spanned("", &format!("ambiguous_{what}"), name.into(), span)),
     }
 }
 

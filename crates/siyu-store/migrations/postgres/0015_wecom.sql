@@ -18,10 +18,10 @@ CREATE TABLE wecom_corps (
     -- NULL: WeCom itself; set to a fake's URL for the demo and tests.
     api_base          TEXT,
     status            TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
-    checked_at TIMESTAMPTZ,
+    checked_at        TIMESTAMPTZ,
     check_error       TEXT,
-    created_at TIMESTAMPTZ NOT NULL,
-    updated_at TIMESTAMPTZ NOT NULL,
+    created_at        TIMESTAMPTZ NOT NULL,
+    updated_at        TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (tenant_id, id)
 );
 CREATE UNIQUE INDEX wecom_corps_corp ON wecom_corps (tenant_id, corp_id);
@@ -45,10 +45,10 @@ CREATE TABLE wecom_callbacks (
     event         JSONB NOT NULL,
     status        TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')),
     attempts      BIGINT NOT NULL DEFAULT 0,
-    next_at TIMESTAMPTZ NOT NULL,
-    lease_until TIMESTAMPTZ,
-    received_at TIMESTAMPTZ NOT NULL,
-    processed_at TIMESTAMPTZ,
+    next_at       TIMESTAMPTZ NOT NULL,
+    lease_until   TIMESTAMPTZ,
+    received_at   TIMESTAMPTZ NOT NULL,
+    processed_at  TIMESTAMPTZ,
     error         TEXT,
     PRIMARY KEY (tenant_id, id)
 );
@@ -62,7 +62,7 @@ CREATE TABLE wecom_departments (
     department_id   UUID NOT NULL,
     parent_dept_id  BIGINT,
     name            TEXT NOT NULL,
-    synced_at TIMESTAMPTZ NOT NULL,
+    synced_at       TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (tenant_id, corp_row_id, dept_id)
 );
 
@@ -79,8 +79,8 @@ CREATE TABLE wecom_staff (
     status           BIGINT NOT NULL,
     -- Has the customer-contact (客户联系) permission.
     contact_enabled  BOOLEAN NOT NULL DEFAULT FALSE,
-    left_at TIMESTAMPTZ,
-    synced_at TIMESTAMPTZ NOT NULL,
+    left_at          TIMESTAMPTZ,
+    synced_at        TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (tenant_id, corp_row_id, userid)
 );
 CREATE UNIQUE INDEX wecom_staff_user ON wecom_staff (tenant_id, user_id);
@@ -91,7 +91,7 @@ CREATE TABLE wecom_tags (
     wecom_id     TEXT NOT NULL,
     kind         TEXT NOT NULL CHECK (kind IN ('tag', 'group')),
     local_id     UUID NOT NULL,
-    synced_at TIMESTAMPTZ NOT NULL,
+    synced_at    TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (tenant_id, corp_row_id, wecom_id)
 );
 CREATE UNIQUE INDEX wecom_tags_local ON wecom_tags (tenant_id, local_id, corp_row_id);
@@ -103,8 +103,8 @@ CREATE TABLE follow_removals (
     user_id      UUID NOT NULL,
     removed_by   TEXT NOT NULL CHECK (removed_by IN ('staff', 'customer', 'transfer')),
     state        TEXT,
-    added_at TIMESTAMPTZ,
-    removed_at TIMESTAMPTZ NOT NULL,
+    added_at     TIMESTAMPTZ,
+    removed_at   TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (tenant_id, id)
 );
 CREATE INDEX follow_removals_customer ON follow_removals (tenant_id, customer_id, removed_at);
@@ -121,17 +121,17 @@ CREATE TABLE customer_groups (
     notice            TEXT,
     -- WeCom's: 0 normal, 1 owner left, 2 inheriting, 3 inherited.
     status            BIGINT NOT NULL,
-    dismissed_at TIMESTAMPTZ,
+    dismissed_at      TIMESTAMPTZ,
     member_version    TEXT,
     member_count      BIGINT NOT NULL DEFAULT 0,
     customer_count    BIGINT NOT NULL DEFAULT 0,
     -- 'daily' (日常销售群) or 'flash' (3-7 day flash-sale group with open and close dates).
     kind              TEXT NOT NULL DEFAULT 'daily' CHECK (kind IN ('daily', 'flash')),
-    opens_on TIMESTAMPTZ,
-    closes_on TIMESTAMPTZ,
-    wecom_created_at TIMESTAMPTZ,
-    synced_at TIMESTAMPTZ NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL,
+    opens_on          DATE,
+    closes_on         DATE,
+    wecom_created_at  TIMESTAMPTZ,
+    synced_at         TIMESTAMPTZ NOT NULL,
+    created_at        TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (tenant_id, id)
 );
 CREATE UNIQUE INDEX customer_groups_chat ON customer_groups (tenant_id, corp_row_id, chat_id);

@@ -6,12 +6,12 @@
 
 use siyu_domain::segment::eval::At;
 use siyu_domain::segment::field::Builtin;
-use siyu_domain::segment::{
-    Atom, Cmp, CountOp, DateTest, FieldRef, PropertyTest, PropertyValue, Rule, TagMatch, TextTest, TimeTest,
-};
+use siyu_domain::segment::{Atom, Cmp, DateTest, FieldRef, Rule, TextTest, TimeTest};
 
 use crate::BackendKind;
 use crate::sql::{Arg, Sql};
+
+mod related;
 
 /// The customers a rule runs over, with their aggregates, RFM and CLV rows (the caller adds the tenant and
 /// leaves erased customers out).
@@ -25,8 +25,6 @@ pub(crate) struct Compiler {
     pub kind: BackendKind,
     pub at: At,
 }
-
-const PAID: &str = "('paid', 'shipped', 'received', 'partially_refunded')";
 
 impl Compiler {
     fn pg(&self) -> bool {
@@ -282,122 +280,18 @@ impl Compiler {
                 self.present(sql, field);
                 sql.push(")");
             }
-            Atom::Tags { mode, tags } => {
-                sql.push(if *mode == TagMatch::None { "NOT " } else { "" });
-                if *mode == TagMatch::All {
-                    sql.push("(");
-                    for (i, t) in tags.iter().enumerate() {
-                        if i > 0 {
-                            sql.push(" AND ");
-                        }
-                        sql.push(TAG).bind(Arg::Uuid(t.0)).push(")");
-                    }
-                    sql.push(")");
-                } else {
-                    sql.push("EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.tenant_id = c.tenant_id AND ct.customer_id = c.id AND ct.tag_id IN ")
-                        .bind_list(tags.iter().map(|t| t.0))
-                        .push(")");
-                }
-            }
-            Atom::Identity(kind) => {
-                sql.push("EXISTS (SELECT 1 FROM identities i WHERE i.tenant_id = c.tenant_id AND i.customer_id = c.id AND i.kind = ")
-                    .bind(Arg::Text(kind.as_str().into()))
-                    .push(")");
-            }
+            Atom::Tags { mode, tags } => self.tags(sql, *mode, tags),
+            Atom::Groups { mode, groups } => self.groups(sql, *mode, groups),
+            Atom::Identity(kind) => self.identity(sql, *kind),
             Atom::Follow { staff, state, add_way, within_days } => {
-                sql.push("EXISTS (SELECT 1 FROM follows fo WHERE fo.tenant_id = c.tenant_id AND fo.customer_id = c.id");
-                if let Some(u) = staff {
-                    sql.push(" AND fo.user_id = ").bind(Arg::Uuid(u.0));
-                }
-                if let Some(s) = state {
-                    sql.push(" AND fo.state = ").bind(Arg::Text(s.clone()));
-                }
-                if let Some(w) = add_way {
-                    sql.push(" AND fo.add_way = ").bind(Arg::Text(w.clone()));
-                }
-                if let Some(d) = within_days {
-                    sql.push(" AND fo.added_at >= ").bind(Arg::Time(self.at.cutoff(*d)));
-                }
-                sql.push(")");
+                self.follow(sql, *staff, state.as_deref(), add_way.as_deref(), *within_days)
             }
             Atom::Event { name, op, count, within_days, filters } => {
-                sql.push("(SELECT COUNT(*) FROM events e WHERE e.tenant_id = c.tenant_id AND e.customer_id = c.id AND e.name = ")
-                    .bind(Arg::Text(name.clone()));
-                if let Some(d) = within_days {
-                    sql.push(" AND e.event_time >= ").bind(Arg::Time(self.at.cutoff(*d)));
-                }
-                for f in filters {
-                    sql.push(" AND ");
-                    self.property(sql, f);
-                }
-                let op = match op {
-                    CountOp::Eq => ") = ",
-                    CountOp::Ge => ") >= ",
-                    CountOp::Le => ") <= ",
-                };
-                sql.push(op).bind(Arg::Int(i64::from(*count)));
+                self.event(sql, name, *op, *count, *within_days, filters)
             }
-            Atom::Bought { product, within_days } => {
-                sql.push("EXISTS (SELECT 1 FROM orders o JOIN order_lines l ON l.tenant_id = o.tenant_id AND l.order_id = o.id \
-                     WHERE o.tenant_id = c.tenant_id AND o.customer_id = c.id AND l.refund <> 'full' AND o.status IN ")
-                    .push(PAID);
-                if let Some(d) = within_days {
-                    sql.push(" AND o.placed_at >= ").bind(Arg::Time(self.at.cutoff(*d)));
-                }
-                sql.push(" AND (l.sku_id = ").bind(Arg::Text(product.clone()));
-                sql.push(" OR l.product_id = ").bind(Arg::Text(product.clone()));
-                sql.push(" OR l.title = ").bind(Arg::Text(product.clone())).push("))");
-            }
-            Atom::Consent { purpose, status } => {
-                sql.push("COALESCE((SELECT cs.status FROM consents cs WHERE cs.tenant_id = c.tenant_id AND cs.customer_id = c.id AND cs.purpose = ")
-                    .bind(Arg::Text(purpose.as_str().into()))
-                    .push("), 'unknown') = ")
-                    .bind(Arg::Text(status.as_str().into()));
-            }
-            Atom::Member(id) => {
-                sql.push(
-                    "EXISTS (SELECT 1 FROM segment_members sm WHERE sm.tenant_id = c.tenant_id AND sm.segment_id = ",
-                )
-                .bind(Arg::Uuid(id.0))
-                .push(" AND sm.customer_id = c.id)");
-            }
+            Atom::Bought { product, within_days } => self.bought(sql, product, *within_days),
+            Atom::Consent { purpose, status } => self.consent(sql, *purpose, *status),
+            Atom::Member(id) => self.member(sql, *id),
         }
-    }
-
-    /// An event property test; a property of another JSON type than the value's never matches.
-    fn property(&self, sql: &mut Sql, f: &PropertyTest) {
-        let cmp = f.cmp.sql();
-        if self.pg() {
-            let prop = |sql: &mut Sql| {
-                sql.push("(e.payload -> 'properties' -> ").bind(Arg::Text(f.key.clone())).push(")");
-            };
-            sql.push("COALESCE(CASE WHEN jsonb_typeof(");
-            prop(sql);
-            let (ty, cast) = match f.value {
-                PropertyValue::Text(_) => ("'string'", ")"),
-                PropertyValue::Number(_) => ("'number'", ")::float8"),
-                PropertyValue::Bool(_) => ("'boolean'", ")::boolean::int"),
-            };
-            sql.push(") = ").push(ty).push(" THEN (");
-            prop(sql);
-            sql.push(" #>> '{}'").push(cast).push(cmp);
-        } else {
-            let path = format!("$.properties.\"{}\"", f.key);
-            sql.push("COALESCE(CASE WHEN json_type(e.payload, ").bind(Arg::Text(path.clone()));
-            let ty = match f.value {
-                PropertyValue::Text(_) => " = 'text'",
-                PropertyValue::Number(_) => " IN ('integer', 'real')",
-                PropertyValue::Bool(_) => " IN ('true', 'false')",
-            };
-            sql.push(")").push(ty).push(" THEN json_extract(e.payload, ").bind(Arg::Text(path)).push(")").push(cmp);
-        }
-        match &f.value {
-            PropertyValue::Text(s) => sql.bind(Arg::Text(s.clone())),
-            PropertyValue::Number(n) => sql.bind(Arg::Float(*n)),
-            PropertyValue::Bool(b) => sql.bind(Arg::Int(i64::from(*b))),
-        };
-        sql.push(" ELSE FALSE END, FALSE)");
     }
 }
-
-const TAG: &str = "EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.tenant_id = c.tenant_id AND ct.customer_id = c.id AND ct.tag_id = ";

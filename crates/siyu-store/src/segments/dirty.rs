@@ -3,7 +3,7 @@
 //! read. A mark made again while a batch runs carries a later time and survives the clear.
 
 use chrono::{DateTime, Utc};
-use siyu_domain::id::{CustomerId, TenantId};
+use siyu_domain::id::{CustomerId, GroupId, TenantId};
 use uuid::Uuid;
 
 use super::Segments;
@@ -36,6 +36,30 @@ impl Segments<'_> {
             let sql = mark_sql(tenant, chunk, at);
             exec!(self.0, p => dyn_query!(sql).execute(p).await)?;
         }
+        Ok(())
+    }
+
+    /// Marks the customers a customer group's sync may have moved: its customer members now (through their
+    /// external_userid identities) and those who left it at or after `since` (the sync's time).
+    pub async fn mark_group_dirty(
+        &self,
+        tenant: TenantId,
+        group: GroupId,
+        since: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let sql = Sql::with(
+            "INSERT INTO segment_dirty (tenant_id, customer_id, marked_at) \
+             SELECT DISTINCT i.tenant_id, i.customer_id, $3 FROM identities i \
+             WHERE i.tenant_id = $1 AND i.kind = 'external_userid' AND i.lookup IN \
+             (SELECT m.member_key FROM group_members m \
+             WHERE m.tenant_id = $1 AND m.group_id = $2 AND m.member_type = 2 \
+             UNION SELECT x.member_key FROM group_member_changes x WHERE x.tenant_id = $1 AND x.group_id = $2 \
+             AND x.member_type = 2 AND x.op = 'leave' AND x.at >= $4) \
+             ON CONFLICT (tenant_id, customer_id) DO UPDATE SET marked_at = excluded.marked_at",
+            vec![Arg::Uuid(tenant.0), Arg::Uuid(group.0), Arg::Time(at), Arg::Time(since)],
+        );
+        exec!(self.0, p => dyn_query!(sql).execute(p).await)?;
         Ok(())
     }
 

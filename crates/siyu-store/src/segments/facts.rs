@@ -1,10 +1,10 @@
 //! What in-memory evaluation of a segment needs about one customer beyond the profile and aggregates:
-//! tags, identity kinds, events (in the window the rule reads), purchased lines, consents and static
-//! memberships, read the way the compiled SQL reads them.
+//! tags, customer groups, identity kinds, events (in the window the rule reads), purchased lines, consents
+//! and static memberships, read the way the compiled SQL reads them.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
-use siyu_domain::id::{CustomerId, SegmentId, TagId, TenantId};
+use siyu_domain::id::{CustomerId, GroupId, SegmentId, TagId, TenantId};
 use siyu_domain::identity::IdentityKind;
 use siyu_domain::order::OrderStatus;
 use siyu_domain::privacy::{ConsentPurpose, ConsentStatus};
@@ -20,6 +20,8 @@ use crate::{StoreError, on_pool};
 #[derive(Debug, Clone, Default)]
 pub struct SubjectFacts {
     pub tags: Vec<TagId>,
+    /// The customer groups one of the customer's external_userids is a customer member of.
+    pub groups: Vec<GroupId>,
     pub identities: Vec<IdentityKind>,
     pub events: Vec<EventFact>,
     pub purchases: Vec<PurchaseFact>,
@@ -48,6 +50,10 @@ impl Segments<'_> {
         let both = || vec![t.clone(), c.clone()];
         let tags: Vec<(Uuid,)> = on_pool!(self.0, p => dyn_query_as!((Uuid,), Sql::with(
             "SELECT tag_id FROM customer_tags WHERE tenant_id = $1 AND customer_id = $2", both())).fetch_all(p).await)?;
+        let groups: Vec<(Uuid,)> = on_pool!(self.0, p => dyn_query_as!((Uuid,), Sql::with(
+            "SELECT DISTINCT m.group_id FROM identities i JOIN group_members m ON m.tenant_id = i.tenant_id \
+             AND m.member_key = i.lookup WHERE i.tenant_id = $1 AND i.customer_id = $2 \
+             AND i.kind = 'external_userid' AND m.member_type = 2", both())).fetch_all(p).await)?;
         let kinds: Vec<(String,)> = on_pool!(self.0, p => dyn_query_as!((String,), Sql::with(
             "SELECT DISTINCT kind FROM identities WHERE tenant_id = $1 AND customer_id = $2", both())).fetch_all(p).await)?;
         let consents: Vec<(String, String)> = on_pool!(self.0, p => dyn_query_as!((String, String), Sql::with(
@@ -86,6 +92,7 @@ impl Segments<'_> {
         let corrupt = |what: &str, v: &str| StoreError::Corrupt(format!("{what} {v}"));
         Ok(SubjectFacts {
             tags: tags.into_iter().map(|r| TagId(r.0)).collect(),
+            groups: groups.into_iter().map(|r| GroupId(r.0)).collect(),
             identities: kinds.into_iter().filter_map(|(k,)| IdentityKind::parse(&k)).collect(),
             events,
             purchases: purchases

@@ -1,8 +1,9 @@
 //! Loading a tenant's live customers into a [`Population`] for whole-tenant rule evaluation in memory:
 //! the customers the compiled SQL runs over (`erased_at IS NULL`), in id order, with only the columns the
-//! rules need, read as `eval` reads them; then the tags, identity kinds, consents and static memberships
-//! the rules test, streamed in customer order and mapped to rows. The atoms the population does not hold
-//! (follows, events, purchases) get their member sets from the compiled SQL ([`Segments::external_members`]).
+//! rules need, read as `eval` reads them; then the tags, customer groups, identity kinds, consents and
+//! static memberships the rules test, streamed in customer order and mapped to rows. The atoms the
+//! population does not hold (follows, events, purchases) get their member sets from the compiled SQL
+//! ([`Segments::external_members`]).
 
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
@@ -198,6 +199,7 @@ fn push_row(b: &mut PopulationBuilder, row: &impl Cells, cols: &[Col]) -> Result
 /// What a satellite statement adds to each row it names.
 enum Add {
     Tag(siyu_domain::id::TagId),
+    Group(siyu_domain::id::GroupId),
     Identity(siyu_domain::identity::IdentityKind),
     Consent(siyu_domain::privacy::ConsentPurpose),
     Member(siyu_domain::id::SegmentId),
@@ -210,6 +212,13 @@ fn satellites(tenant: TenantId, needs: &Needs) -> Vec<(Sql, Add)> {
     for tag in &needs.tags {
         let sql = "SELECT customer_id FROM customer_tags WHERE tenant_id = $1 AND tag_id = $2 ORDER BY customer_id";
         out.push((Sql::with(sql, vec![t(), Arg::Uuid(tag.0)]), Add::Tag(*tag)));
+    }
+    for group in &needs.groups {
+        // The customers with an external_userid that is a customer member of the group (as compiled).
+        let sql = "SELECT DISTINCT i.customer_id FROM group_members m JOIN identities i ON i.tenant_id = m.tenant_id \
+             AND i.kind = 'external_userid' AND i.lookup = m.member_key \
+             WHERE m.tenant_id = $1 AND m.group_id = $2 AND m.member_type = 2 ORDER BY i.customer_id";
+        out.push((Sql::with(sql, vec![t(), Arg::Uuid(group.0)]), Add::Group(*group)));
     }
     for kind in &needs.identities {
         let sql = "SELECT DISTINCT customer_id FROM identities WHERE tenant_id = $1 AND kind = $2 ORDER BY customer_id";
@@ -232,6 +241,7 @@ fn add_row(b: &mut PopulationBuilder, row: &impl Cells, add: &Add, hint: &mut us
     let Some(i) = b.locate(CustomerId(row.uuid(0)?), hint) else { return Ok(()) };
     match add {
         Add::Tag(t) => b.add_tag(i, *t),
+        Add::Group(g) => b.add_group(i, *g),
         Add::Identity(k) => b.add_identity(i, *k),
         Add::Consent(p) => {
             if let Some(status) = row.text(1)?.and_then(ConsentStatus::parse) {

@@ -1,7 +1,8 @@
 use siyu_store::Store;
 
-/// Tables that belong to the platform rather than to a tenant (Citus reference tables).
-const PLATFORM_TABLES: [&str; 4] = ["tenants", "accounts", "sessions", "login_throttle"];
+/// Tables that belong to the platform rather than to a tenant (Citus reference tables). WeCom callback routes
+/// map a callback URL to its tenant before any tenant is known.
+const PLATFORM_TABLES: [&str; 5] = ["tenants", "accounts", "sessions", "login_throttle", "wecom_callback_routes"];
 
 async fn every_tenant_table_leads_its_keys_and_indexes_with_tenant_id(store: Store) {
     let rows = store.index_leading_columns().await.unwrap();

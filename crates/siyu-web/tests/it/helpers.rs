@@ -69,6 +69,12 @@ pub async fn spawn_with(db: Arc<TestDb>, clock: Arc<dyn siyu_app::clock::Clock>,
     TestApp { app, base, db, shutdown }
 }
 
+/// Today at 11:00 in Shanghai (03:00 UTC): for tests whose journeys send, which quiet hours would hold at night.
+pub fn daytime() -> chrono::DateTime<chrono::Utc> {
+    let today = chrono::Utc::now().date_naive();
+    today.and_hms_opt(3, 0, 0).map(|t| t.and_utc()).unwrap_or_else(chrono::Utc::now)
+}
+
 /// A tenant with an owner who has an API token and a password.
 pub struct Fixture {
     pub tenant: Tenant,

@@ -5,11 +5,16 @@
 use serde_json::json;
 use siyu_domain::access::{DataScope, Role};
 
-use crate::helpers::spawn_app;
+use std::sync::Arc;
+
+use siyu_app::clock::ManualClock;
+
+use crate::helpers::{daytime, fresh_db, spawn_with_clock};
 
 #[tokio::test]
 async fn a_journey_is_published_over_the_api_and_an_enrolled_customer_gets_the_sandbox_message_once() {
-    let t = spawn_app().await;
+    // Daytime in the tenant's zone, whenever the suite runs: quiet hours (22:00–08:00) would hold the send.
+    let t = spawn_with_clock(Arc::new(fresh_db().await), Arc::new(ManualClock::new(daytime()))).await;
     let f = t.tenant("花漾美妆").await;
     let (s, c) = t.api("POST", "/api/v1/customers", &f.token, Some(json!({"name": "王芳"}))).await;
     assert_eq!(s, 201, "{c}");

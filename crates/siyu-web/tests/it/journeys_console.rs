@@ -5,7 +5,11 @@
 use serde_json::json;
 use siyu_domain::access::{DataScope, Role};
 
-use crate::helpers::{TestApp, csrf, spawn_app};
+use std::sync::Arc;
+
+use siyu_app::clock::ManualClock;
+
+use crate::helpers::{TestApp, csrf, daytime, fresh_db, spawn_app, spawn_with_clock};
 
 async fn get(c: &reqwest::Client, t: &TestApp, path: &str) -> (u16, String) {
     let res = c.get(t.url(path)).send().await.unwrap();
@@ -42,7 +46,8 @@ const GOOD: &str = r#"{"nodes": [
 
 #[tokio::test]
 async fn a_journey_is_published_from_the_editor_with_problems_on_their_nodes_and_shows_live_counts() {
-    let t = spawn_app().await;
+    // Daytime in the tenant's zone, whenever the suite runs: quiet hours (22:00–08:00) would hold the sends.
+    let t = spawn_with_clock(Arc::new(fresh_db().await), Arc::new(ManualClock::new(daytime()))).await;
     let f = t.tenant("花漾美妆").await;
     let console = t.console(&f.owner.username).await;
     let (s, list) = get(&console, &t, "/console/journeys").await;

@@ -26,3 +26,6 @@ mod tenancy;
 mod values;
 mod wecom_callbacks;
 mod wecom_console;
+mod wecom_live_codes;
+mod wecom_live_codes_console;
+mod wecom_mass_sends;

@@ -240,3 +240,46 @@ async fn a_rule_tag_is_chosen_in_the_segment_form_and_tagging_it_by_hand_is_refu
     assert_eq!(e["code"], "invalid_input");
     assert!(e["message"].as_str().unwrap().contains("rule_tag_is_automatic"), "{e}");
 }
+
+#[tokio::test]
+async fn the_form_offers_the_customer_groups_and_a_group_condition_counts_their_customers_and_reads_back_as_text() {
+    let t = spawn_app().await;
+    let f = t.tenant("花漾美妆").await;
+    // One group (春季上新快闪群) of the corp wwgroups0001 with the customer member wmCustomerLiLei.
+    crate::wecom_console::corp_and_group(&t, &f).await;
+    let identity = json!([{"kind": "external_userid", "namespace": "wwgroups0001", "value": "wmCustomerLiLei"}]);
+    for body in [json!({"name": "李雷", "identities": identity}), json!({"name": "韩梅梅"})] {
+        let (s, c) = t.api("POST", "/api/v1/customers", &f.token, Some(body)).await;
+        assert_eq!(s, 201, "{c}");
+    }
+    let console = t.console(&f.owner.username).await;
+    let (_, form) = get(&console, &t, "/console/segments/new").await;
+    assert!(
+        form.contains("\"customer_groups\":[[\"春季上新快闪群\",\"春季上新快闪群\"]]"),
+        "the group picker's choices"
+    );
+    assert!(form.contains("\"group_modes\"") && form.contains("客户群"));
+    let js = reqwest::get(t.url("/static/segment_builder.js")).await.unwrap().text().await.unwrap();
+    assert!(js.contains("cat.customer_groups") && js.contains("'group ' + mode.value"));
+    let token = csrf(&form);
+
+    let preview = "/console/segments/preview";
+    let text = "group any [\"春季上新快闪群\"]";
+    let (_, _, html) = post(&console, &t, preview, &[("_csrf", &token), ("text", text)]).await;
+    assert!(html.contains("data-count=\"1\"") && html.contains("李雷"), "{html}");
+    let (_, _, html) =
+        post(&console, &t, preview, &[("_csrf", &token), ("text", "not group any [\"春季上新快闪群\"]")]).await;
+    assert!(html.contains("data-count=\"1\"") && html.contains("韩梅梅"), "{html}");
+    let (_, _, html) = post(&console, &t, preview, &[("_csrf", &token), ("text", "group all [\"没有这个群\"]")]).await;
+    assert!(html.contains("data-code=\"unknown_group\"") && html.contains("客户群不存在"), "{html}");
+    assert!(marked(&html, 1).contains("没有这个群"));
+
+    let fields = [("_csrf", token.as_str()), ("name", "快闪群客户"), ("kind", "dynamic"), ("text", text)];
+    let (s, location, _) = post(&console, &t, "/console/segments", &fields).await;
+    assert_eq!(s, 303);
+    let id = location.trim_start_matches("/console/segments/").split('?').next().unwrap().to_string();
+    let (_, edit) = get(&console, &t, &format!("/console/segments/{id}/edit")).await;
+    assert!(edit.contains("group any [&#34;春季上新快闪群&#34;]"), "the saved definition reads back as text");
+    let (_, api) = t.api("GET", &format!("/api/v1/segments/{id}"), &f.token, None).await;
+    assert_eq!((api["definition"]["type"].as_str(), api["member_count"].as_i64()), (Some("groups"), Some(1)), "{api}");
+}

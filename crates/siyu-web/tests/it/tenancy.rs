@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 use siyu_domain::access::{DataScope, Role};
+use siyu_domain::id::LiveCodeId;
 use siyu_domain::order::Platform;
+use siyu_domain::wecom::live_code::{self, CodeStaff, LiveCode, LiveCodeDef, Rotation, RotationState, Routing};
 
 use crate::helpers::{Fixture, TestApp, csrf, spawn_app};
 
@@ -106,6 +108,38 @@ async fn objects(t: &TestApp, f: &Fixture) -> HashMap<&'static str, String> {
     let (corp, group) = crate::wecom_console::corp_and_group(t, f).await;
     ids.insert("corp", corp.to_string());
     ids.insert("group", group.to_string());
+    // A live code in that corp (stored directly: the corp has no WeCom to create its contact way in).
+    let id = LiveCodeId::new();
+    let routing = Routing {
+        staff: vec![CodeStaff { userid: "zhangsan".into(), daily_cap: None }],
+        backup: Vec::new(),
+        rotation: Rotation::RoundRobin,
+        schedule: Vec::new(),
+    };
+    let code = LiveCode {
+        id,
+        corp,
+        name: "门店码".into(),
+        channel: "门店海报".into(),
+        state: live_code::state_for(id),
+        def: LiveCodeDef {
+            routing,
+            skip_verify: true,
+            exclusive: false,
+            tag_ids: Vec::new(),
+            remark_template: None,
+            description: None,
+            welcome: None,
+        },
+        config_id: None,
+        qr_code: None,
+        current: vec!["zhangsan".into()],
+        rotation: RotationState::default(),
+        active: true,
+        created_at: chrono::Utc::now(),
+    };
+    t.app.store.wecom().insert_live_code(f.tenant.id, &code).await.unwrap();
+    ids.insert("live_code", id.to_string());
     ids.insert("customer", customer);
     ids
 }
@@ -117,6 +151,7 @@ fn resolve(path: &str, ids: &HashMap<&'static str, String>) -> String {
             p if p.starts_with("/api/v1/customers") || p.starts_with("/console/customers") => "customer",
             p if p.starts_with("/api/v1/wecom/corps/") || p.starts_with("/console/wecom/") => "corp",
             p if p.starts_with("/api/v1/groups/") || p.starts_with("/console/groups/") => "group",
+            p if p.starts_with("/api/v1/live-codes/") || p.starts_with("/console/live-codes/") => "live_code",
             p if p.starts_with("/api/v1/orders/") => "order",
             p if p.contains("/audience-syncs/") => "audience_sync",
             p if p.contains("/dead-letters/") || p.starts_with("/console/deliveries/") => "dead_letter",
@@ -191,6 +226,8 @@ fn body_for(method: &str, path: &str, ids: &HashMap<&'static str, String>) -> Op
         ("PUT", "/api/v1/wecom/corps/{id}") => json!({"corp_id": "wwgroups0001", "name": "x", "contact_secret": "s",
             "callback_token": "Tok3n", "callback_aes_key": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"}),
         ("PUT", "/api/v1/groups/{id}/kind") => json!({"kind": "daily"}),
+        ("PUT", "/api/v1/live-codes/{id}") => json!({"corp": ids["corp"], "name": "x",
+            "routing": {"staff": [{"userid": "zhangsan"}], "rotation": "round_robin"}}),
         ("POST", _) | ("PATCH", _) => json!({}),
         _ => return None,
     };

@@ -8,16 +8,13 @@ use siyu_wecom::fake::{CorpSetup, CustomerSetup, FakeConfig, FakeHandle, FakeWec
 
 use crate::helpers::{Fixture, TestApp, spawn_app};
 
-const CORP: &str = "wwsiyutest01";
+pub(crate) const CORP: &str = "wwsiyutest01";
 const SECRET: &str = "contact-secret-1";
 const TOKEN: &str = "QDG6eK";
 const AES_KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
 
-/// A fake WeCom with one corp, two departments and two staff with the customer-contact permission, a siyu
-/// server with a tenant that connected the corp, and the fake pushing to the corp's callback URL.
-async fn connected() -> (TestApp, Fixture, FakeHandle, Value) {
-    // The fake's clock starts at the server's now, so join times fall in the trend windows.
-    let config = FakeConfig { start_time: chrono::Utc::now().timestamp(), ..FakeConfig::default() };
+/// A fake WeCom with one corp, two departments and two staff with the customer-contact permission.
+pub(crate) async fn start_fake(config: FakeConfig) -> FakeHandle {
     let fake = FakeWecom::start(config).await.unwrap();
     fake.add_corp(CorpSetup {
         corp_id: CORP.into(),
@@ -32,7 +29,11 @@ async fn connected() -> (TestApp, Fixture, FakeHandle, Value) {
         fake.add_staff(CORP, userid, name, &[dept]).unwrap();
         fake.set_contact_permission(CORP, userid, true).unwrap();
     }
-    let t = spawn_app().await;
+    fake
+}
+
+/// A tenant of `t` that connected the fake's corp, and the fake pushing to the corp's callback URL.
+pub(crate) async fn connect(t: &TestApp, fake: &FakeHandle) -> (Fixture, Value) {
     let f = t.tenant("品牌").await;
     let body = json!({"corp_id": CORP, "name": "测试企业", "agent_id": 1000002, "contact_secret": SECRET,
         "callback_token": TOKEN, "callback_aes_key": AES_KEY, "api_base": fake.base_url()});
@@ -40,10 +41,20 @@ async fn connected() -> (TestApp, Fixture, FakeHandle, Value) {
     assert_eq!(status, 201, "{corp}");
     let path = corp["callback_url"].as_str().unwrap().split("/wecom/").nth(1).unwrap().to_owned();
     fake.set_callback_url(CORP, Some(t.url(&format!("/wecom/{path}")))).unwrap();
+    (f, corp)
+}
+
+/// The fake (its clock at the server's now, so join times fall in the trend windows), a server, a tenant
+/// connected to the fake's corp.
+pub(crate) async fn connected() -> (TestApp, Fixture, FakeHandle, Value) {
+    let config = FakeConfig { start_time: chrono::Utc::now().timestamp(), ..FakeConfig::default() };
+    let fake = start_fake(config).await;
+    let t = spawn_app().await;
+    let (f, corp) = connect(&t, &fake).await;
     (t, f, fake, corp)
 }
 
-async fn sync(t: &TestApp, f: &Fixture, corp: &Value) -> Value {
+pub(crate) async fn sync(t: &TestApp, f: &Fixture, corp: &Value) -> Value {
     let id = corp["id"].as_str().unwrap();
     let (status, job) = t.api("POST", &format!("/api/v1/wecom/corps/{id}/sync"), &f.token, None).await;
     assert_eq!(status, 202, "{job}");
@@ -53,12 +64,12 @@ async fn sync(t: &TestApp, f: &Fixture, corp: &Value) -> Value {
 }
 
 /// Lets the callbacks answered so far finish processing.
-async fn settle(t: &TestApp) {
+pub(crate) async fn settle(t: &TestApp) {
     t.app.settle_callbacks().await;
     t.app.process_wecom_callbacks().await.unwrap();
 }
 
-async fn customer_of(t: &TestApp, f: &Fixture, external_userid: &str) -> Option<CustomerId> {
+pub(crate) async fn customer_of(t: &TestApp, f: &Fixture, external_userid: &str) -> Option<CustomerId> {
     t.app.store.identities().resolve(f.tenant.id, IdentityKind::ExternalUserid, CORP, external_userid).await.unwrap()
 }
 

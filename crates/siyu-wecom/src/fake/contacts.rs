@@ -224,7 +224,7 @@ impl Corp {
             oper_userid: external_userid.to_owned(),
             state: state.unwrap_or_default().to_owned(),
         };
-        self.follows.insert(seq, follow);
+        self.insert_follow(seq, follow);
         let code = self.issue_welcome_code(env, external_userid, userid);
         let mut xml = EventXml::new(&self.setup.corp_id, env.now, "change_external_contact")
             .text("ChangeType", "add_external_contact")
@@ -250,7 +250,7 @@ impl Corp {
         let (key, _) = self
             .follow(external_userid, userid)
             .ok_or_else(|| FakeError::unknown("relation", &format!("{userid}/{external_userid}")))?;
-        self.follows.remove(&key);
+        self.drop_follow(key);
         Ok(EventXml::new(&self.setup.corp_id, env.now, "change_external_contact")
             .text("ChangeType", change_type)
             .text("UserID", userid)

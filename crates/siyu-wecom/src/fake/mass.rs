@@ -43,6 +43,9 @@ pub(crate) struct MsgTemplate {
 
 /// Whether the customer's tags (through any relation) meet `tag_filter`: every group matched by one tag.
 fn passes_filter(corp: &Corp, external_userid: &str, filter: &[Vec<String>]) -> bool {
+    if filter.is_empty() {
+        return true;
+    }
     let tags: Vec<&String> = corp.follows_of(external_userid).flat_map(|(_, f)| f.tag_ids.iter()).collect();
     filter.iter().all(|group| group.is_empty() || group.iter().any(|t| tags.contains(&t)))
 }

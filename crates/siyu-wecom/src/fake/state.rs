@@ -118,8 +118,13 @@ pub(crate) struct Corp {
     pub departments: BTreeMap<u64, Department>,
     pub staff: BTreeMap<String, Staff>,
     pub customers: BTreeMap<String, Customer>,
-    /// Keyed by creation sequence, so cursors over it stay stable while relations come and go.
+    /// Keyed by creation sequence, so cursors over it stay stable while relations come and go. Write it only
+    /// through `insert_follow` / `remove_follow`, which keep `follow_keys` in step.
     pub follows: BTreeMap<u64, Follow>,
+    /// (external_userid, userid) → the relation's key in `follows` (lookups stay O(1) at 100 k relations).
+    follow_keys: HashMap<(String, String), u64>,
+    /// external_userid → the keys of their relations, in creation order.
+    customer_follows: HashMap<String, std::collections::BTreeSet<u64>>,
     pub tag_groups: BTreeMap<u64, TagGroup>,
     pub contact_ways: BTreeMap<u64, ContactWay>,
     pub join_ways: BTreeMap<u64, JoinWay>,
@@ -156,6 +161,8 @@ impl Corp {
             staff: BTreeMap::new(),
             customers: BTreeMap::new(),
             follows: BTreeMap::new(),
+            follow_keys: HashMap::new(),
+            customer_follows: HashMap::new(),
             tag_groups: BTreeMap::new(),
             contact_ways: BTreeMap::new(),
             join_ways: BTreeMap::new(),
@@ -196,20 +203,37 @@ impl Corp {
 
     /// The relation of `userid` and `external_userid`, with its key.
     pub fn follow(&self, external_userid: &str, userid: &str) -> Option<(u64, &Follow)> {
-        self.follows
-            .iter()
-            .find(|(_, f)| f.external_userid == external_userid && f.userid == userid)
-            .map(|(k, f)| (*k, f))
+        let key = *self.follow_keys.get(&(external_userid.to_owned(), userid.to_owned()))?;
+        self.follows.get(&key).map(|f| (key, f))
     }
 
     /// The relation of `userid` and `external_userid`, mutably.
     pub fn follow_mut(&mut self, external_userid: &str, userid: &str) -> Option<&mut Follow> {
-        self.follows.values_mut().find(|f| f.external_userid == external_userid && f.userid == userid)
+        let key = *self.follow_keys.get(&(external_userid.to_owned(), userid.to_owned()))?;
+        self.follows.get_mut(&key)
+    }
+
+    /// Adds a relation under `key`.
+    pub fn insert_follow(&mut self, key: u64, follow: Follow) {
+        self.follow_keys.insert((follow.external_userid.clone(), follow.userid.clone()), key);
+        self.customer_follows.entry(follow.external_userid.clone()).or_default().insert(key);
+        self.follows.insert(key, follow);
+    }
+
+    /// Ends the relation under `key`.
+    pub fn drop_follow(&mut self, key: u64) -> Option<Follow> {
+        let follow = self.follows.remove(&key)?;
+        self.follow_keys.remove(&(follow.external_userid.clone(), follow.userid.clone()));
+        if let Some(keys) = self.customer_follows.get_mut(&follow.external_userid) {
+            keys.remove(&key);
+        }
+        Some(follow)
     }
 
     /// Every relation of one customer, in creation order.
     pub fn follows_of(&self, external_userid: &str) -> impl Iterator<Item = (u64, &Follow)> {
-        self.follows.iter().filter(move |(_, f)| f.external_userid == external_userid).map(|(k, f)| (*k, f))
+        let keys = self.customer_follows.get(external_userid).into_iter().flatten();
+        keys.filter_map(|k| self.follows.get(k).map(|f| (*k, f)))
     }
 
     /// A department and all departments below it.

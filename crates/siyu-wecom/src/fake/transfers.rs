@@ -61,7 +61,7 @@ impl Corp {
             let t = t.clone();
             let old = self.follow(&t.external_userid, &t.handover).map(|(k, f)| (k, f.clone()));
             if let Some((old_key, _)) = old {
-                self.follows.remove(&old_key);
+                self.drop_follow(old_key);
             }
             if self.follow(&t.external_userid, &t.takeover).is_none() {
                 let base = old.map(|(_, f)| f);
@@ -79,7 +79,7 @@ impl Corp {
                     oper_userid: t.handover.clone(),
                     state: String::new(),
                 };
-                self.follows.insert(seq, follow);
+                self.insert_follow(seq, follow);
             }
             let corp_id = self.setup.corp_id.clone();
             if t.kind == TransferKind::OnJob {

@@ -1,5 +1,5 @@
-//! The Python side of `siyu bench clv|segment|rfm`: a virtual environment under `target/` holding the peer's
-//! packages (`lifetimes`, `duckdb`), made and filled with `pip` on first use, and the scripts of
+//! The Python side of `siyu bench clv|segment|rfm|wecom`: a virtual environment under `target/` holding the
+//! peer's packages (`lifetimes`, `duckdb`, `wechatpy`), made and filled with `pip` on first use, and the scripts of
 //! `benches/*/` run in it, each printing one JSON object as its last line.
 
 use std::path::{Path, PathBuf};
@@ -20,6 +20,8 @@ pub struct Package {
 
 pub const LIFETIMES: Package = Package { pip: "lifetimes", module: "lifetimes" };
 pub const DUCKDB: Package = Package { pip: "duckdb", module: "duckdb" };
+pub const WECHATPY: Package = Package { pip: "wechatpy", module: "wechatpy" };
+pub const CRYPTOGRAPHY: Package = Package { pip: "cryptography", module: "cryptography" };
 
 /// The interpreter to run the peer with. With `python` given, it must already import every package (an
 /// error says what to install). Without, the venv at [`VENV`] is made with `python3 -m venv` if missing and

@@ -1,5 +1,5 @@
 //! A dense set of row indices (one bit per customer of a population) and the sparse-or-dense member sets
-//! the population keeps per tag, identity kind, consent, static segment and list value.
+//! the population keeps per tag, customer group, identity kind, consent, static segment and list value.
 
 /// A fixed-length set of bits, 64 to a word; bits at and past `len` are always zero.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -144,21 +144,12 @@ impl Population {
             Atom::Tags { mode, tags } => {
                 let sets: Vec<&Members> =
                     tags.iter().map(|t| lookup(&self.tags, t, "the tag")).collect::<Result<_, _>>()?;
-                match mode {
-                    TagMatch::All => {
-                        let mut out = Bitset::full(n);
-                        sets.iter().for_each(|m| m.and_into(&mut out));
-                        out
-                    }
-                    TagMatch::Any | TagMatch::None => {
-                        let mut out = Bitset::new(n);
-                        sets.iter().for_each(|m| m.or_into(&mut out));
-                        if *mode == TagMatch::None {
-                            out.not();
-                        }
-                        out
-                    }
-                }
+                held(n, *mode, &sets)
+            }
+            Atom::Groups { mode, groups } => {
+                let sets: Vec<&Members> =
+                    groups.iter().map(|g| lookup(&self.groups, g, "the group")).collect::<Result<_, _>>()?;
+                held(n, *mode, &sets)
             }
             Atom::Identity(kind) => lookup(&self.identities, kind, "the identity kind")?.to_bitset(n),
             Atom::Consent { purpose, status } => {
@@ -188,5 +179,24 @@ impl Population {
                 set.clone()
             }
         })
+    }
+}
+
+/// The rows in any / all / none of the member sets (of tags or customer groups).
+fn held(n: usize, mode: TagMatch, sets: &[&Members]) -> Bitset {
+    match mode {
+        TagMatch::All => {
+            let mut out = Bitset::full(n);
+            sets.iter().for_each(|m| m.and_into(&mut out));
+            out
+        }
+        TagMatch::Any | TagMatch::None => {
+            let mut out = Bitset::new(n);
+            sets.iter().for_each(|m| m.or_into(&mut out));
+            if mode == TagMatch::None {
+                out.not();
+            }
+            out
+        }
     }
 }

@@ -2,13 +2,14 @@
 //! the atoms that are not columnar ([`ExternalSets`]).
 
 use super::Bitset;
-use crate::id::{SegmentId, TagId};
+use crate::id::{GroupId, SegmentId, TagId};
 use crate::identity::IdentityKind;
 use crate::privacy::ConsentPurpose;
 use crate::segment::field::{Builtin, FieldType};
 use crate::segment::{Atom, FieldRef, Rule};
 
-/// The fields, tags, identity kinds, consent purposes and static segments one or more rules read, and
+/// The fields, tags, customer groups, identity kinds, consent purposes and static segments one or more rules
+/// read, and
 /// their external atoms. Every list is free of duplicates, in first-seen order.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Needs {
@@ -16,6 +17,7 @@ pub struct Needs {
     /// Custom field keys.
     pub custom: Vec<String>,
     pub tags: Vec<TagId>,
+    pub groups: Vec<GroupId>,
     pub identities: Vec<IdentityKind>,
     pub consents: Vec<ConsentPurpose>,
     /// Static segments tested with `segment "…"`.
@@ -53,6 +55,7 @@ impl Needs {
         other.builtins.iter().for_each(|b| add(&mut self.builtins, *b));
         other.custom.iter().for_each(|k| add(&mut self.custom, k.clone()));
         other.tags.iter().for_each(|t| add(&mut self.tags, *t));
+        other.groups.iter().for_each(|g| add(&mut self.groups, *g));
         other.identities.iter().for_each(|k| add(&mut self.identities, *k));
         other.consents.iter().for_each(|p| add(&mut self.consents, *p));
         other.members.iter().for_each(|s| add(&mut self.members, *s));
@@ -80,6 +83,7 @@ impl Needs {
             | Atom::List { field, .. }
             | Atom::Present { field, .. } => self.field(field),
             Atom::Tags { tags, .. } => tags.iter().for_each(|t| add(&mut self.tags, *t)),
+            Atom::Groups { groups, .. } => groups.iter().for_each(|g| add(&mut self.groups, *g)),
             Atom::Identity(kind) => add(&mut self.identities, *kind),
             Atom::Consent { purpose, .. } => add(&mut self.consents, *purpose),
             Atom::Member(id) => add(&mut self.members, *id),

@@ -10,7 +10,7 @@ use super::{Bitset, ExternalSets, Needs, PopulationBuilder, PopulationError};
 use crate::aggregate::CustomerAggregates;
 use crate::clv::CustomerClv;
 use crate::customer::{Customer, Follow, Gender};
-use crate::id::{CustomerId, SegmentId, TagId, UserId};
+use crate::id::{CustomerId, GroupId, SegmentId, TagId, UserId};
 use crate::identity::IdentityKind;
 use crate::order::{OrderStatus, Platform};
 use crate::privacy::{ConsentPurpose, ConsentStatus};
@@ -29,6 +29,10 @@ fn base() -> DateTime<Utc> {
 
 fn tag(i: u128) -> TagId {
     TagId(Uuid::from_u128(1000 + i))
+}
+
+fn group(i: u128) -> GroupId {
+    GroupId(Uuid::from_u128(4000 + i))
 }
 
 fn segment_id(i: u128) -> SegmentId {
@@ -67,6 +71,7 @@ struct Owned {
     customer: Customer,
     aggregates: Option<CustomerAggregates>,
     tags: Vec<TagId>,
+    groups: Vec<GroupId>,
     identities: Vec<IdentityKind>,
     follows: Vec<Follow>,
     events: Vec<EventFact>,
@@ -84,6 +89,7 @@ impl Owned {
             customer: &self.customer,
             aggregates: self.aggregates.as_ref(),
             tags: &self.tags,
+            groups: &self.groups,
             identities: &self.identities,
             follows: &self.follows,
             events: &self.events,
@@ -186,6 +192,7 @@ fn owned() -> impl Strategy<Value = Owned> {
         prop::collection::vec(follow, 0..2),
         prop::collection::vec(event, 0..3),
         prop::collection::vec(purchase, 0..2),
+        prop::sample::subsequence((0..4u128).collect::<Vec<_>>(), 0..3),
     );
     (profile, links).prop_flat_map(|(p, links)| {
         let id = CustomerId(Uuid::from_u128(p.0));
@@ -197,7 +204,7 @@ fn owned() -> impl Strategy<Value = Owned> {
         );
         values.prop_map(move |(aggregates, rfm, clv, stage)| {
             let (_, name, gender, remark, source, created_at, last_active_at, custom) = p.clone();
-            let (tags, identities, consents, memberships, follows, events, purchases) = links.clone();
+            let (tags, identities, consents, memberships, follows, events, purchases, groups) = links.clone();
             let custom: Map<String, Value> =
                 KEYS.iter().zip(custom).filter_map(|(k, v)| Some((k.to_string(), v?))).collect();
             Owned {
@@ -215,6 +222,7 @@ fn owned() -> impl Strategy<Value = Owned> {
                 },
                 aggregates,
                 tags: tags.into_iter().map(tag).collect(),
+                groups: groups.into_iter().map(group).collect(),
                 identities,
                 follows: follows
                     .into_iter()
@@ -349,6 +357,8 @@ fn atom() -> impl Strategy<Value = Atom> {
         2 => (field(), any::<bool>()).prop_map(|(field, set)| Atom::Present { field, set }),
         2 => (prop::sample::select(vec![TagMatch::Any, TagMatch::All, TagMatch::None]), prop::sample::subsequence((0..6u128).collect::<Vec<_>>(), 0..3))
             .prop_map(|(mode, tags)| Atom::Tags { mode, tags: tags.into_iter().map(tag).collect() }),
+        2 => (prop::sample::select(vec![TagMatch::Any, TagMatch::All, TagMatch::None]), prop::sample::subsequence((0..5u128).collect::<Vec<_>>(), 0..3))
+            .prop_map(|(mode, groups)| Atom::Groups { mode, groups: groups.into_iter().map(group).collect() }),
         1 => prop::sample::select(IdentityKind::ALL.to_vec()).prop_map(Atom::Identity),
         1 => (prop::sample::select(ConsentPurpose::ALL.to_vec()), prop::sample::select(ConsentStatus::ALL.to_vec()))
             .prop_map(|(purpose, status)| Atom::Consent { purpose, status }),

@@ -1,6 +1,8 @@
 //! Tokens of the text form. Strings are double-quoted with `\"`, `\\`, `\n` and `\t` escapes; a number
 //! directly followed by `d` is a day count (`30d`).
 
+use serde_json::{Value, json};
+
 use super::spanned;
 use crate::segment::check::DefinitionError;
 
@@ -25,6 +27,29 @@ pub(super) struct Token {
     pub text: String,
     pub start: usize,
     pub end: usize,
+}
+
+impl Token {
+    /// A literal's value: a string, a number (integral ones as integers) or `true` / `false`.
+    pub(super) fn value(self) -> Result<Value, DefinitionError> {
+        match self.tok {
+            Tok::Str => Ok(Value::String(self.text)),
+            Tok::Number => self
+                .text
+                .parse::<f64>()
+                .ok()
+                .and_then(|f| {
+                    if f.fract() == 0.0 && f.abs() < 9e15 {
+                        Some(json!(f as i64))
+                    } else {
+                        serde_json::Number::from_f64(f).map(Value::Number)
+                    }
+                })
+                .ok_or_else(|| spanned("", "expected_number", self.text.clone(), (self.start, self.end))),
+            Tok::Word if self.text == "true" || self.text == "false" => Ok(Value::Bool(self.text == "true")),
+            _ => Err(spanned("", "expected_value", self.text, (self.start, self.end))),
+        }
+    }
 }
 
 /// Longest text form accepted, in bytes.

@@ -49,6 +49,14 @@ fn scalar(v: &Value) -> String {
     }
 }
 
+fn mode_word(mode: TagMatch) -> &'static str {
+    match mode {
+        TagMatch::Any => "any",
+        TagMatch::All => "all",
+        TagMatch::None => "none",
+    }
+}
+
 fn days(v: &Value) -> String {
     v.as_u64().map_or_else(|| scalar(v), |d| format!("{d}d"))
 }
@@ -97,11 +105,6 @@ fn write(c: &Condition, catalog: &Catalog, out: &mut String, ctx: Ctx) {
             out.push_str(&rest);
         }
         Condition::Tags { tags, mode } => {
-            let mode = match mode {
-                TagMatch::Any => "any",
-                TagMatch::All => "all",
-                TagMatch::None => "none",
-            };
             let names = tags.iter().map(|t| {
                 catalog.tags.iter().find(|(id, _, _)| id == t).map_or_else(
                     || t.to_string(),
@@ -111,7 +114,15 @@ fn write(c: &Condition, catalog: &Catalog, out: &mut String, ctx: Ctx) {
                     },
                 )
             });
-            out.push_str(&format!("tag {mode} {}", list(names)));
+            out.push_str(&format!("tag {} {}", mode_word(*mode), list(names)));
+        }
+        Condition::Groups { groups, mode } => {
+            // By name where no other group has it, else by id (the parser takes both).
+            let names = groups.iter().map(|g| match catalog.groups.iter().find(|(id, _)| id == g) {
+                Some((_, name)) if catalog.groups.iter().filter(|(_, n)| n == name).count() == 1 => name.clone(),
+                _ => g.to_string(),
+            });
+            out.push_str(&format!("group {} {}", mode_word(*mode), list(names)));
         }
         Condition::Identity { kind } => out.push_str(&format!("has {}", kind.as_str())),
         Condition::Follow { staff, state, add_way, within_days } => {

@@ -2,7 +2,7 @@ use serde_json::json;
 
 use super::*;
 use crate::field::{FieldDef, FieldKind};
-use crate::id::{FieldId, SegmentId, TagId, UserId};
+use crate::id::{FieldId, GroupId, SegmentId, TagId, UserId};
 use crate::segment::check::SegmentRef;
 use crate::segment::{Atom, SegmentKind};
 
@@ -25,6 +25,11 @@ fn catalog() -> Catalog {
             (TagId::new(), "会员等级".into(), "金卡".into()),
             (TagId::new(), "意向".into(), "高意向".into()),
             (TagId::new(), "旧标签".into(), "金卡".into()),
+        ],
+        groups: vec![
+            (GroupId::new(), "会员福利群".into()),
+            (GroupId::new(), "群聊".into()),
+            (GroupId::new(), "群聊".into()),
         ],
         staff: vec![(UserId::new(), "zhangsan".into(), "张三".into())],
         segments: Vec::new(),
@@ -187,6 +192,56 @@ fn the_json_form_round_trips_through_serde() {
     assert_eq!(back, cond);
 }
 
+#[test]
+fn a_group_condition_prints_unique_names_and_otherwise_ids_and_round_trips() {
+    let c = catalog();
+    let (vip, chat) = (c.groups[0].0, c.groups[2].0);
+    let src =
+        format!(r#"group any ["会员福利群"] and not group none ["{chat}"] and group all ["会员福利群", "{chat}"]"#);
+    let (cond, rule) = parse(&src, &c).expect("parses");
+    let Condition::All { of } = &cond else { panic!("not a group: {cond:?}") };
+    assert_eq!(of[0], Condition::Groups { groups: vec![vip], mode: TagMatch::Any });
+    let Rule::All(rules) = rule else { panic!("rule is not a group") };
+    assert_eq!(rules[2], Rule::Atom(Atom::Groups { mode: TagMatch::All, groups: vec![vip, chat] }));
+    let text = print(&cond, &c);
+    assert!(
+        text.contains(r#"group any ["会员福利群"]"#) && text.contains(&format!(r#"group none ["{chat}"]"#)),
+        "{text}"
+    );
+    assert_eq!(parse(&text, &c).expect("the printed text parses").0, cond, "{text}");
+    let json = serde_json::to_value(&of[0]).expect("serialises");
+    assert_eq!(json, json!({"type": "groups", "groups": [vip], "match": "any"}));
+    assert_eq!(serde_json::from_value::<Condition>(json).expect("deserialises"), of[0]);
+}
+
+#[test]
+fn an_unknown_group_id_is_reported_at_its_place_in_the_list() {
+    let c = catalog();
+    let stranger = GroupId::new();
+    let def = json!({"type": "all", "of": [{"type": "identity", "kind": "unionid"},
+        {"type": "groups", "groups": [c.groups[0].0, stranger], "match": "all"}]});
+    let def: Condition = serde_json::from_value(def).expect("valid json");
+    let errors = check(&def, &c).expect_err("rejected");
+    assert_eq!(errors.len(), 1);
+    assert_eq!((errors[0].code.as_str(), errors[0].path.as_str()), ("unknown_group", "/of/1/groups/1"));
+    assert_eq!(errors[0].detail, stranger.to_string());
+    let empty: Condition = serde_json::from_value(json!({"type": "groups", "groups": [], "match": "any"})).unwrap();
+    assert_eq!(check(&empty, &c).expect_err("rejected")[0].code, "empty_list");
+}
+
+#[test]
+fn a_group_name_in_the_text_must_name_exactly_one_group() {
+    let src = r#"has unionid and group any ["会员福利群", "没有这个群"]"#;
+    let errors = parse(src, &catalog()).expect_err("rejected");
+    assert_eq!((errors[0].code.as_str(), errors[0].detail.as_str()), ("unknown_group", "没有这个群"));
+    let (a, b) = errors[0].span.expect("has a span");
+    assert_eq!(&src[a..b], r#""没有这个群""#);
+    let errors = parse(r#"group none ["群聊"]"#, &catalog()).expect_err("rejected");
+    assert_eq!(errors[0].code, "ambiguous_group");
+    let errors = parse(&format!(r#"group any ["{}"]"#, GroupId::new()), &catalog()).expect_err("rejected");
+    assert_eq!(errors[0].code, "unknown_group");
+}
+
 proptest::proptest! {
     #[test]
     fn parsing_any_text_never_panics(src in "\\PC{0,80}") {
@@ -197,7 +252,7 @@ proptest::proptest! {
     fn parsing_token_soup_never_panics(words in proptest::collection::vec(
         proptest::sample::select(vec!["and", "or", "not", "(", ")", "[", "]", ",", "tag", "any", "\"金卡\"",
             "order_count", ">=", "3", "30d", "within", "event", "\"x\"", "where", "has", "unionid", "is", "set",
-            "follow", "staff", "segment", "=", "-1e9", "custom.city", "in"]), 0..20)) {
+            "follow", "staff", "segment", "=", "-1e9", "custom.city", "in", "group", "\"群聊\"", "none"]), 0..20)) {
         let _ = parse(&words.join(" "), &catalog());
     }
 }

@@ -1,16 +1,18 @@
 //! What the condition composer (`static/segment_builder.js`) offers: the kinds of condition, the fields by
-//! group (profile, order summary, customer value, custom fields) with their comparisons and options, tags, staff, segments, identity kinds and consent values,
-//! with every label translated. It is rendered as JSON into the form; the script turns a choice into the
-//! text form, the references written the way the parser resolves them (tags by unique name or
-//! `group/name`, staff by username, segments by name).
+//! group (profile, order summary, customer value, custom fields) with their comparisons and options, tags,
+//! customer groups (客户群), staff, segments, identity kinds and consent values, with every label translated.
+//! It is rendered as JSON into the form; the script turns a choice into the text form, the references
+//! written the way the parser resolves them (tags by unique name or `group/name`, customer groups by unique
+//! name or id, staff by username, segments by name).
 
 use serde_json::{Value, json};
 use siyu_app::AppError;
+use siyu_app::wecom::GroupQuery;
 use siyu_domain::id::SegmentId;
 use siyu_domain::identity::IdentityKind;
 use siyu_domain::privacy::{ConsentPurpose, ConsentStatus};
 use siyu_domain::rfm::{RfmClass, RfmLayer};
-use siyu_domain::segment::{Builtin, FieldType, Op};
+use siyu_domain::segment::{Builtin, Catalog, FieldType, Op};
 
 use crate::auth::ConsoleActor;
 use crate::console::customers::view::label;
@@ -18,13 +20,16 @@ use crate::i18n::Tr;
 use crate::state::AppState;
 
 /// The kinds of condition, in the composer's order.
-pub const KINDS: [&str; 8] = ["field", "tag", "identity", "follow", "event", "bought", "consent", "segment"];
+pub const KINDS: [&str; 9] = ["field", "tag", "group", "identity", "follow", "event", "bought", "consent", "segment"];
+
+/// Most customer groups the picker lists (the busiest first); others are written by hand in the text.
+const MAX_GROUPS: usize = 1000;
 
 /// How the customer was added (the WeCom `add_way` values the console labels).
 const ADD_WAYS: [&str; 5] = ["qr_code", "phone_search", "card_share", "group", "manual"];
 
 /// The composer's own words (`segments.ui.<word>`).
-const WORDS: [&str; 27] = [
+const WORDS: [&str; 31] = [
     "field",
     "op",
     "value",
@@ -34,6 +39,10 @@ const WORDS: [&str; 27] = [
     "yuan",
     "tags",
     "tag_mode",
+    "groups",
+    "group_mode",
+    "group_filter",
+    "no_groups",
     "pick",
     "staff",
     "any_staff",
@@ -185,6 +194,7 @@ pub async fn catalog_json(
             json!({"group": g.group.name, "tags": pairs(tags)})
         })
         .collect();
+    let customer_groups = customer_groups(state, ca, &catalog).await?;
     let staff =
         catalog.staff.iter().map(|(_, username, display)| (username.clone(), format!("{display} ({username})")));
     let segments: Vec<&str> =
@@ -195,6 +205,7 @@ pub async fn catalog_json(
         "groups": groups,
         "ops": ops,
         "tags": tags,
+        "customer_groups": pairs(customer_groups),
         "staff": pairs(staff),
         "segments": segments,
         "identities": pairs(IdentityKind::ALL.iter().map(|k| (k.as_str().to_string(), label(tr, "identity", k.as_str())))),
@@ -202,10 +213,46 @@ pub async fn catalog_json(
         "purposes": pairs(ConsentPurpose::ALL.iter().map(|p| (p.as_str().to_string(), label(tr, "privacy.purpose", p.as_str())))),
         "statuses": pairs(ConsentStatus::ALL.iter().map(|s| (s.as_str().to_string(), label(tr, "privacy.status", s.as_str())))),
         "tag_modes": pairs(["any", "all", "none"].iter().map(|m| (m.to_string(), label(tr, "segments.tag_mode", m)))),
+        "group_modes": pairs(["any", "all", "none"].iter().map(|m| (m.to_string(), label(tr, "segments.group_mode", m)))),
         "count_ops": pairs(COUNT_OPS.iter().map(|(o, k)| (o.to_string(), label(tr, "segments.count_op", k)))),
         "t": t,
     });
     Ok(script_safe(&json.to_string()))
+}
+
+/// The customer groups the member sees (every group with an all scope, else the ones they own; dismissed
+/// ones left out), busiest first, as (reference, label): referenced the way the parser resolves them
+/// against the whole catalog, by name when no other group has it, else by id (the label then adds the
+/// chat id's end to tell them apart). A member who may not read customers gets none.
+async fn customer_groups(
+    state: &AppState,
+    ca: &ConsoleActor,
+    catalog: &Catalog,
+) -> Result<Vec<(String, String)>, AppError> {
+    let mut out = Vec::new();
+    let mut q = GroupQuery { limit: 200, ..GroupQuery::default() };
+    while out.len() < MAX_GROUPS {
+        let (page, total) = match state.app.customer_groups(&ca.actor, q.clone()).await {
+            Ok(found) => found,
+            Err(AppError::Forbidden) => break,
+            Err(e) => return Err(e),
+        };
+        let n = page.len() as i64;
+        for g in page {
+            if catalog.groups.iter().filter(|(_, name)| *name == g.name).count() == 1 {
+                out.push((g.name.clone(), g.name));
+            } else {
+                let end = g.chat_id.char_indices().rev().nth(5).map_or(g.chat_id.as_str(), |(i, _)| &g.chat_id[i..]);
+                out.push((g.id.to_string(), format!("{} · {end}", g.name)));
+            }
+        }
+        q.offset += n;
+        if n == 0 || q.offset >= total {
+            break;
+        }
+    }
+    out.truncate(MAX_GROUPS);
+    Ok(out)
 }
 
 /// JSON that cannot close the `<script>` element it sits in nor open a comment.
@@ -226,6 +273,7 @@ mod tests {
         keys.extend(Op::ALL.iter().map(|o| format!("segments.op.{}", o.as_str())));
         keys.extend(ADD_WAYS.iter().map(|w| format!("add_way.{w}")));
         keys.extend(["any", "all", "none"].iter().map(|m| format!("segments.tag_mode.{m}")));
+        keys.extend(["any", "all", "none"].iter().map(|m| format!("segments.group_mode.{m}")));
         keys.extend(COUNT_OPS.iter().map(|(_, k)| format!("segments.count_op.{k}")));
         keys.extend(WORDS.iter().map(|w| format!("segments.ui.{w}")));
         keys.extend(["profile", "orders", "values", "custom"].iter().map(|g| format!("segments.group.{g}")));

@@ -1,0 +1,402 @@
+//! Mass sends (企业群发) as a resumable job: plan (set-based, see `siyu_store::wecom::mass`), then one
+//! `add_msg_template` per chunk of ≤10,000 customers of one sender, paced by the corp's rate budget.
+//!
+//! Exactly once: a recipient is planned once per send (unique row); a chunk is claimed (`sending`) before its
+//! call and finished with the msgid in one transaction. A chunk found `sending` (the worker died between the
+//! call and the commit) is first looked up in WeCom — a template by the same sender, same text, created since
+//! the claim, whose recipients are the chunk's — and adopted if found; only if WeCom has no such template is
+//! it sent again. A spent rate budget puts the chunk back and the job in the queue until the window opens.
+
+use chrono::{Datelike, Duration, NaiveTime, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+use siyu_domain::access::Permission;
+use siyu_domain::id::{CorpId, MassSendId, TenantId};
+use siyu_domain::job::Job;
+use siyu_domain::wecom::mass::{self, Audience, MassContent, MassCounts, MassSend, MassStatus};
+use siyu_store::wecom::{Chunk, PlanLimits};
+use siyu_wecom::api::{Attachment, ChatType, GroupMsgListRequest, MsgTemplate, Text};
+use siyu_wecom::{ErrorClass, WecomError};
+
+use super::CorpHandle;
+use crate::error::{AppError, AppResult};
+use crate::{Actor, App};
+
+/// The job kind of a mass send.
+pub const MASS_JOB: &str = "wecom_mass_send";
+
+/// The mass send form.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct MassSendInput {
+    pub corp: CorpId,
+    pub name: String,
+    #[serde(default)]
+    pub audience: Audience,
+    pub content: MassContent,
+    /// Marketing messages per customer per local day on WeCom, journeys included (default 1).
+    #[serde(default)]
+    pub daily_cap: Option<i64>,
+    /// When to send (default: now).
+    #[serde(default)]
+    pub scheduled_at: Option<chrono::DateTime<Utc>>,
+}
+
+/// A mass send with its recipients' states.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MassSendView {
+    #[serde(flatten)]
+    pub send: MassSend,
+    pub counts: MassCounts,
+    pub chunks: usize,
+    pub chunks_sent: usize,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct MassJob {
+    send: MassSendId,
+}
+
+impl App {
+    pub async fn create_mass_send(&self, actor: &Actor, input: &MassSendInput) -> AppResult<MassSendView> {
+        actor.require(Permission::CustomersWrite)?;
+        self.store
+            .wecom()
+            .corp(actor.tenant, input.corp)
+            .await
+            .map_err(|_| AppError::invalid("corp", "unknown corp"))?;
+        let name = input.name.trim();
+        if name.is_empty() || name.chars().count() > 60 {
+            return Err(AppError::invalid("name", "1 to 60 characters"));
+        }
+        input.content.validate().map_err(|(f, m)| AppError::invalid(f, m))?;
+        for a in &input.content.attachments {
+            if !matches!(serde_json::from_value::<Attachment>(a.clone()), Ok(x) if x != Attachment::Unknown) {
+                return Err(AppError::invalid("attachments", "image, link, miniprogram, video or file"));
+            }
+        }
+        if let Some(segment) = input.audience.segment {
+            self.store
+                .segments()
+                .get(actor.tenant, segment)
+                .await
+                .map_err(|_| AppError::invalid("segment", "unknown segment"))?;
+        }
+        for tag in &input.audience.tag_ids {
+            self.store
+                .tags()
+                .tag(actor.tenant, *tag)
+                .await
+                .map_err(|_| AppError::invalid("tag_ids", format!("unknown tag {tag}")))?;
+        }
+        for userid in &input.audience.staff {
+            if self.store.wecom().staff_by_userid(actor.tenant, input.corp, userid).await?.is_none() {
+                return Err(AppError::invalid("staff", format!("unknown staff {userid}")));
+            }
+        }
+        let daily_cap = input.daily_cap.unwrap_or(1);
+        if !(1..=20).contains(&daily_cap) {
+            return Err(AppError::invalid("daily_cap", "1 to 20 a day"));
+        }
+        let now = self.now();
+        let send = MassSend {
+            id: MassSendId::new(),
+            corp: input.corp,
+            name: name.to_owned(),
+            audience: input.audience.clone(),
+            content: input.content.clone(),
+            daily_cap,
+            scheduled_at: input.scheduled_at.unwrap_or(now).max(now),
+            status: MassStatus::Scheduled,
+            error: None,
+            created_at: now,
+            planned_at: None,
+            finished_at: None,
+        };
+        self.store.wecom().insert_mass_send(actor.tenant, &send, Some(actor.user)).await?;
+        let payload = serde_json::to_value(MassJob { send: send.id }).map_err(AppError::internal)?;
+        let job = Job::queued(MASS_JOB, payload, 1, actor.user, now);
+        self.store.jobs().enqueue(actor.tenant, &job).await?;
+        if send.scheduled_at > now {
+            self.store.jobs().defer(actor.tenant, job.id, send.scheduled_at).await?;
+        }
+        self.mass_send(actor, send.id).await
+    }
+
+    pub async fn mass_send(&self, actor: &Actor, id: MassSendId) -> AppResult<MassSendView> {
+        actor.require(Permission::CustomersRead)?;
+        let send = self.store.wecom().mass_send(actor.tenant, id).await?;
+        let counts = self.store.wecom().mass_counts(actor.tenant, id).await?;
+        let chunks = self.store.wecom().mass_chunks(actor.tenant, id).await?;
+        let chunks_sent = chunks.iter().filter(|c| c.status == "sent").count();
+        Ok(MassSendView { send, counts, chunks: chunks.len(), chunks_sent })
+    }
+
+    pub async fn mass_sends(&self, actor: &Actor) -> AppResult<Vec<MassSendView>> {
+        actor.require(Permission::CustomersRead)?;
+        let mut out = Vec::new();
+        for send in self.store.wecom().mass_sends(actor.tenant, 100).await? {
+            out.push(self.mass_send(actor, send.id).await?);
+        }
+        Ok(out)
+    }
+
+    /// Cancels a send: unsent chunks are never sent; templates already in WeCom are cancelled there.
+    pub async fn cancel_mass_send(&self, actor: &Actor, id: MassSendId) -> AppResult<MassSendView> {
+        actor.require(Permission::CustomersWrite)?;
+        let send = self.store.wecom().mass_send(actor.tenant, id).await?;
+        let open = [MassStatus::Scheduled, MassStatus::Planned, MassStatus::Sending, MassStatus::Sent];
+        if !self.store.wecom().set_mass_status(actor.tenant, id, &open, MassStatus::Cancelled, None, self.now()).await?
+        {
+            return Err(AppError::Conflict("status".into()));
+        }
+        let handle = self.corp_handle(actor.tenant, send.corp).await?;
+        for chunk in self.store.wecom().mass_chunks(actor.tenant, id).await? {
+            if let Some(msgid) = chunk.msgid {
+                handle.client.cancel_groupmsg_send(&handle.contact, &msgid).await.map_err(super::wecom_error)?;
+            }
+        }
+        self.mass_send(actor, id).await
+    }
+
+    /// Reminds the senders who have not confirmed yet (WeCom allows three reminders a day per message).
+    pub async fn remind_mass_send(&self, actor: &Actor, id: MassSendId) -> AppResult<usize> {
+        actor.require(Permission::CustomersWrite)?;
+        let send = self.store.wecom().mass_send(actor.tenant, id).await?;
+        let handle = self.corp_handle(actor.tenant, send.corp).await?;
+        let mut n = 0;
+        for msgid in self.store.wecom().mass_chunks(actor.tenant, id).await?.into_iter().filter_map(|c| c.msgid) {
+            handle.client.remind_groupmsg_send(&handle.contact, &msgid).await.map_err(super::wecom_error)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Pulls per-recipient results back from WeCom (delivered, not a friend, over WeCom's monthly cap).
+    pub async fn refresh_mass_results(&self, actor: &Actor, id: MassSendId) -> AppResult<MassSendView> {
+        actor.require(Permission::CustomersRead)?;
+        let send = self.store.wecom().mass_send(actor.tenant, id).await?;
+        let handle = self.corp_handle(actor.tenant, send.corp).await?;
+        for chunk in self.store.wecom().mass_chunks(actor.tenant, id).await? {
+            let Some(msgid) = &chunk.msgid else { continue };
+            let results: Vec<(String, &'static str)> = self
+                .send_results(&handle, msgid, &chunk.sender)
+                .await?
+                .into_iter()
+                .filter_map(|(ext, status)| mass::result_status(status).map(|s| (ext, s)))
+                .collect();
+            self.store.wecom().set_mass_results(actor.tenant, id, &results, self.now()).await?;
+        }
+        self.mass_send(actor, id).await
+    }
+
+    async fn send_results(&self, handle: &CorpHandle, msgid: &str, sender: &str) -> AppResult<Vec<(String, i64)>> {
+        let mut out = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let page = handle
+                .client
+                .get_groupmsg_send_result(&handle.contact, msgid, sender, &cursor, 1000)
+                .await
+                .map_err(super::wecom_error)?;
+            out.extend(page.send_list.into_iter().map(|r| (r.external_userid, r.status)));
+            if page.next_cursor.is_empty() {
+                return Ok(out);
+            }
+            cursor = page.next_cursor;
+        }
+    }
+
+    pub(crate) async fn run_mass_send(&self, tenant: TenantId, job: &Job) -> AppResult<Option<serde_json::Value>> {
+        let payload: MassJob = serde_json::from_value(job.payload.clone()).map_err(AppError::internal)?;
+        let send = self.store.wecom().mass_send(tenant, payload.send).await?;
+        if send.status == MassStatus::Cancelled {
+            return Ok(Some(serde_json::json!({"cancelled": true})));
+        }
+        let handle = self.corp_handle(tenant, send.corp).await?;
+        if send.status == MassStatus::Scheduled {
+            self.plan_mass_send(tenant, &handle, &send).await?;
+        }
+        let wecom = self.store.wecom();
+        wecom.set_mass_status(tenant, send.id, &[MassStatus::Planned], MassStatus::Sending, None, self.now()).await?;
+        let chunks = wecom.mass_chunks(tenant, send.id).await?;
+        let total = chunks.len() as i64;
+        for (done, chunk) in chunks.iter().enumerate() {
+            if self.store.wecom().mass_send(tenant, send.id).await?.status == MassStatus::Cancelled {
+                return Ok(Some(serde_json::json!({"cancelled": true})));
+            }
+            match self.send_chunk(tenant, &handle, &send, chunk).await {
+                Ok(()) => {}
+                Err(ChunkError::Later(wait)) => {
+                    self.store.jobs().defer(tenant, job.id, self.now() + wait).await?;
+                    return Ok(None);
+                }
+                Err(ChunkError::App(e)) => return Err(e),
+            }
+            let lease = self.now() + Duration::seconds(self.settings.worker.lease_secs);
+            self.store.jobs().progress(tenant, job.id, done as i64 + 1, total, lease).await?;
+        }
+        wecom.set_mass_status(tenant, send.id, &[MassStatus::Sending], MassStatus::Sent, None, self.now()).await?;
+        let counts = wecom.mass_counts(tenant, send.id).await?;
+        Ok(Some(serde_json::to_value(counts).map_err(AppError::internal)?))
+    }
+
+    async fn plan_mass_send(&self, tenant: TenantId, handle: &CorpHandle, send: &MassSend) -> AppResult<MassCounts> {
+        let offset = self.tenant_offset(tenant).await?;
+        let local = self.now().with_timezone(&offset).date_naive();
+        let midnight = |d: chrono::NaiveDate| {
+            offset.from_local_datetime(&d.and_time(NaiveTime::MIN)).single().map(|t| t.with_timezone(&Utc))
+        };
+        let month_first = local.with_day0(0).unwrap_or(local);
+        let limits = PlanLimits {
+            corp_id: &handle.corp_id,
+            day_start: midnight(local).unwrap_or_else(|| self.now()),
+            month_start: midnight(month_first).unwrap_or_else(|| self.now()),
+            days_in_month: i64::from(mass::days_in_month(local)),
+            at: self.now(),
+        };
+        Ok(self.store.wecom().plan_mass_send(tenant, send, &limits).await?)
+    }
+
+    async fn send_chunk(
+        &self,
+        tenant: TenantId,
+        handle: &CorpHandle,
+        send: &MassSend,
+        chunk: &Chunk,
+    ) -> Result<(), ChunkError> {
+        let wecom = self.store.wecom();
+        let recipients = wecom.chunk_recipients(tenant, send.id, chunk.chunk_no).await.map_err(AppError::from)?;
+        match chunk.status.as_str() {
+            "sent" | "failed" => return Ok(()),
+            "sending" => {
+                if let Some((msgid, failed)) = self.find_sent_chunk(tenant, handle, send, chunk, &recipients).await? {
+                    wecom
+                        .finish_chunk(tenant, send.id, chunk.chunk_no, &msgid, &failed, self.now())
+                        .await
+                        .map_err(AppError::from)?;
+                    return Ok(());
+                }
+                wecom.release_chunk(tenant, send.id, chunk.chunk_no).await.map_err(AppError::from)?;
+            }
+            _ => {}
+        }
+        if !wecom.claim_chunk(tenant, send.id, chunk.chunk_no, self.now()).await.map_err(AppError::from)? {
+            return Ok(());
+        }
+        let template = MsgTemplate {
+            chat_type: ChatType::Single,
+            external_userid: recipients,
+            sender: Some(chunk.sender.clone()),
+            text: (!send.content.text.trim().is_empty()).then(|| Text { content: send.content.text.clone() }),
+            attachments: send
+                .content
+                .attachments
+                .iter()
+                .filter_map(|a| serde_json::from_value(a.clone()).ok())
+                .collect(),
+            ..MsgTemplate::default()
+        };
+        match handle.client.add_msg_template(&handle.contact, &template).await {
+            Ok(result) => {
+                metrics::counter!("siyu_wecom_mass_chunks_total", "outcome" => "sent").increment(1);
+                wecom
+                    .finish_chunk(tenant, send.id, chunk.chunk_no, &result.msgid, &result.fail_list, self.now())
+                    .await
+                    .map_err(AppError::from)?;
+                Ok(())
+            }
+            Err(e @ WecomError::Throttled { .. }) => {
+                wecom.release_chunk(tenant, send.id, chunk.chunk_no).await.map_err(AppError::from)?;
+                let WecomError::Throttled { wait, .. } = e else { return Ok(()) };
+                Err(ChunkError::Later(
+                    Duration::from_std(wait).unwrap_or(Duration::seconds(60)).max(Duration::seconds(1)),
+                ))
+            }
+            Err(WecomError::Transport { .. }) => {
+                // No answer: WeCom may have created the template. The chunk stays `sending`, so the next
+                // attempt looks for it in WeCom before sending again.
+                Err(ChunkError::Later(Duration::seconds(10)))
+            }
+            Err(e) if matches!(e.class(), ErrorClass::RateLimited | ErrorClass::Retryable) => {
+                // 45009 or a busy WeCom: nothing was created; try again after WeCom's window.
+                wecom.release_chunk(tenant, send.id, chunk.chunk_no).await.map_err(AppError::from)?;
+                let wait = if e.class() == ErrorClass::RateLimited { 60 } else { 10 };
+                Err(ChunkError::Later(Duration::seconds(wait)))
+            }
+            Err(e) => {
+                metrics::counter!("siyu_wecom_mass_chunks_total", "outcome" => "failed").increment(1);
+                wecom.fail_chunk(tenant, send.id, chunk.chunk_no, &e.to_string()).await.map_err(AppError::from)?;
+                Ok(())
+            }
+        }
+    }
+
+    /// The template WeCom holds for a chunk whose call may have gone through before the worker died: by the
+    /// same sender, with the same text, created since the claim, whose recipients are the chunk's. Two calls
+    /// (the list and one page of recipients), so a tight rate budget cannot starve it.
+    async fn find_sent_chunk(
+        &self,
+        tenant: TenantId,
+        handle: &CorpHandle,
+        send: &MassSend,
+        chunk: &Chunk,
+        recipients: &[String],
+    ) -> AppResult<Option<(String, Vec<String>)>> {
+        let since = chunk.claimed_at.unwrap_or(send.created_at) - Duration::minutes(10);
+        // The templates of this send's other chunks are known; only a stranger can be this chunk's.
+        let known: std::collections::HashSet<String> =
+            self.store.wecom().mass_chunks(tenant, send.id).await?.into_iter().filter_map(|c| c.msgid).collect();
+        let mut cursor = String::new();
+        loop {
+            let request = GroupMsgListRequest {
+                chat_type: ChatType::Single,
+                start_time: since.timestamp(),
+                end_time: (self.now() + Duration::minutes(10)).timestamp(),
+                creator: Some(chunk.sender.clone()),
+                filter_type: Some(0),
+                cursor: cursor.clone(),
+                limit: 100,
+            };
+            let page =
+                handle.client.get_groupmsg_list_v2(&handle.contact, &request).await.map_err(super::wecom_error)?;
+            for msg in page.group_msg_list {
+                let text = msg.text.as_ref().map(|t| t.content.as_str()).unwrap_or_default();
+                if text != send.content.text || known.contains(&msg.msgid) {
+                    continue;
+                }
+                // One page of the template's recipients tells whether it is this chunk's (a chunk's customers
+                // are in no other template of this send); who was in the fail_list is left to the results pull.
+                let page = handle
+                    .client
+                    .get_groupmsg_send_result(&handle.contact, &msg.msgid, &chunk.sender, "", 1000)
+                    .await
+                    .map_err(super::wecom_error)?;
+                let all: std::collections::HashSet<&String> = recipients.iter().collect();
+                let got = page.send_list.iter().map(|r| &r.external_userid);
+                if !page.send_list.is_empty() && got.into_iter().all(|g| all.contains(g)) {
+                    return Ok(Some((msg.msgid, Vec::new())));
+                }
+            }
+            if page.next_cursor.is_empty() {
+                return Ok(None);
+            }
+            cursor = page.next_cursor;
+        }
+    }
+}
+
+enum ChunkError {
+    /// Try again after this long (the rate window).
+    Later(Duration),
+    App(AppError),
+}
+
+impl From<AppError> for ChunkError {
+    fn from(e: AppError) -> Self {
+        match e {
+            // The reconciliation's own calls ran out of budget, or WeCom was busy: later, not failed.
+            AppError::RateLimited { retry_after_secs } => ChunkError::Later(Duration::seconds(retry_after_secs as i64)),
+            AppError::Unavailable => ChunkError::Later(Duration::seconds(10)),
+            other => ChunkError::App(other),
+        }
+    }
+}
