@@ -168,7 +168,12 @@ impl App {
         Ok(page.group_chat_list.len())
     }
 
+    /// A group was dismissed: it stays listed, its members leave it (trends and segments follow).
     pub(crate) async fn dismiss_group(&self, tenant: TenantId, corp: CorpId, chat_id: &str) -> AppResult<()> {
-        Ok(self.store.wecom().dismiss_group(tenant, corp, chat_id, self.now()).await?)
+        let at = self.now();
+        if let Some(group) = self.store.wecom().dismiss_group(tenant, corp, chat_id, at).await? {
+            self.after_group_change(tenant, group, at).await;
+        }
+        Ok(())
     }
 }

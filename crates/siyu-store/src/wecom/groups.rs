@@ -209,16 +209,29 @@ impl Wecom<'_> {
         corp: CorpId,
         chat_id: &str,
         at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        exec!(self.0, p => sqlx::query(
-            "UPDATE customer_groups SET dismissed_at = $4, member_count = 0, customer_count = 0 \
-             WHERE tenant_id = $1 AND corp_row_id = $2 AND chat_id = $3")
-            .bind(tenant.0).bind(corp.0).bind(chat_id).bind(at).execute(p).await)?;
-        exec!(self.0, p => sqlx::query(
-            "DELETE FROM group_members WHERE tenant_id = $1 AND group_id IN (SELECT id FROM customer_groups \
-             WHERE tenant_id = $1 AND corp_row_id = $2 AND chat_id = $3)")
-            .bind(tenant.0).bind(corp.0).bind(chat_id).execute(p).await)?;
-        Ok(())
+    ) -> Result<Option<GroupId>, StoreError> {
+        let new_id = match &self.0.backend {
+            crate::Backend::Sqlite(_) => "randomblob(16)",
+            crate::Backend::Postgres(_) => "gen_random_uuid()",
+        };
+        // Every member leaves with the group (the trends and group-membership segments see them go).
+        let leaves = format!(
+            "INSERT INTO group_member_changes (tenant_id, id, group_id, member_key, member_type, op, scene, at) \
+             SELECT tenant_id, {new_id}, group_id, member_key, member_type, 'leave', NULL, $3 FROM group_members \
+             WHERE tenant_id = $1 AND group_id = $2"
+        );
+        let group = self.group_by_chat(tenant, corp, chat_id).await?.map(|(id, _)| id);
+        let Some(id) = group else { return Ok(None) };
+        in_write_tx!(self.0, tx => {
+            sqlx::query(
+                "UPDATE customer_groups SET dismissed_at = $3, member_count = 0, customer_count = 0 \
+                 WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.0).bind(id.0).bind(at).execute(&mut *tx).await?;
+            sqlx::query(sqlx::AssertSqlSafe(leaves)).bind(tenant.0).bind(id.0).bind(at).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM group_members WHERE tenant_id = $1 AND group_id = $2")
+                .bind(tenant.0).bind(id.0).execute(&mut *tx).await?;
+        });
+        Ok(Some(id))
     }
 
     /// Sets a group's kind and, for flash-sale groups, its open and close dates.
@@ -316,7 +329,7 @@ impl Wecom<'_> {
         let rows: Vec<GroupRow> = on_pool!(self.0, p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{GROUP_SELECT} WHERE g.tenant_id = $1 AND g.id IN (SELECT m.group_id FROM group_members m \
              JOIN identities i ON i.tenant_id = m.tenant_id AND i.kind = 'external_userid' AND i.lookup = m.member_key \
-             WHERE m.tenant_id = $1 AND i.customer_id = $2) ORDER BY g.name")))
+             WHERE m.tenant_id = $1 AND m.member_type = 2 AND i.customer_id = $2) ORDER BY g.name")))
             .bind(tenant.0).bind(customer.0).fetch_all(p).await)?;
         Ok(rows.into_iter().map(Into::into).collect())
     }

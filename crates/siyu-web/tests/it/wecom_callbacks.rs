@@ -226,3 +226,26 @@ async fn group_joins_and_leaves_follow_the_member_list_even_out_of_order() {
     let of = t.app.store.wecom().groups_of_customer(f.tenant.id, stayed).await.unwrap();
     assert_eq!(of.len(), 1);
 }
+
+#[tokio::test]
+async fn a_dismissed_group_stays_listed_and_its_customers_leave_it() {
+    let (t, f, fake, corp) = connected().await;
+    sync(&t, &f, &corp).await;
+    let a = fake.add_customer(CORP, CustomerSetup::named("顾客丙")).unwrap();
+    let created = fake.create_group(CORP, "zhangsan", "周末快闪群", &[&a]).await.unwrap();
+    settle(&t).await;
+    let customer = customer_of(&t, &f, &a).await.unwrap();
+    assert_eq!(t.app.store.wecom().groups_of_customer(f.tenant.id, customer).await.unwrap().len(), 1);
+    fake.dismiss_group(CORP, &created.chat_id).await.unwrap();
+    settle(&t).await;
+    assert!(t.app.store.wecom().groups_of_customer(f.tenant.id, customer).await.unwrap().is_empty());
+    let (_, all) = t.api("GET", "/api/v1/groups?include_dismissed=true", &f.token, None).await;
+    assert_eq!(all["total"], 1, "{all}");
+    assert!(all["items"][0]["dismissed_at"].is_string());
+    let (_, live) = t.api("GET", "/api/v1/groups", &f.token, None).await;
+    assert_eq!(live["total"], 0);
+    let id = all["items"][0]["id"].as_str().unwrap();
+    let (_, detail) = t.api("GET", &format!("/api/v1/groups/{id}"), &f.token, None).await;
+    let leaves: i64 = detail["trend"].as_array().unwrap().iter().map(|d| d["leaves"].as_i64().unwrap()).sum();
+    assert_eq!(leaves, 1, "{detail}");
+}
