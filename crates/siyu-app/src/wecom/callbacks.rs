@@ -190,10 +190,8 @@ impl App {
         external_userid: &str,
         userid: &str,
     ) -> AppResult<()> {
-        if self.store.wecom().staff_by_userid(tenant, handle.corp, userid).await?.is_none() {
-            // A staff member the last sync did not know yet (added since).
-            self.sync_staff(tenant, handle).await?;
-        }
+        self.known_staff(tenant, handle, userid).await?;
+        let lookups = self.contact_lookups(tenant, handle).await?;
         let mut cursor = String::new();
         loop {
             let detail = handle
@@ -202,7 +200,7 @@ impl App {
                 .await
                 .map_err(super::wecom_error)?;
             let follows = SeenFollow::from_detail(&detail);
-            self.apply_contact(tenant, handle, &detail.external_contact, &follows, "wecom_callback").await?;
+            self.apply_contact(tenant, handle, &lookups, &detail.external_contact, &follows, "wecom_callback").await?;
             if detail.next_cursor.is_empty() {
                 return Ok(());
             }

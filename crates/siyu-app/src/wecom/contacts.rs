@@ -20,6 +20,13 @@ use crate::App;
 use crate::error::{AppError, AppResult};
 use crate::graph::{Observation, Observed};
 
+/// What applying contacts looks up, read once per page or event instead of once per contact: userid → siyu
+/// member, and WeCom tag id → (siyu tag, name).
+pub(crate) struct ContactLookups {
+    pub staff: HashMap<String, UserId>,
+    pub tags: HashMap<String, (siyu_domain::id::TagId, String)>,
+}
+
 /// One (customer, staff) relation as a sync or callback saw it.
 #[derive(Debug, Clone)]
 pub(crate) struct SeenFollow {
@@ -78,21 +85,28 @@ impl App {
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("no customer for {}", c.external_userid)))
     }
 
-    /// Applies a contact and its follows (all of them, or `only` this staff member's when WeCom lists more
-    /// than one page of followers): follows upserted, new ones on the timeline, corp tags added.
+    pub(crate) async fn contact_lookups(&self, tenant: TenantId, handle: &CorpHandle) -> AppResult<ContactLookups> {
+        Ok(ContactLookups {
+            staff: self.staff_users(tenant, handle).await?,
+            tags: self.tag_link_map(tenant, handle).await?,
+        })
+    }
+
+    /// Applies a contact and the follows seen (a page of them): follows upserted, new ones on the timeline,
+    /// corp tags added.
     pub(crate) async fn apply_contact(
         &self,
         tenant: TenantId,
         handle: &CorpHandle,
+        lookups: &ContactLookups,
         contact: &ExternalContact,
         follows: &[SeenFollow],
         evidence: &str,
     ) -> AppResult<CustomerId> {
         let customer = self.resolve_contact(tenant, &handle.corp_id, contact, evidence).await?;
-        let staff = self.staff_users(tenant, handle).await?;
+        let (staff, tag_links) = (&lookups.staff, &lookups.tags);
         let existing: HashMap<UserId, Follow> =
             self.store.follows().of_customer(tenant, customer).await?.into_iter().map(|f| (f.user_id, f)).collect();
-        let tag_links = self.tag_link_map(tenant, handle).await?;
         let mut adds: Vec<TagChange> = Vec::new();
         for f in follows {
             let Some(&user) = staff.get(&f.userid) else {

@@ -271,16 +271,17 @@ impl App {
 /// A welcome message's own rules, and its attachments as WeCom takes them.
 pub(crate) fn check_welcome(w: &siyu_domain::wecom::welcome::WelcomeMessage) -> AppResult<()> {
     w.validate().map_err(|(f, m)| AppError::invalid(f, m))?;
-    let all = w.attachments.iter().chain(w.variants.iter().flat_map(|v| v.attachments.iter()));
+    check_attachments(w.attachments.iter().chain(w.variants.iter().flat_map(|v| v.attachments.iter())))
+}
+
+/// Attachments in WeCom's wire form that the client can send (welcome messages, mass sends).
+pub(crate) fn check_attachments<'a>(all: impl IntoIterator<Item = &'a serde_json::Value>) -> AppResult<()> {
     for a in all {
-        match serde_json::from_value::<Attachment>(a.clone()) {
-            Ok(Attachment::Unknown) | Err(_) => {
-                return Err(AppError::invalid(
-                    "attachments",
-                    "image, link, miniprogram, video or file, as WeCom takes them",
-                ));
-            }
-            Ok(_) => {}
+        if !matches!(serde_json::from_value::<Attachment>(a.clone()), Ok(x) if x != Attachment::Unknown) {
+            return Err(AppError::invalid(
+                "attachments",
+                "image, link, miniprogram, video or file, as WeCom takes them",
+            ));
         }
     }
     Ok(())

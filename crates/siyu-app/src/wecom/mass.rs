@@ -14,7 +14,7 @@ use siyu_domain::id::{CorpId, MassSendId, TenantId};
 use siyu_domain::job::Job;
 use siyu_domain::wecom::mass::{self, Audience, MassContent, MassCounts, MassSend, MassStatus};
 use siyu_store::wecom::{Chunk, PlanLimits};
-use siyu_wecom::api::{Attachment, ChatType, GroupMsgListRequest, MsgTemplate, Text};
+use siyu_wecom::api::{ChatType, GroupMsgListRequest, MsgTemplate, Text};
 use siyu_wecom::{ErrorClass, WecomError};
 
 use super::CorpHandle;
@@ -68,11 +68,7 @@ impl App {
             return Err(AppError::invalid("name", "1 to 60 characters"));
         }
         input.content.validate().map_err(|(f, m)| AppError::invalid(f, m))?;
-        for a in &input.content.attachments {
-            if !matches!(serde_json::from_value::<Attachment>(a.clone()), Ok(x) if x != Attachment::Unknown) {
-                return Err(AppError::invalid("attachments", "image, link, miniprogram, video or file"));
-            }
-        }
+        super::live_codes::check_attachments(&input.content.attachments)?;
         if let Some(segment) = input.audience.segment {
             self.store
                 .segments()

@@ -59,20 +59,6 @@ impl App {
         let users = handle.client.user_list(&handle.contact, 1, true).await.map_err(wecom_error)?;
         let contact: HashSet<String> =
             handle.client.follow_user_list(&handle.contact).await.map_err(wecom_error)?.into_iter().collect();
-        for u in &users {
-            self.upsert_staff(tenant, handle, u, contact.contains(&u.userid)).await?;
-        }
-        Ok(users.len())
-    }
-
-    /// One staff member: their siyu account and membership made on first sight, kept in step after.
-    pub(crate) async fn upsert_staff(
-        &self,
-        tenant: TenantId,
-        handle: &CorpHandle,
-        u: &User,
-        contact_enabled: bool,
-    ) -> AppResult<UserId> {
         let depts: HashMap<i64, DepartmentId> = self
             .store
             .wecom()
@@ -81,6 +67,22 @@ impl App {
             .into_iter()
             .map(|d| (d.dept_id, d.department))
             .collect();
+        for u in &users {
+            self.upsert_staff(tenant, handle, &depts, u, contact.contains(&u.userid)).await?;
+        }
+        Ok(users.len())
+    }
+
+    /// One staff member: their siyu account and membership made on first sight, kept in step after
+    /// (`depts`: WeCom department id → siyu department).
+    async fn upsert_staff(
+        &self,
+        tenant: TenantId,
+        handle: &CorpHandle,
+        depts: &HashMap<i64, DepartmentId>,
+        u: &User,
+        contact_enabled: bool,
+    ) -> AppResult<UserId> {
         let main = if u.main_department != 0 { Some(u.main_department) } else { u.department.first().copied() };
         let department = main.and_then(|d| depts.get(&d).copied());
         let name = if u.name.trim().is_empty() { u.userid.clone() } else { u.name.clone() };
@@ -144,6 +146,20 @@ impl App {
         };
         self.store.wecom().upsert_staff(tenant, handle.corp, &sync).await?;
         Ok(user)
+    }
+
+    /// A staff member by userid, syncing the staff first when the last sync did not know them (added since).
+    pub(crate) async fn known_staff(
+        &self,
+        tenant: TenantId,
+        handle: &CorpHandle,
+        userid: &str,
+    ) -> AppResult<Option<siyu_domain::wecom::WecomStaff>> {
+        if let Some(s) = self.store.wecom().staff_by_userid(tenant, handle.corp, userid).await? {
+            return Ok(Some(s));
+        }
+        self.sync_staff(tenant, handle).await?;
+        Ok(self.store.wecom().staff_by_userid(tenant, handle.corp, userid).await?)
     }
 
     /// userid → siyu member of a corp's staff.

@@ -136,6 +136,7 @@ impl App {
                     .batch_get_by_user(&handle.contact, &batch, &s.cursor, 100)
                     .await
                     .map_err(wecom_error)?;
+                let lookups = self.contact_lookups(tenant, handle).await?;
                 for item in &page.external_contact_list {
                     let f = &item.follow_info;
                     let follow = SeenFollow {
@@ -147,7 +148,8 @@ impl App {
                         state: f.state.clone(),
                         tag_ids: f.tag_id.clone(),
                     };
-                    self.apply_contact(tenant, handle, &item.external_contact, &[follow], "wecom_sync").await?;
+                    let contact = &item.external_contact;
+                    self.apply_contact(tenant, handle, &lookups, contact, &[follow], "wecom_sync").await?;
                     s.relations += 1;
                 }
                 if page.next_cursor.is_empty() {

@@ -67,16 +67,13 @@ impl App {
         c: &ContactChange,
         received_at: DateTime<Utc>,
     ) -> AppResult<()> {
-        if self.store.wecom().staff_by_userid(tenant, handle.corp, &c.user_id).await?.is_none() {
-            self.sync_staff(tenant, handle).await?;
-        }
+        let staff = self.known_staff(tenant, handle, &c.user_id).await?;
         let detail =
             handle.client.external_contact_get(&handle.contact, &c.external_user_id, "").await.map_err(wecom_error)?;
         let code = match c.state.as_deref() {
             Some(state) if state.starts_with("lc") => self.store.wecom().live_code_by_state(tenant, state).await?,
             _ => None,
         };
-        let staff = self.store.wecom().staff_by_userid(tenant, handle.corp, &c.user_id).await?;
         // The welcome first: its code dies 20 s after WeCom sent the event.
         let welcome = match &c.welcome_code {
             Some(welcome_code) => {
@@ -98,7 +95,9 @@ impl App {
         let latency =
             (welcome != "none" && welcome != "blocked").then(|| (self.now() - received_at).num_milliseconds());
         let follows = SeenFollow::from_detail(&detail);
-        let customer = self.apply_contact(tenant, handle, &detail.external_contact, &follows, "wecom_callback").await?;
+        let lookups = self.contact_lookups(tenant, handle).await?;
+        let contact = &detail.external_contact;
+        let customer = self.apply_contact(tenant, handle, &lookups, contact, &follows, "wecom_callback").await?;
         let Some(code) = code else { return Ok(()) };
         let day = self.local_now(tenant).await?.date();
         let add = CodeAdd {
@@ -127,30 +126,15 @@ impl App {
             };
             handle.client.remark(&handle.contact, &request).await.map_err(wecom_error)?;
             // API-made changes fire no callback: record the remark here.
-            if let (Some(s), Some(mut f)) =
-                (staff.as_ref(), self.follow_of(tenant, customer, &c.user_id, handle).await?)
-            {
-                let _ = s;
+            let user = lookups.staff.get(&c.user_id).copied();
+            let follows = self.store.follows().of_customer(tenant, customer).await?;
+            if let Some(mut f) = follows.into_iter().find(|f| Some(f.user_id) == user) {
                 f.remark = Some(remark);
                 f.description = code.def.description.clone().or(f.description);
                 self.store.follows().upsert(tenant, &f).await?;
             }
         }
         self.advance_live_code(tenant, handle, &code, &c.user_id).await
-    }
-
-    async fn follow_of(
-        &self,
-        tenant: TenantId,
-        customer: siyu_domain::id::CustomerId,
-        userid: &str,
-        handle: &CorpHandle,
-    ) -> AppResult<Option<siyu_domain::customer::Follow>> {
-        let Some(staff) = self.store.wecom().staff_by_userid(tenant, handle.corp, userid).await? else {
-            return Ok(None);
-        };
-        let follows = self.store.follows().of_customer(tenant, customer).await?;
-        Ok(follows.into_iter().find(|f| f.user_id == staff.user_id))
     }
 
     /// The code's tags on the customer here, and in WeCom on the relation for tags linked to corp tags.
