@@ -66,8 +66,10 @@ impl App {
                     }
                 }
                 self.sweep_segments(false).await?;
-                // Then the scheduled audience files that are due.
+                // Then the scheduled audience files that are due, and staff told of their new tasks.
                 self.sweep_audience_syncs().await?;
+                self.send_staff_notices().await?;
+                self.push_tags_to_wecom().await?;
                 return Ok(n);
             }
         }
@@ -95,6 +97,8 @@ impl App {
             crate::orders::ORDER_IMPORT_JOB => self.run_order_import_job(tenant, job).await.map(Some),
             crate::wecom::SYNC_JOB => self.run_wecom_sync(tenant, job).await,
             crate::wecom::MASS_JOB => self.run_mass_send(tenant, job).await,
+            crate::wecom::MOMENT_JOB => self.run_moment(tenant, job).await,
+            crate::wecom::TRANSFER_JOB => self.run_transfer(tenant, job).await,
             other => Err(AppError::internal(anyhow::anyhow!("unknown job kind {other}"))),
         }
     }
@@ -193,9 +197,25 @@ impl App {
                 if let Err(e) = self.scan_date_triggers().await {
                     tracing::error!(error = ?e, "date trigger scan failed");
                 }
+                // Tag changes made in siyu, marked in WeCom.
+                if let Err(e) = self.push_tags_to_wecom().await {
+                    tracing::error!(error = ?e, "pushing tags to WeCom failed");
+                }
+                // WeCom corps whose last full sync is a day old: sync again to repair drift.
+                if let Err(e) = self.schedule_wecom_reconciliation().await {
+                    tracing::error!(error = ?e, "WeCom reconciliation scheduling failed");
+                }
+                // App messages telling staff of new tasks (normally sent as the task is made; this retries).
+                if let Err(e) = self.send_staff_notices().await {
+                    tracing::error!(error = ?e, "staff notices failed");
+                }
                 // Live codes whose schedule turned or whose staff's caps reset with the day.
                 if let Err(e) = self.rotate_live_codes().await {
                     tracing::error!(error = ?e, "live code rotation failed");
+                }
+                // Group codes whose groups filled up or were dismissed roll over to their reserve.
+                if let Err(e) = self.rotate_group_codes().await {
+                    tracing::error!(error = ?e, "group code roll-over failed");
                 }
                 // Stage rules that fire on time (silence, stalls) and first stages for new customers.
                 if let Err(e) = self.sweep_all_stages().await {

@@ -81,6 +81,8 @@ pub struct WecomSettings {
     pub shared_limiter: bool,
     pub max_inline_wait_ms: u64,
     pub timeout_secs: u64,
+    /// Hours between full syncs of a corp (the reconciliation that repairs drift); 0: never by itself.
+    pub reconcile_hours: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -307,6 +307,8 @@ impl App {
             }
         }
         let ctx = ChangeContext { actor: Some(actor.user), source: source_of(actor), reason, at: self.now() };
-        Ok(self.store.tags().change(actor.tenant, customer, &changes, &ctx).await?)
+        let applied = self.store.tags().change(actor.tenant, customer, &changes, &ctx).await?;
+        self.queue_tag_push(actor.tenant, customer, &applied).await;
+        Ok(applied)
     }
 }

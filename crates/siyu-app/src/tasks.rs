@@ -10,11 +10,12 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
 use siyu_domain::access::Permission;
+use siyu_domain::id::UserId;
 use siyu_domain::id::{CustomerId, TaskId, TenantId};
 use siyu_domain::page::{Cursor, Page, PageRequest};
-use siyu_domain::task::{Task, TaskStatus};
+use siyu_domain::task::{Task, TaskKind, TaskStatus};
 use siyu_store::journeys::OutboxItem;
-use siyu_store::tasks::{StepTask, TaskQuery};
+use siyu_store::tasks::{NewTask, StepTask, TaskQuery};
 
 use crate::error::{AppError, AppResult};
 use crate::{Actor, App};
@@ -28,6 +29,25 @@ pub struct TaskFilter {
     #[serde(default)]
     pub mine: bool,
 }
+
+/// A task a member creates by hand.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct TaskInput {
+    pub customer_id: CustomerId,
+    /// The staff member it is for; the customer's owning staff member when absent.
+    #[serde(default)]
+    pub assignee_id: Option<UserId>,
+    #[serde(default)]
+    pub kind: TaskKind,
+    pub title: String,
+    #[serde(default)]
+    pub note: String,
+    pub due_at: DateTime<Utc>,
+}
+
+/// The longest task title and note, in characters.
+const TITLE_MAX: usize = 100;
+const NOTE_MAX: usize = 500;
 
 /// Whether the actor's data scope covers a task (by its assignee).
 fn in_scope(actor: &Actor, task: &Task) -> bool {
@@ -86,6 +106,52 @@ impl App {
         Ok(tasks.get(actor.tenant, id).await?)
     }
 
+    /// Creates a task by hand (`customers_write`) about a customer the actor sees, for a staff member in the
+    /// actor's scope; written to the customer's timeline. A WeCom staff member is told by app message.
+    pub async fn create_task(&self, actor: &Actor, input: &TaskInput) -> AppResult<Task> {
+        actor.require(Permission::CustomersWrite)?;
+        self.ensure_visible(actor, input.customer_id).await?;
+        let title = input.title.trim();
+        if title.is_empty() {
+            return Err(AppError::invalid("title", "task_title_required"));
+        }
+        if title.chars().count() > TITLE_MAX {
+            return Err(AppError::invalid("title", format!("task_title_too_long (max {TITLE_MAX} characters)")));
+        }
+        let note = input.note.trim();
+        if note.chars().count() > NOTE_MAX {
+            return Err(AppError::invalid("note", format!("task_note_too_long (max {NOTE_MAX} characters)")));
+        }
+        if let Some(a) = input.assignee_id {
+            self.store.members().get(actor.tenant, a).await.map_err(|e| match e {
+                siyu_store::StoreError::NotFound => AppError::invalid("assignee_id", "unknown_staff"),
+                e => e.into(),
+            })?;
+            if actor.visibility.as_ref().is_some_and(|users| !users.contains(&a)) {
+                return Err(AppError::invalid("assignee_id", "staff_out_of_scope"));
+            }
+        }
+        let new = NewTask {
+            customer: input.customer_id,
+            assignee: input.assignee_id,
+            kind: input.kind,
+            title,
+            note,
+            due_at: input.due_at,
+            created_by: actor.user,
+        };
+        let id = self.store.tasks().create(actor.tenant, &new, self.now()).await?;
+        let ev = crate::audit::AuditEvent {
+            action: "task.create",
+            object_type: "task",
+            object_id: Some(id.to_string()),
+            detail: json!({"customer_id": input.customer_id, "title": title, "kind": input.kind}),
+        };
+        self.audit(actor, ev).await;
+        self.notify_staff_soon();
+        Ok(self.store.tasks().get(actor.tenant, id).await?)
+    }
+
     /// Delivers a journey's task action: the task for the customer's owning staff member, created once per
     /// step, and the outbox row marked sent with it.
     pub(crate) async fn create_journey_task(
@@ -93,6 +159,7 @@ impl App {
         tenant: TenantId,
         item: &OutboxItem,
         title: &str,
+        kind: TaskKind,
         due_at: DateTime<Utc>,
     ) -> AppResult<()> {
         let now = self.now();
@@ -108,9 +175,13 @@ impl App {
             node: &item.node,
             customer: item.customer_id,
             title,
+            kind,
             due_at,
         };
-        self.store.tasks().create_for_step(tenant, &step, now).await?;
+        let (_, created) = self.store.tasks().create_for_step(tenant, &step, now).await?;
+        if created {
+            self.notify_staff_soon();
+        }
         Ok(())
     }
 }

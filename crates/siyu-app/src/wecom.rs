@@ -12,12 +12,19 @@
 mod callbacks;
 mod contacts;
 mod corps;
+mod group_codes;
+mod group_rollover;
+mod group_welcome;
 pub mod groups;
 mod limiter;
 mod live_codes;
 mod mass;
+mod moments;
+mod notices;
 mod staff;
 mod sync;
+mod tag_push;
+mod transfers;
 mod welcome;
 
 use std::collections::HashMap;
@@ -31,10 +38,14 @@ use siyu_wecom::{Client, ClientConfig, CorpCredentials, WecomError};
 
 pub use callbacks::{CallbackAnswer, CallbackQuery};
 pub use corps::{CorpInput, CorpView};
+pub use group_codes::{CodeGroupView, GroupCodeInput, GroupCodeView};
+pub use group_welcome::GroupWelcomeInput;
 pub use live_codes::{LiveCodeInput, LiveCodeView};
-pub use mass::{MASS_JOB, MassSendInput, MassSendView};
+pub use mass::{MASS_JOB, MassPreview, MassPreviewInput, MassSendInput, MassSendView, SenderCounts};
+pub use moments::{MOMENT_JOB, MomentInput, MomentView};
 pub use siyu_store::wecom::{GroupQuery, GroupSync};
 pub use sync::{SYNC_JOB, SyncSummary};
+pub use transfers::{PreviewItem, TRANSFER_JOB, TransferInput, TransferPreview, TransferView, UnassignedView};
 pub use welcome::WelcomeSettings;
 
 use crate::App;
@@ -46,6 +57,8 @@ use crate::error::{AppError, AppResult};
 pub struct Clients {
     clients: Mutex<HashMap<(TenantId, String), Client>>,
     background: tokio_util::task::TaskTracker,
+    /// A staff-notice sweep is queued in the background.
+    notices_queued: std::sync::atomic::AtomicBool,
 }
 
 /// What a call to a corp needs: the client and the corp's credentials.

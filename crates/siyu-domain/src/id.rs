@@ -114,4 +114,12 @@ id_type!(
     LiveCodeId,
     /// A mass send (企业群发) task.
     MassSendId,
+    /// A group live code (群活码): a WeCom join way siyu rolls over to the next group.
+    GroupCodeId,
+    /// A group welcome template (入群欢迎语素材).
+    GroupWelcomeId,
+    /// A customer-moments (客户朋友圈) task.
+    MomentId,
+    /// A customer inheritance (在职/离职继承) batch.
+    TransferId,
 );

@@ -110,6 +110,9 @@ pub enum NodeKind {
     Task {
         title: String,
         due_in_hours: u32,
+        /// Call, send or follow up (the default).
+        #[serde(default)]
+        kind: crate::task::TaskKind,
     },
     /// A signed webhook; its idempotency key is the step's dedupe key.
     Webhook {

@@ -32,6 +32,35 @@ impl TaskStatus {
     }
 }
 
+/// What a task asks the staff member to do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    /// Call the customer (打电话).
+    Call,
+    /// Send them something: a product, a coupon, material (发送).
+    Send,
+    /// Any other follow-up (跟进).
+    #[default]
+    FollowUp,
+}
+
+impl TaskKind {
+    pub const ALL: [TaskKind; 3] = [Self::Call, Self::Send, Self::FollowUp];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Call => "call",
+            Self::Send => "send",
+            Self::FollowUp => "follow_up",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
 /// One task, with the names a list shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Task {
@@ -42,7 +71,10 @@ pub struct Task {
     /// followed the customer then).
     pub assignee_id: Option<UserId>,
     pub assignee_name: Option<String>,
+    pub kind: TaskKind,
     pub title: String,
+    /// What the creator wrote beside the title (empty for journey tasks).
+    pub note: String,
     pub due_at: DateTime<Utc>,
     pub status: TaskStatus,
     /// The journey and node that created it.
@@ -51,6 +83,8 @@ pub struct Task {
     pub created_at: DateTime<Utc>,
     pub done_at: Option<DateTime<Utc>>,
     pub done_by: Option<UserId>,
+    /// Who created it by hand (none for journey tasks).
+    pub created_by: Option<UserId>,
 }
 
 impl Task {

@@ -1,8 +1,11 @@
 //! WeCom (企业微信) as siyu sees it: connected corps, synced staff, customer groups and their members, and the
 //! rules that are pure (add-way names, group kinds, member counts).
 
+pub mod group_code;
 pub mod live_code;
 pub mod mass;
+pub mod moment;
+pub mod transfer;
 pub mod welcome;
 
 use chrono::{DateTime, NaiveDate, Utc};

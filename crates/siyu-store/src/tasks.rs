@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use siyu_domain::id::{CustomerId, JourneyId, TaskId, TenantId, TimelineId, UserId};
 use siyu_domain::page::{Cursor, PageRequest};
-use siyu_domain::task::{Task, TaskStatus};
+use siyu_domain::task::{Task, TaskKind, TaskStatus};
 use siyu_domain::timeline::{TimelineEntry, kinds};
 use uuid::Uuid;
 
@@ -38,7 +38,20 @@ pub struct StepTask<'a> {
     pub node: &'a str,
     pub customer: CustomerId,
     pub title: &'a str,
+    pub kind: TaskKind,
     pub due_at: DateTime<Utc>,
+}
+
+/// A task a member creates by hand.
+#[derive(Debug, Clone)]
+pub struct NewTask<'a> {
+    pub customer: CustomerId,
+    pub assignee: Option<UserId>,
+    pub kind: TaskKind,
+    pub title: &'a str,
+    pub note: &'a str,
+    pub due_at: DateTime<Utc>,
+    pub created_by: UserId,
 }
 
 /// Which tasks a list shows.
@@ -59,7 +72,9 @@ struct TaskRow {
     customer_name: String,
     assignee_id: Option<Uuid>,
     assignee_name: Option<String>,
+    kind: String,
     title: String,
+    note: String,
     due_at: DateTime<Utc>,
     status: String,
     journey_id: Option<Uuid>,
@@ -67,6 +82,7 @@ struct TaskRow {
     created_at: DateTime<Utc>,
     done_at: Option<DateTime<Utc>>,
     done_by: Option<Uuid>,
+    created_by: Option<Uuid>,
 }
 
 impl TryFrom<TaskRow> for Task {
@@ -78,7 +94,9 @@ impl TryFrom<TaskRow> for Task {
             customer_name: r.customer_name,
             assignee_id: r.assignee_id.map(UserId),
             assignee_name: r.assignee_name,
+            kind: TaskKind::parse(&r.kind).ok_or_else(|| StoreError::Corrupt(format!("task kind {}", r.kind)))?,
             title: r.title,
+            note: r.note,
             due_at: r.due_at,
             status: TaskStatus::parse(&r.status)
                 .ok_or_else(|| StoreError::Corrupt(format!("task status {}", r.status)))?,
@@ -87,13 +105,14 @@ impl TryFrom<TaskRow> for Task {
             created_at: r.created_at,
             done_at: r.done_at,
             done_by: r.done_by.map(UserId),
+            created_by: r.created_by.map(UserId),
         })
     }
 }
 
 const SELECT: &str = "SELECT t.id, t.customer_id, c.name AS customer_name, t.assignee_id, \
-     a.display_name AS assignee_name, t.title, t.due_at, t.status, t.journey_id, t.node, t.created_at, t.done_at, \
-     t.done_by FROM staff_tasks t JOIN customers c ON c.tenant_id = t.tenant_id AND c.id = t.customer_id \
+     a.display_name AS assignee_name, t.kind, t.title, t.note, t.due_at, t.status, t.journey_id, t.node, \
+     t.created_at, t.done_at, t.done_by, t.created_by FROM staff_tasks t JOIN customers c ON c.tenant_id = t.tenant_id AND c.id = t.customer_id \
      LEFT JOIN accounts a ON a.user_id = t.assignee_id WHERE t.tenant_id = ";
 
 impl Tasks<'_> {
@@ -113,10 +132,10 @@ impl Tasks<'_> {
             let id = Uuid::now_v7();
             let new = sqlx::query(
                 "INSERT INTO staff_tasks (tenant_id, id, customer_id, assignee_id, title, due_at, status, journey_id, node, \
-                 dedupe_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9, $10) \
+                 dedupe_key, created_at, kind) VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9, $10, $11) \
                  ON CONFLICT (tenant_id, dedupe_key) DO NOTHING")
                 .bind(tenant.0).bind(id).bind(s.customer.0).bind(assignee).bind(s.title).bind(s.due_at)
-                .bind(s.journey.0).bind(s.node).bind(s.dedupe_key).bind(at)
+                .bind(s.journey.0).bind(s.node).bind(s.dedupe_key).bind(at).bind(s.kind.as_str())
                 .execute(&mut *tx).await?.rows_affected() > 0;
             let (task,): (Uuid,) = sqlx::query_as("SELECT id FROM staff_tasks WHERE tenant_id = $1 AND dedupe_key = $2")
                 .bind(tenant.0).bind(s.dedupe_key).fetch_one(&mut *tx).await?;
@@ -128,14 +147,47 @@ impl Tasks<'_> {
                     source: "journey".into(),
                     kind: kinds::TASK_CREATED.into(),
                     actor_id: None,
-                    payload: json!({"task_id": task, "title": s.title, "assignee_id": assignee, "due_at": s.due_at,
-                        "journey_id": s.journey, "node": s.node}),
+                    payload: json!({"task_id": task, "title": s.title, "kind": s.kind, "assignee_id": assignee,
+                        "due_at": s.due_at, "journey_id": s.journey, "node": s.node}),
                 };
                 insert_timeline!(tenant, &e).execute(&mut *tx).await?;
             }
             let result = json!({"task_id": task, "created": new});
             finish_outbox_stmt!(tenant, s.outbox_id, "sent", result, at).execute(&mut *tx).await?;
             Ok::<(TaskId, bool), StoreError>((TaskId(task), new))
+        })
+    }
+
+    /// Creates a task by hand for `assignee` (the customer's owning staff member when `None`) and writes
+    /// `task_created` to the customer's timeline, together.
+    pub async fn create(&self, tenant: TenantId, t: &NewTask<'_>, at: DateTime<Utc>) -> Result<TaskId, StoreError> {
+        in_write_tx!(self.0, tx => {
+            let assignee = match t.assignee {
+                Some(u) => Some(u.0),
+                None => sqlx::query_as::<_, (Uuid,)>(
+                    "SELECT user_id FROM follows WHERE tenant_id = $1 AND customer_id = $2 \
+                     ORDER BY added_at, user_id LIMIT 1")
+                    .bind(tenant.0).bind(t.customer.0).fetch_optional(&mut *tx).await?.map(|o| o.0),
+            };
+            let id = Uuid::now_v7();
+            sqlx::query(
+                "INSERT INTO staff_tasks (tenant_id, id, customer_id, assignee_id, title, due_at, status, created_at, \
+                 kind, note, created_by) VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9, $10)")
+                .bind(tenant.0).bind(id).bind(t.customer.0).bind(assignee).bind(t.title).bind(t.due_at).bind(at)
+                .bind(t.kind.as_str()).bind(t.note).bind(t.created_by.0)
+                .execute(&mut *tx).await?;
+            let e = TimelineEntry {
+                id: TimelineId::new(),
+                customer_id: t.customer,
+                occurred_at: at,
+                source: "console".into(),
+                kind: kinds::TASK_CREATED.into(),
+                actor_id: Some(t.created_by),
+                payload: json!({"task_id": id, "title": t.title, "kind": t.kind, "assignee_id": assignee,
+                    "due_at": t.due_at, "note": t.note}),
+            };
+            insert_timeline!(tenant, &e).execute(&mut *tx).await?;
+            Ok::<TaskId, StoreError>(TaskId(id))
         })
     }
 

@@ -5,12 +5,14 @@ pub mod activity;
 pub mod audience_syncs;
 pub mod customers;
 pub mod fields;
+pub mod group_codes;
 pub mod idempotency;
 pub mod journey_versions;
 pub mod journeys;
 pub mod live_codes;
 pub mod mass_sends;
 pub mod merges;
+pub mod moments;
 pub mod orders;
 pub mod privacy;
 pub mod segments;
@@ -19,6 +21,7 @@ pub mod stages;
 pub mod tags;
 pub mod tasks;
 pub mod tokens;
+pub mod transfers;
 pub mod users;
 pub mod values;
 pub mod wecom;
@@ -49,7 +52,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(values::router())
         .merge(wecom::router())
         .merge(live_codes::router())
+        .merge(group_codes::router())
         .merge(mass_sends::router())
+        .merge(moments::router())
+        .merge(transfers::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
 }
 

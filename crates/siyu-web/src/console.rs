@@ -5,9 +5,12 @@ pub mod audit;
 pub mod customers;
 pub mod deliveries;
 pub mod fields;
+pub mod group_codes;
 pub mod identity;
 pub mod journeys;
 pub mod live_codes;
+pub mod mass_sends;
+pub mod moments;
 pub mod orders;
 pub mod page;
 pub mod platform;
@@ -69,6 +72,9 @@ pub fn router() -> axum::Router<AppState> {
         .merge(deliveries::router())
         .merge(wecom::router())
         .merge(live_codes::router())
+        .merge(mass_sends::router())
+        .merge(moments::router())
+        .merge(group_codes::router())
 }
 
 fn session_cookie(state: &AppState, value: &str, max_age_secs: i64) -> HeaderValue {

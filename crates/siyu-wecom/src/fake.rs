@@ -14,6 +14,7 @@
 mod clock;
 mod config;
 mod contacts;
+mod group_welcome;
 mod groups;
 mod join_ways;
 mod limits;

@@ -1,4 +1,4 @@
-//! `siyu admin`: create tenants and users, reset passwords, rebuild customer aggregates.
+//! `siyu admin`: create tenants and users, reset passwords, rebuild customer aggregates, run a fake WeCom.
 
 use clap::Subcommand;
 use siyu_app::{App, Settings};
@@ -44,6 +44,24 @@ pub enum AdminCommand {
     },
     /// List tenants.
     Tenants,
+    /// Run a fake WeCom server (the one the tests use: real HTTP, official shapes, errcodes, rate limits and
+    /// encrypted callbacks) holding one corp with staff, customers and groups, to try the WeCom pages without
+    /// WeCom. Prints what to enter on the corp settings page; runs until Ctrl-C.
+    FakeWecom {
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: std::net::SocketAddr,
+        #[arg(long, default_value = "wwsiyufake000001")]
+        corp_id: String,
+        /// Staff with the customer-contact permission.
+        #[arg(long, default_value_t = 10)]
+        staff: usize,
+        /// Customers, spread over the staff.
+        #[arg(long, default_value_t = 1_000)]
+        customers: usize,
+        /// The corp's callback URL in siyu (shown on the corp settings page), where the fake pushes events.
+        #[arg(long)]
+        callback_url: Option<String>,
+    },
     /// Recompute every customer's aggregates (order count, paid, products, last activity, …) from their
     /// orders and events: after upgrading to a version that adds them, or to repair them.
     RebuildAggregates {
@@ -54,9 +72,13 @@ pub enum AdminCommand {
 }
 
 pub async fn run(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
+    if let AdminCommand::FakeWecom { listen, corp_id, staff, customers, callback_url } = cmd {
+        return fake_wecom(listen, &corp_id, staff, customers, callback_url).await;
+    }
     let app = App::connect(settings, true).await?;
     let err = |e: siyu_app::AppError| anyhow::anyhow!("{} ({})", e, e.code().name());
     match cmd {
+        AdminCommand::FakeWecom { .. } => anyhow::bail!("fake-wecom needs no database"),
         AdminCommand::CreateTenant { name, owner, owner_name, password } => {
             let account = match app.store.accounts().by_username(&owner.to_lowercase()).await? {
                 Some((a, _)) => a,
@@ -102,5 +124,48 @@ pub async fn run(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
         }
     }
     app.store.close().await;
+    Ok(())
+}
+
+/// `siyu admin fake-wecom`: the fake filled with generated staff, customers and groups.
+async fn fake_wecom(
+    listen: std::net::SocketAddr,
+    corp: &str,
+    staff: usize,
+    customers: usize,
+    callback_url: Option<String>,
+) -> anyhow::Result<()> {
+    use crate::demo::wecom::{AES_KEY, AGENT_ID, APP_SECRET, SECRET, TOKEN, start_fake};
+    anyhow::ensure!(staff > 0, "--staff must be at least 1");
+    let fake = start_fake(listen, corp).await?;
+    let userids: Vec<String> = (1..=staff).map(|i| format!("staff{i:03}")).collect();
+    for (i, userid) in userids.iter().enumerate() {
+        fake.add_staff(corp, userid, &format!("导购{}", i + 1), &[1])?;
+        fake.set_contact_permission(corp, userid, true)?;
+    }
+    let per = customers.div_ceil(staff);
+    let mut left = customers;
+    for (i, userid) in userids.iter().enumerate() {
+        let n = per.min(left);
+        left -= n;
+        let ids = fake.seed_contacts(corp, userid, n, "客户")?;
+        if i < 3 && !ids.is_empty() {
+            let members: Vec<&str> = ids.iter().map(String::as_str).take(50).collect();
+            fake.create_group(corp, userid, &format!("{}号会员群", i + 1), &members).await?;
+        }
+    }
+    fake.set_callback_url(corp, callback_url.clone())?;
+    println!("fake WeCom at {} — corp {corp}: {staff} staff, {customers} customers", fake.base_url());
+    println!("On the console's 企业微信 page, connect a corp with:");
+    println!("  corp id {corp}, agent id {AGENT_ID}");
+    println!("  客户联系 secret {SECRET}, app secret {APP_SECRET}");
+    println!("  callback token {TOKEN}, EncodingAESKey {AES_KEY}");
+    println!("  API base {}", fake.base_url());
+    match callback_url {
+        Some(url) => println!("Events are pushed to {url}."),
+        None => println!("No --callback-url: events are not pushed (pass the corp's callback URL to have them)."),
+    }
+    println!("Press Ctrl-C to stop.");
+    tokio::signal::ctrl_c().await?;
     Ok(())
 }

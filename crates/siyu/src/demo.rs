@@ -4,7 +4,8 @@
 //! The brand (DESIGN.md §7, the parts that exist so far): 20 staff in 4 departments with every role and
 //! data scope, tag groups (levels, skin types, interests, channels, one personal group), custom fields, and
 //! customers over the last two years with WeChat/WeCom identities, encrypted phones, follows by 导购 with
-//! live-code states, tags, notes and the timeline telling it all.
+//! live-code states, tags, notes and the timeline telling it all. Served, it starts a fake WeCom holding the
+//! brand's corp (`wecom`), so the WeCom pages work without reaching WeCom.
 
 pub mod brand;
 mod calendar;
@@ -12,6 +13,7 @@ mod events;
 mod journeys;
 mod orders;
 pub mod people;
+pub mod wecom;
 mod words;
 
 use std::path::Path;
@@ -52,12 +54,17 @@ pub async fn run(
     let token = fresh_token(&app, &owner).await?;
     let key = events::fresh_key(&app, &owner).await?;
     if no_serve {
-        banner(&format!("http://{listen}"), &token, &key, false);
+        banner(&format!("http://{listen}"), &token, &key, None);
         app.store.close().await;
         return Ok(());
     }
-    crate::server::run_server(app, true, crate::server::shutdown_on_signal(), |url| banner(&url, &token, &key, true))
-        .await
+    // The fake WeCom lives as long as the server; its sync runs on the server's worker.
+    let (fake, _) = wecom::start(&app, &owner, listen).await?;
+    let wecom = fake.base_url();
+    crate::server::run_server(app, true, crate::server::shutdown_on_signal(), |url| {
+        banner(&url, &token, &key, Some(&wecom))
+    })
+    .await
 }
 
 pub fn err(e: AppError) -> anyhow::Error {
@@ -141,7 +148,8 @@ pub async fn fresh_token(app: &App, owner: &Actor) -> anyhow::Result<String> {
     Ok(secret)
 }
 
-fn banner(url: &str, token: &str, write_key: &str, serving: bool) {
+/// What to print once ready; `wecom` is the fake WeCom's API base when serving.
+fn banner(url: &str, token: &str, write_key: &str, wecom: Option<&str>) {
     let others: Vec<String> = OTHER_LOGINS.iter().map(|(u, what)| format!("{u} ({what})")).collect();
     println!();
     println!("  {TENANT_NAME} — siyu demo");
@@ -156,7 +164,9 @@ fn banner(url: &str, token: &str, write_key: &str, serving: bool) {
     println!(
         "             curl -u '{write_key}:' -H 'Content-Type: application/json' '{url}/v1/track' \\\n               -d '{{\"userId\": \"u-1\", \"event\": \"Signed Up\"}}'"
     );
-    if serving {
+    if let Some(wecom) = wecom {
+        println!("  WeCom      a fake WeCom at {wecom} holds the demo corp {}", people::CORP_ID);
+        println!("             (企业微信 pages: {url}/console/wecom; synced in the background)");
         println!("\n  Press Ctrl-C to stop.");
     }
 }

@@ -71,6 +71,7 @@ impl App {
                     .collect();
                 let ctx = ChangeContext { actor: None, source: "journey", reason: "journey", at: now };
                 let applied = self.store.tags().change(tenant, item.customer_id, &changes, &ctx).await?;
+                self.queue_tag_push(tenant, item.customer_id, &applied).await;
                 journeys.finish_outbox(tenant, item.id, "sent", &json!({"changed": applied.len()}), now).await?;
                 self.after_customer_change(tenant, item.customer_id).await;
             }
@@ -79,7 +80,9 @@ impl App {
                 journeys.finish_outbox(tenant, item.id, "sent", &json!({"entry": entry}), now).await?;
             }
             Action::Webhook { url } => self.deliver_webhook(tenant, item, url).await?,
-            Action::Task { title, due_at } => self.create_journey_task(tenant, item, title, *due_at).await?,
+            Action::Task { title, due_at, kind } => {
+                self.create_journey_task(tenant, item, title, *kind, *due_at).await?
+            }
             Action::Stage { stage } => {
                 let from = self
                     .store

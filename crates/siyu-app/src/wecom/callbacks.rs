@@ -149,11 +149,16 @@ impl App {
                 ContactChangeKind::Edit => self.refresh_contact(tenant, handle, &c.external_user_id, &c.user_id).await,
                 ContactChangeKind::Delete => {
                     let by = if c.source.as_deref() == Some("DELETE_BY_TRANSFER") { "transfer" } else { "staff" };
-                    self.end_follow(tenant, handle, &c.user_id, &c.external_user_id, by).await
+                    self.end_follow(tenant, handle, &c.user_id, &c.external_user_id, by).await?;
+                    if by == "transfer" {
+                        self.on_transferred_away(tenant, handle, &c.user_id, &c.external_user_id).await?;
+                    }
+                    Ok(())
                 }
                 ContactChangeKind::DeletedByCustomer => {
                     self.end_follow(tenant, handle, &c.user_id, &c.external_user_id, "customer").await
                 }
+                ContactChangeKind::TransferFail => self.on_transfer_fail(tenant, handle, c).await,
                 _ => Ok(()),
             },
             CallbackEvent::ExternalChat(c) => match c.change_type {
@@ -183,7 +188,7 @@ impl App {
     }
 
     /// Reads a contact from WeCom and applies all its follows (every page of them).
-    async fn refresh_contact(
+    pub(crate) async fn refresh_contact(
         &self,
         tenant: TenantId,
         handle: &CorpHandle,

@@ -88,6 +88,8 @@ impl App {
         };
         let (group, joined, left) = self.store.wecom().sync_group(tenant, handle.corp, &sync).await?;
         self.after_group_change(tenant, group, sync.at).await;
+        // Joins through group codes, and the roll-over of the codes holding the group.
+        self.after_group_code_sync(tenant, handle, group, &sync).await?;
         Ok((joined, left))
     }
 

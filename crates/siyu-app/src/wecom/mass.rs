@@ -6,6 +6,11 @@
 //! call and the commit) is first looked up in WeCom — a template by the same sender, same text, created since
 //! the claim, whose recipients are the chunk's — and adopted if found; only if WeCom has no such template is
 //! it sent again. A spent rate budget puts the chunk back and the job in the queue until the window opens.
+//! A send to customer groups (`groups`) takes the same path with groups as recipients.
+
+mod groups;
+
+pub use groups::{MassPreview, MassPreviewInput, SenderCounts};
 
 use chrono::{Datelike, Duration, NaiveTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
@@ -14,7 +19,7 @@ use siyu_domain::id::{CorpId, MassSendId, TenantId};
 use siyu_domain::job::Job;
 use siyu_domain::wecom::mass::{self, Audience, MassContent, MassCounts, MassSend, MassStatus};
 use siyu_store::wecom::{Chunk, PlanLimits};
-use siyu_wecom::api::{ChatType, GroupMsgListRequest, MsgTemplate, Text};
+use siyu_wecom::api::GroupMsgListRequest;
 use siyu_wecom::{ErrorClass, WecomError};
 
 use super::CorpHandle;
@@ -88,6 +93,7 @@ impl App {
                 return Err(AppError::invalid("staff", format!("unknown staff {userid}")));
             }
         }
+        self.check_group_audience(actor.tenant, input).await?;
         let daily_cap = input.daily_cap.unwrap_or(1);
         if !(1..=20).contains(&daily_cap) {
             return Err(AppError::invalid("daily_cap", "1 to 20 a day"));
@@ -120,7 +126,7 @@ impl App {
     pub async fn mass_send(&self, actor: &Actor, id: MassSendId) -> AppResult<MassSendView> {
         actor.require(Permission::CustomersRead)?;
         let send = self.store.wecom().mass_send(actor.tenant, id).await?;
-        let counts = self.store.wecom().mass_counts(actor.tenant, id).await?;
+        let counts = self.mass_counts_all(actor.tenant, id).await?;
         let chunks = self.store.wecom().mass_chunks(actor.tenant, id).await?;
         let chunks_sent = chunks.iter().filter(|c| c.status == "sent").count();
         Ok(MassSendView { send, counts, chunks: chunks.len(), chunks_sent })
@@ -166,39 +172,15 @@ impl App {
         Ok(n)
     }
 
-    /// Pulls per-recipient results back from WeCom (delivered, not a friend, over WeCom's monthly cap).
-    pub async fn refresh_mass_results(&self, actor: &Actor, id: MassSendId) -> AppResult<MassSendView> {
-        actor.require(Permission::CustomersRead)?;
-        let send = self.store.wecom().mass_send(actor.tenant, id).await?;
-        let handle = self.corp_handle(actor.tenant, send.corp).await?;
-        for chunk in self.store.wecom().mass_chunks(actor.tenant, id).await? {
-            let Some(msgid) = &chunk.msgid else { continue };
-            let results: Vec<(String, &'static str)> = self
-                .send_results(&handle, msgid, &chunk.sender)
-                .await?
-                .into_iter()
-                .filter_map(|(ext, status)| mass::result_status(status).map(|s| (ext, s)))
-                .collect();
-            self.store.wecom().set_mass_results(actor.tenant, id, &results, self.now()).await?;
+    /// Plans a scheduled mass send now, as its job does first (the job then only sends); `siyu bench wecom
+    /// --part mass` times it. A send planned already is left as it is.
+    pub async fn plan_scheduled_mass_send(&self, tenant: TenantId, id: MassSendId) -> AppResult<MassCounts> {
+        let send = self.store.wecom().mass_send(tenant, id).await?;
+        if send.status == MassStatus::Scheduled {
+            let handle = self.corp_handle(tenant, send.corp).await?;
+            self.plan_mass_send(tenant, &handle, &send).await?;
         }
-        self.mass_send(actor, id).await
-    }
-
-    async fn send_results(&self, handle: &CorpHandle, msgid: &str, sender: &str) -> AppResult<Vec<(String, i64)>> {
-        let mut out = Vec::new();
-        let mut cursor = String::new();
-        loop {
-            let page = handle
-                .client
-                .get_groupmsg_send_result(&handle.contact, msgid, sender, &cursor, 1000)
-                .await
-                .map_err(super::wecom_error)?;
-            out.extend(page.send_list.into_iter().map(|r| (r.external_userid, r.status)));
-            if page.next_cursor.is_empty() {
-                return Ok(out);
-            }
-            cursor = page.next_cursor;
-        }
+        self.mass_counts_all(tenant, id).await
     }
 
     pub(crate) async fn run_mass_send(&self, tenant: TenantId, job: &Job) -> AppResult<Option<serde_json::Value>> {
@@ -231,7 +213,7 @@ impl App {
             self.store.jobs().progress(tenant, job.id, done as i64 + 1, total, lease).await?;
         }
         wecom.set_mass_status(tenant, send.id, &[MassStatus::Sending], MassStatus::Sent, None, self.now()).await?;
-        let counts = wecom.mass_counts(tenant, send.id).await?;
+        let counts = self.mass_counts_all(tenant, send.id).await?;
         Ok(Some(serde_json::to_value(counts).map_err(AppError::internal)?))
     }
 
@@ -249,6 +231,9 @@ impl App {
             days_in_month: i64::from(mass::days_in_month(local)),
             at: self.now(),
         };
+        if send.audience.groups.is_some() {
+            return Ok(self.store.wecom().plan_group_mass_send(tenant, send, &limits).await?);
+        }
         Ok(self.store.wecom().plan_mass_send(tenant, send, &limits).await?)
     }
 
@@ -260,15 +245,12 @@ impl App {
         chunk: &Chunk,
     ) -> Result<(), ChunkError> {
         let wecom = self.store.wecom();
-        let recipients = wecom.chunk_recipients(tenant, send.id, chunk.chunk_no).await.map_err(AppError::from)?;
+        let recipients = self.chunk_targets(tenant, send, chunk.chunk_no).await?;
         match chunk.status.as_str() {
             "sent" | "failed" => return Ok(()),
             "sending" => {
                 if let Some((msgid, failed)) = self.find_sent_chunk(tenant, handle, send, chunk, &recipients).await? {
-                    wecom
-                        .finish_chunk(tenant, send.id, chunk.chunk_no, &msgid, &failed, self.now())
-                        .await
-                        .map_err(AppError::from)?;
+                    self.finish_targets(tenant, send, chunk.chunk_no, &msgid, &failed).await?;
                     return Ok(());
                 }
                 wecom.release_chunk(tenant, send.id, chunk.chunk_no).await.map_err(AppError::from)?;
@@ -278,26 +260,11 @@ impl App {
         if !wecom.claim_chunk(tenant, send.id, chunk.chunk_no, self.now()).await.map_err(AppError::from)? {
             return Ok(());
         }
-        let template = MsgTemplate {
-            chat_type: ChatType::Single,
-            external_userid: recipients,
-            sender: Some(chunk.sender.clone()),
-            text: (!send.content.text.trim().is_empty()).then(|| Text { content: send.content.text.clone() }),
-            attachments: send
-                .content
-                .attachments
-                .iter()
-                .filter_map(|a| serde_json::from_value(a.clone()).ok())
-                .collect(),
-            ..MsgTemplate::default()
-        };
+        let template = groups::template_for(send, &chunk.sender, recipients);
         match handle.client.add_msg_template(&handle.contact, &template).await {
             Ok(result) => {
                 metrics::counter!("siyu_wecom_mass_chunks_total", "outcome" => "sent").increment(1);
-                wecom
-                    .finish_chunk(tenant, send.id, chunk.chunk_no, &result.msgid, &result.fail_list, self.now())
-                    .await
-                    .map_err(AppError::from)?;
+                self.finish_targets(tenant, send, chunk.chunk_no, &result.msgid, &result.fail_list).await?;
                 Ok(())
             }
             Err(e @ WecomError::Throttled { .. }) => {
@@ -320,7 +287,7 @@ impl App {
             }
             Err(e) => {
                 metrics::counter!("siyu_wecom_mass_chunks_total", "outcome" => "failed").increment(1);
-                wecom.fail_chunk(tenant, send.id, chunk.chunk_no, &e.to_string()).await.map_err(AppError::from)?;
+                self.fail_targets(tenant, send, chunk.chunk_no, &e.to_string()).await?;
                 Ok(())
             }
         }
@@ -344,7 +311,7 @@ impl App {
         let mut cursor = String::new();
         loop {
             let request = GroupMsgListRequest {
-                chat_type: ChatType::Single,
+                chat_type: groups::chat_type(send),
                 start_time: since.timestamp(),
                 end_time: (self.now() + Duration::minutes(10)).timestamp(),
                 creator: Some(chunk.sender.clone()),
@@ -367,7 +334,7 @@ impl App {
                     .await
                     .map_err(super::wecom_error)?;
                 let all: std::collections::HashSet<&String> = recipients.iter().collect();
-                let got = page.send_list.iter().map(|r| &r.external_userid);
+                let got = page.send_list.iter().map(groups::target);
                 if !page.send_list.is_empty() && got.into_iter().all(|g| all.contains(g)) {
                     return Ok(Some((msg.msgid, Vec::new())));
                 }

@@ -1,14 +1,19 @@
 //! The full sync of a corp as a resumable job: departments → staff → corp tags → customers (every staff
-//! member with the customer-contact permission, 100 at a time, by cursor) → groups (by cursor). The job's
-//! payload is its checkpoint, saved after every page, so a crash, a restart or a spent rate budget (the job
-//! is put back in the queue for a minute) resumes where it stopped. Re-running it repairs drift: it is also
-//! what the periodic reconciliation queues.
+//! member with the customer-contact permission, 100 at a time, by cursor) → reconcile (per staff member,
+//! the relations siyu has that WeCom's `externalcontact/list` no longer does are ended, removed by
+//! `reconcile`) → groups (by cursor). The job's payload is its checkpoint, saved after every page, so a
+//! crash, a restart or a spent rate budget (the job is put back in the queue for a minute) resumes where it
+//! stopped. Re-running it repairs drift, so it is also the periodic reconciliation: the worker queues it
+//! for every corp whose last full sync finished `wecom.reconcile_hours` ago.
+
+use std::collections::HashSet;
 
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use siyu_domain::access::Permission;
-use siyu_domain::id::{CorpId, TenantId};
+use siyu_domain::id::{CorpId, TenantId, UserId};
 use siyu_domain::job::{Job, JobStatus};
+use siyu_domain::wecom::WecomStaff;
 
 use super::contacts::SeenFollow;
 use super::{CorpHandle, wecom_error};
@@ -26,6 +31,8 @@ enum Phase {
     Staff,
     Tags,
     Customers,
+    /// Relations siyu has that WeCom no longer lists (a lost callback) are ended.
+    Reconcile,
     Groups,
     Done,
 }
@@ -48,9 +55,15 @@ pub struct SyncSummary {
     pub relations: usize,
     #[serde(default)]
     pub groups: usize,
+    /// Relations ended because WeCom no longer has them.
+    #[serde(default)]
+    pub ended: usize,
     /// Index into the contact-enabled staff of the next batch of 100.
     #[serde(default)]
     staff_offset: usize,
+    /// Index into the contact-enabled staff of the next one to reconcile.
+    #[serde(default)]
+    reconcile_offset: usize,
     #[serde(default)]
     cursor: String,
     /// Times the job waited out WeCom's rate limit.
@@ -63,17 +76,23 @@ impl App {
     pub async fn queue_wecom_sync(&self, actor: &Actor, corp: CorpId) -> AppResult<Job> {
         actor.require(Permission::UsersManage)?;
         self.store.wecom().corp(actor.tenant, corp).await?;
-        for job in self.store.jobs().recent(actor.tenant, 50).await? {
+        Ok(self.enqueue_wecom_sync(actor.tenant, corp, Some(actor.user)).await?.0)
+    }
+
+    /// The corp's queued or running sync, or a new one; and whether it is new.
+    async fn enqueue_wecom_sync(&self, tenant: TenantId, corp: CorpId, by: Option<UserId>) -> AppResult<(Job, bool)> {
+        for job in self.store.jobs().recent(tenant, 50).await? {
             let same = job.payload.get("corp").and_then(|c| c.as_str()) == Some(&corp.to_string());
             if job.kind == SYNC_JOB && same && matches!(job.status, JobStatus::Queued | JobStatus::Running) {
-                return Ok(job);
+                return Ok((job, false));
             }
         }
         let payload =
             serde_json::to_value(SyncSummary { corp, ..SyncSummary::default() }).map_err(AppError::internal)?;
-        let job = Job::queued(SYNC_JOB, payload, 5, actor.user, self.now());
-        self.store.jobs().enqueue(actor.tenant, &job).await?;
-        Ok(job)
+        let mut job = Job::queued(SYNC_JOB, payload, 6, UserId(uuid::Uuid::nil()), self.now());
+        job.created_by = by;
+        self.store.jobs().enqueue(tenant, &job).await?;
+        Ok((job, true))
     }
 
     pub(crate) async fn run_wecom_sync(&self, tenant: TenantId, job: &Job) -> AppResult<Option<serde_json::Value>> {
@@ -95,8 +114,9 @@ impl App {
             }
             self.store.jobs().checkpoint(tenant, job.id, &to_value(&s)?).await?;
             let done = s.phase as i64;
-            self.store.jobs().progress(tenant, job.id, done, 5, lease()).await?;
+            self.store.jobs().progress(tenant, job.id, done, 6, lease()).await?;
         }
+        self.store.wecom().set_synced(tenant, s.corp, self.now()).await?;
         Ok(Some(to_value(&s)?))
     }
 
@@ -115,19 +135,11 @@ impl App {
                 s.phase = Phase::Customers;
             }
             Phase::Customers => {
-                let mut staff: Vec<String> = self
-                    .store
-                    .wecom()
-                    .staff(tenant, handle.corp)
-                    .await?
-                    .into_iter()
-                    .filter(|m| m.contact_enabled)
-                    .map(|m| m.userid)
-                    .collect();
-                staff.sort();
+                let staff: Vec<String> =
+                    self.contact_staff(tenant, handle).await?.into_iter().map(|m| m.userid).collect();
                 let batch: Vec<String> = staff.iter().skip(s.staff_offset).take(100).cloned().collect();
                 if batch.is_empty() {
-                    s.phase = Phase::Groups;
+                    s.phase = Phase::Reconcile;
                     s.cursor.clear();
                     return Ok(());
                 }
@@ -159,6 +171,26 @@ impl App {
                     s.cursor = page.next_cursor;
                 }
             }
+            Phase::Reconcile => {
+                let staff = self.contact_staff(tenant, handle).await?;
+                let Some(member) = staff.get(s.reconcile_offset) else {
+                    s.phase = Phase::Groups;
+                    return Ok(());
+                };
+                let theirs: HashSet<String> = handle
+                    .client
+                    .external_contact_list(&handle.contact, &member.userid)
+                    .await
+                    .map_err(wecom_error)?
+                    .into_iter()
+                    .collect();
+                let ours = self.store.wecom().followed_contacts(tenant, &handle.corp_id, member.user_id).await?;
+                for (external_userid, _, _) in ours.iter().filter(|(e, _, _)| !theirs.contains(e)) {
+                    self.end_follow(tenant, handle, &member.userid, external_userid, "reconcile").await?;
+                    s.ended += 1;
+                }
+                s.reconcile_offset += 1;
+            }
             Phase::Groups => {
                 let mut cursor = std::mem::take(&mut s.cursor);
                 s.groups += self.sync_groups(tenant, handle, &mut cursor).await?;
@@ -171,6 +203,33 @@ impl App {
             Phase::Done => {}
         }
         Ok(())
+    }
+}
+
+impl App {
+    /// The corp's staff with the customer-contact permission, by userid.
+    async fn contact_staff(&self, tenant: TenantId, handle: &CorpHandle) -> AppResult<Vec<WecomStaff>> {
+        let mut staff: Vec<WecomStaff> =
+            self.store.wecom().staff(tenant, handle.corp).await?.into_iter().filter(|m| m.contact_enabled).collect();
+        staff.sort_by(|a, b| a.userid.cmp(&b.userid));
+        Ok(staff)
+    }
+
+    /// Queues the periodic full sync (the reconciliation) of every corp whose last one finished more than
+    /// `wecom.reconcile_hours` ago; 0 turns it off. Returns how many were queued.
+    pub async fn schedule_wecom_reconciliation(&self) -> AppResult<usize> {
+        let hours = self.settings.wecom.reconcile_hours;
+        if hours == 0 {
+            return Ok(0);
+        }
+        let before = self.now() - Duration::hours(i64::from(hours));
+        let mut queued = 0;
+        for (tenant, corp) in self.store.wecom().corps_due_for_sync(before).await? {
+            if self.enqueue_wecom_sync(tenant, corp, None).await?.1 {
+                queued += 1;
+            }
+        }
+        Ok(queued)
     }
 }
 

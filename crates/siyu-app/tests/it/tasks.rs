@@ -26,7 +26,7 @@ crate::on_both_backends!(
 fn call_back() -> JourneyGraph {
     serde_json::from_value(json!({"nodes": [
         {"id": "t", "type": "trigger", "trigger": {"on": "manual"}, "next": {"next": "call"}},
-        {"id": "call", "type": "task", "title": "打电话回访", "due_in_hours": 24}
+        {"id": "call", "type": "task", "title": "打电话回访", "due_in_hours": 24, "kind": "call"}
     ]}))
     .unwrap()
 }
@@ -64,6 +64,7 @@ async fn a_task_node_creates_one_task_for_the_customers_owner_and_its_completion
         ("打电话回访", TaskStatus::Open, "李雷")
     );
     assert_eq!(task.due_at, clock.now() + Duration::hours(24));
+    assert_eq!(task.kind, siyu_domain::task::TaskKind::Call, "the node's kind");
     assert_eq!((task.journey_id, task.node.as_deref()), (Some(j), Some("call")));
     let outbox = app.store.journeys().outbox_of(tenant, c).await.unwrap();
     assert_eq!(outbox.len(), 1);
@@ -78,6 +79,7 @@ async fn a_task_node_creates_one_task_for_the_customers_owner_and_its_completion
         node: "call",
         customer: c,
         title: "打电话回访",
+        kind: siyu_domain::task::TaskKind::Call,
         due_at: task.due_at,
     };
     let (again, created) = app.store.tasks().create_for_step(tenant, &step, clock.now()).await.unwrap();

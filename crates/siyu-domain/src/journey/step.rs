@@ -132,6 +132,8 @@ pub enum Action {
     Task {
         title: String,
         due_at: DateTime<Utc>,
+        #[serde(default)]
+        kind: crate::task::TaskKind,
     },
     Webhook {
         url: String,
@@ -247,9 +249,9 @@ pub fn step(
                 emit(&mut effects, &i, node, Action::Stage { stage: stage.clone() });
                 Some("next".into())
             }
-            NodeKind::Task { title, due_in_hours } => {
+            NodeKind::Task { title, due_in_hours, kind } => {
                 let due_at = now + Duration::hours(i64::from(*due_in_hours));
-                emit(&mut effects, &i, node, Action::Task { title: title.clone(), due_at });
+                emit(&mut effects, &i, node, Action::Task { title: title.clone(), due_at, kind: *kind });
                 Some("next".into())
             }
             NodeKind::Webhook { url } => {

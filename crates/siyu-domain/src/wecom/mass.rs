@@ -26,7 +26,24 @@ pub struct Audience {
     /// Only customers of these staff members (userids), who send to them.
     #[serde(default)]
     pub staff: Vec<String>,
+    /// Customer groups instead of customers (`chat_type` group): each owner's groups, from the owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<GroupAudience>,
 }
+
+/// Which customer groups a group mass send goes to: live groups of these owners whose name contains
+/// `name_contains` (none given: every owner's).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct GroupAudience {
+    /// Owner staff (userids).
+    #[serde(default)]
+    pub owners: Vec<String>,
+    #[serde(default)]
+    pub name_contains: Option<String>,
+}
+
+/// Groups per `add_msg_template` call (WeCom's `chat_id_list` limit).
+pub const GROUP_CHUNK: i64 = 2_000;
 
 /// What is sent.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -99,6 +116,19 @@ pub struct MassSend {
     pub created_at: DateTime<Utc>,
     pub planned_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// One recipient of a send: a customer (`customer_id`) or a group (`chat_id`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct MassRecipient {
+    pub customer_id: Option<crate::id::CustomerId>,
+    pub chat_id: Option<String>,
+    /// The customer's or the group's name.
+    pub name: String,
+    /// The sending staff member (the group's owner).
+    pub sender: Option<String>,
+    pub status: String,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// How many recipients are in each state.

@@ -73,6 +73,12 @@ pub const ERASURE_STEPS: &[ErasureStep] = &[
         "merge_suggestions",
         "DELETE FROM merge_suggestions WHERE tenant_id = $1 AND (customer_a = $2 OR customer_b = $2)",
     ),
+    // Their rows in WeCom customer groups (name, nickname, unionid), found by their external_userids.
+    both(
+        "group_members",
+        "DELETE FROM group_members WHERE tenant_id = $1 AND member_type = 2 AND member_key IN \
+         (SELECT lookup FROM identities WHERE tenant_id = $1 AND customer_id = $2 AND kind = 'external_userid')",
+    ),
     // Identifiers (unionid, openid, phone, ...): gone, so nothing can find or re-link the person.
     both("identities", "DELETE FROM identities WHERE tenant_id = $1 AND customer_id = $2"),
     // Tags are profile data (inferences about the person), and so is their history.
@@ -81,6 +87,18 @@ pub const ERASURE_STEPS: &[ErasureStep] = &[
     both("notes", "DELETE FROM notes WHERE tenant_id = $1 AND customer_id = $2"),
     // The staff relation with its remark, description and channel state.
     both("follows", "DELETE FROM follows WHERE tenant_id = $1 AND customer_id = $2"),
+    // Joins through group live codes name the member by external_userid.
+    both("group_code_joins", "DELETE FROM group_code_joins WHERE tenant_id = $1 AND customer_id = $2"),
+    // Ended relations, live-code adds, mass-send and transfer rows, tag changes waiting for WeCom: all
+    // about the person's WeCom relations.
+    both("follow_removals", "DELETE FROM follow_removals WHERE tenant_id = $1 AND customer_id = $2"),
+    both("live_code_adds", "DELETE FROM live_code_adds WHERE tenant_id = $1 AND customer_id = $2"),
+    both("mass_send_recipients", "DELETE FROM mass_send_recipients WHERE tenant_id = $1 AND customer_id = $2"),
+    both("transfer_items", "DELETE FROM transfer_items WHERE tenant_id = $1 AND customer_id = $2"),
+    both("wecom_tag_pushes", "DELETE FROM wecom_tag_pushes WHERE tenant_id = $1 AND customer_id = $2"),
+    // Moments they could see, commented on or liked.
+    both("moment_visible", "DELETE FROM moment_visible WHERE tenant_id = $1 AND customer_id = $2"),
+    both("moment_interactions", "DELETE FROM moment_interactions WHERE tenant_id = $1 AND customer_id = $2"),
     // Entries keep their kind, time, source and actor; payloads (names, tags, masked ids) go.
     both(
         "timeline",
@@ -125,7 +143,13 @@ pub const ERASURE_STEPS: &[ErasureStep] = &[
     both("journey_steps", "DELETE FROM journey_steps WHERE tenant_id = $1 AND customer_id = $2"),
     both("outbox", "DELETE FROM outbox WHERE tenant_id = $1 AND customer_id = $2"),
     both("sandbox_messages", "DELETE FROM sandbox_messages WHERE tenant_id = $1 AND customer_id = $2"),
-    // Staff tasks about the person (titles may say what was promised to them).
+    // App messages about their tasks (they name the person), then the tasks (titles may say what was
+    // promised to them).
+    both(
+        "staff_notices",
+        "DELETE FROM staff_notices WHERE tenant_id = $1 AND task_id IN \
+         (SELECT id FROM staff_tasks WHERE tenant_id = $1 AND customer_id = $2)",
+    ),
     both("staff_tasks", "DELETE FROM staff_tasks WHERE tenant_id = $1 AND customer_id = $2"),
     // Lifecycle stage and its history; queued signals (event payloads) go last, after anything above that
     // queued one.

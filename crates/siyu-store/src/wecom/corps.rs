@@ -95,6 +95,23 @@ impl Wecom<'_> {
         Ok(())
     }
 
+    /// Records that a full sync of the corp finished at `at`.
+    pub async fn set_synced(&self, tenant: TenantId, corp: CorpId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        exec!(self.0, p => sqlx::query("UPDATE wecom_corps SET synced_at = $3 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.0).bind(corp.0).bind(at).execute(p).await)?;
+        Ok(())
+    }
+
+    /// Active corps of active tenants whose last full sync finished before `before` (never-synced corps wait
+    /// for their first sync by hand).
+    pub async fn corps_due_for_sync(&self, before: DateTime<Utc>) -> Result<Vec<(TenantId, CorpId)>, StoreError> {
+        let rows: Vec<(Uuid, Uuid)> = on_pool!(self.0, p => sqlx::query_as(
+            "SELECT c.tenant_id, c.id FROM wecom_corps c JOIN tenants t ON t.tenant_id = c.tenant_id \
+             WHERE c.status = 'active' AND t.status = 'active' AND c.synced_at < $1 ORDER BY c.synced_at")
+            .bind(before).fetch_all(p).await)?;
+        Ok(rows.into_iter().map(|(t, c)| (TenantId(t), CorpId(c))).collect())
+    }
+
     pub async fn corps(&self, tenant: TenantId) -> Result<Vec<Corp>, StoreError> {
         let rows: Vec<CorpRow> = on_pool!(self.0, p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM wecom_corps WHERE tenant_id = $1 ORDER BY created_at")))

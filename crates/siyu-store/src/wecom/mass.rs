@@ -9,6 +9,8 @@ use siyu_domain::wecom::mass::{Audience, MassContent, MassCounts, MassSend, Mass
 use sqlx::types::Json;
 use uuid::Uuid;
 
+mod groups;
+
 use super::Wecom;
 use crate::sql::{Arg, Sql, dyn_query};
 use crate::{Backend, StoreError, exec, in_write_tx, on_pool};

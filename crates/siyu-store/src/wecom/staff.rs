@@ -125,6 +125,24 @@ impl Wecom<'_> {
         Ok(())
     }
 
+    /// The corp's customers as siyu knows them: (external_userid, customer name, a staff member following
+    /// them), one row per follow, by external_userid. What the demo mirrors into its fake WeCom.
+    pub async fn corp_contacts(
+        &self,
+        tenant: TenantId,
+        corp_id: &str,
+        limit: i64,
+    ) -> Result<Vec<(String, String, UserId)>, StoreError> {
+        let rows: Vec<(String, String, Uuid)> = on_pool!(self.0, p => sqlx::query_as(
+            "SELECT i.lookup, c.name, f.user_id FROM identities i \
+             JOIN customers c ON c.tenant_id = i.tenant_id AND c.id = i.customer_id \
+             JOIN follows f ON f.tenant_id = c.tenant_id AND f.customer_id = c.id \
+             WHERE i.tenant_id = $1 AND i.kind = 'external_userid' AND i.namespace = $2 AND c.erased_at IS NULL \
+             ORDER BY i.lookup, f.added_at LIMIT $3")
+            .bind(tenant.0).bind(corp_id).bind(limit).fetch_all(p).await)?;
+        Ok(rows.into_iter().map(|(e, n, u)| (e, n, UserId(u))).collect())
+    }
+
     /// A staff member left the corp (WeCom status 5).
     pub async fn staff_left(
         &self,

@@ -1,12 +1,13 @@
 //! Mass sends (企业群发): to customers picked by segment, tags and staff, each sent once through their staff
 //! member's WeCom, within the daily cap shared with journeys and WeCom's monthly reception limit.
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::{Json, Router};
-use serde::Serialize;
-use siyu_app::wecom::{MassSendInput, MassSendView};
+use serde::{Deserialize, Serialize};
+use siyu_app::wecom::{MassPreview, MassPreviewInput, MassSendInput, MassSendView, SenderCounts};
 use siyu_domain::id::MassSendId;
+use siyu_domain::wecom::mass::MassRecipient;
 
 use crate::auth::ApiActor;
 use crate::error::{ApiJson, ApiPath, ApiResult, ErrorBody};
@@ -17,10 +18,13 @@ pub fn router() -> Router<AppState> {
     Routes::new()
         .get("/api/v1/mass-sends", list_mass_sends)
         .post("/api/v1/mass-sends", create_mass_send)
+        .post("/api/v1/mass-sends/preview", preview_mass_send)
         .get("/api/v1/mass-sends/{id}", get_mass_send)
         .post("/api/v1/mass-sends/{id}/cancel", cancel_mass_send)
         .post("/api/v1/mass-sends/{id}/remind", remind_mass_send)
         .post("/api/v1/mass-sends/{id}/results", refresh_mass_results)
+        .get("/api/v1/mass-sends/{id}/recipients", list_mass_recipients)
+        .get("/api/v1/mass-sends/{id}/senders", list_mass_senders)
         .into_router()
 }
 
@@ -93,4 +97,50 @@ pub async fn refresh_mass_results(
     ApiPath(id): ApiPath<MassSendId>,
 ) -> ApiResult<Json<MassSendView>> {
     Ok(Json(s.app.refresh_mass_results(&a, id).await?))
+}
+
+/// How many customers (or groups) an audience holds now: the figure the console shows before creating.
+#[utoipa::path(post, path = "/api/v1/mass-sends/preview", tag = "wecom", request_body = MassPreviewInput,
+    responses((status = 200, body = MassPreview), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn preview_mass_send(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiJson(b): ApiJson<MassPreviewInput>,
+) -> ApiResult<Json<MassPreview>> {
+    Ok(Json(s.app.preview_mass_send(&a, &b).await?))
+}
+
+/// Which recipients to list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct RecipientQuery {
+    /// Only this state (`planned`, `sent`, `delivered`, `not_friend`, `capped_by_wecom`, `failed`, `opted_out`,
+    /// `capped`, `no_staff`).
+    pub status: Option<String>,
+    /// At most this many (default 200, ≤1000).
+    pub limit: Option<i64>,
+}
+
+/// The recipients of a send (customers, or groups for a group send) with their states, by sender.
+#[utoipa::path(get, path = "/api/v1/mass-sends/{id}/recipients", tag = "wecom",
+    params(("id" = MassSendId, Path), RecipientQuery),
+    responses((status = 200, body = Vec<MassRecipient>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn list_mass_recipients(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiPath(id): ApiPath<MassSendId>,
+    Query(q): Query<RecipientQuery>,
+) -> ApiResult<Json<Vec<MassRecipient>>> {
+    let status = q.status.as_deref().filter(|s| !s.is_empty());
+    Ok(Json(s.app.mass_recipients(&a, id, status, q.limit.unwrap_or(200)).await?))
+}
+
+/// Recipients per sending staff member and state.
+#[utoipa::path(get, path = "/api/v1/mass-sends/{id}/senders", tag = "wecom", params(("id" = MassSendId, Path)),
+    responses((status = 200, body = Vec<SenderCounts>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn list_mass_senders(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiPath(id): ApiPath<MassSendId>,
+) -> ApiResult<Json<Vec<SenderCounts>>> {
+    Ok(Json(s.app.mass_senders(&a, id).await?))
 }

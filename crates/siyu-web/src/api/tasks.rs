@@ -1,5 +1,6 @@
 //! `/api/v1/tasks`: staff tasks (a journey's task node creates one for the customer's owning staff member;
-//! docs/journeys.md), listed within the caller's data scope and completed; and the journeys' dead letters
+//! docs/journeys.md; members create them by hand), listed within the caller's data scope and completed; a
+//! staff member on WeCom is told of a new task by app message; and the journeys' dead letters
 //! (`/api/v1/journeys/dead-letters`: deliveries that failed for good), put back in the queue by hand.
 
 use axum::extract::State;
@@ -7,7 +8,7 @@ use axum::http::StatusCode;
 use axum::{Json, Router};
 use serde::Deserialize;
 use siyu_app::journeys::DeadLetterView;
-use siyu_app::tasks::TaskFilter;
+use siyu_app::tasks::{TaskFilter, TaskInput};
 use siyu_domain::id::{CustomerId, TaskId};
 use siyu_domain::page::PageRequest;
 use siyu_domain::task::{Task, TaskStatus};
@@ -15,13 +16,14 @@ use uuid::Uuid;
 
 use super::PageBody;
 use crate::auth::ApiActor;
-use crate::error::{ApiPath, ApiQuery, ApiResult, ErrorBody};
+use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody};
 use crate::routes::Routes;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Routes::new()
         .get("/api/v1/tasks", list_tasks)
+        .post("/api/v1/tasks", create_task)
         .post("/api/v1/tasks/{id}/complete", complete_task)
         .get("/api/v1/customers/{id}/tasks", customer_tasks)
         .get("/api/v1/journeys/dead-letters", list_dead_letters)
@@ -54,6 +56,21 @@ pub async fn list_tasks(
     let page = PageRequest::parse(q.cursor.as_deref(), q.limit)?;
     let filter = TaskFilter { status: q.status, mine: q.mine.unwrap_or(false) };
     Ok(Json(s.app.list_tasks(&a, &filter, page).await?.into()))
+}
+
+/// Creates a task about a customer the caller sees (`customers_write`) for a staff member in the caller's
+/// scope, or the customer's owning staff member when `assignee_id` is absent; `task_created` goes to the
+/// customer's timeline and a staff member on WeCom gets an app message.
+#[utoipa::path(post, path = "/api/v1/tasks", tag = "tasks", request_body = TaskInput,
+    responses((status = 201, body = Task), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create_task(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiJson(b): ApiJson<TaskInput>,
+) -> ApiResult<(StatusCode, Json<Task>)> {
+    Ok((StatusCode::CREATED, Json(s.app.create_task(&a, &b).await?)))
 }
 
 /// Completes a task in the caller's scope (`customers_write`); `task_completed` goes to the customer's

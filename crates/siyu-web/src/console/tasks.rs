@@ -23,10 +23,19 @@ use crate::console::csrf_from;
 use crate::routes::Routes;
 use crate::state::AppState;
 
+mod new;
+
+pub(crate) use new::local_time;
+
 const PATH: &str = "/console/tasks";
 
 pub fn router() -> Router<AppState> {
-    Routes::new().get(PATH, page).post("/console/tasks/{id}/complete", complete).into_router()
+    Routes::new()
+        .get(PATH, page)
+        .post("/console/tasks/{id}/complete", complete)
+        .get("/console/customers/{id}/tasks/new", new::new_page)
+        .post("/console/customers/{id}/tasks/new", new::create)
+        .into_router()
 }
 
 /// One task as a row.
@@ -35,7 +44,10 @@ pub struct TaskRow {
     pub customer_id: String,
     pub customer: String,
     pub assignee: String,
+    /// `call`, `send` or `follow_up` (the label key's suffix).
+    pub kind: &'static str,
     pub title: String,
+    pub note: String,
     pub due: String,
     pub overdue: bool,
     /// `open`, `done` or `cancelled` (the label key's suffix).
@@ -52,7 +64,9 @@ impl TaskRow {
             overdue: t.overdue(now),
             customer: t.customer_name,
             assignee: t.assignee_name.unwrap_or_else(|| "—".into()),
+            kind: t.kind.as_str(),
             title: t.title,
+            note: t.note,
             due: fmt_time(&t.due_at),
             status: t.status.as_str(),
             done: fmt_opt(&t.done_at),
@@ -61,8 +75,9 @@ impl TaskRow {
     }
 }
 
-/// The customer page's card: the customer's tasks (hidden when there are none).
+/// The customer page's card: the customer's tasks and a button for a new one.
 pub struct TasksCard {
+    pub customer_id: String,
     pub tasks: Vec<TaskRow>,
     pub can_complete: bool,
 }
@@ -72,6 +87,7 @@ impl TasksCard {
         let now = state.app.now();
         let tasks = state.app.customer_tasks(&ca.actor, customer).await?;
         Ok(Self {
+            customer_id: customer.to_string(),
             tasks: tasks.into_iter().map(|t| TaskRow::of(t, now)).collect(),
             can_complete: ca.actor.can(Permission::CustomersWrite),
         })

@@ -5,6 +5,7 @@
 //! The customer-group pages (客户群) are in `groups`.
 
 pub mod groups;
+pub mod transfers;
 
 use askama::Template;
 use axum::Router;
@@ -37,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .post("/console/wecom/{id}/sync", sync)
         .into_router()
         .merge(groups::router())
+        .merge(transfers::router())
 }
 
 /// One connected corp as the list shows it.

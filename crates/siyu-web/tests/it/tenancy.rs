@@ -4,8 +4,9 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 use siyu_domain::access::{DataScope, Role};
-use siyu_domain::id::LiveCodeId;
+use siyu_domain::id::{GroupCodeId, GroupWelcomeId, LiveCodeId};
 use siyu_domain::order::Platform;
+use siyu_domain::wecom::group_code::{self, GroupCode, GroupCodeSettings, GroupWelcome};
 use siyu_domain::wecom::live_code::{self, CodeStaff, LiveCode, LiveCodeDef, Rotation, RotationState, Routing};
 
 use crate::helpers::{Fixture, TestApp, csrf, spawn_app};
@@ -140,6 +141,93 @@ async fn objects(t: &TestApp, f: &Fixture) -> HashMap<&'static str, String> {
     };
     t.app.store.wecom().insert_live_code(f.tenant.id, &code).await.unwrap();
     ids.insert("live_code", id.to_string());
+    // A mass send and a moment in that corp (stored directly, never run).
+    let now = chrono::Utc::now();
+    let send = siyu_domain::wecom::mass::MassSend {
+        id: siyu_domain::id::MassSendId::new(),
+        corp,
+        name: "群发".into(),
+        audience: Default::default(),
+        content: siyu_domain::wecom::mass::MassContent { text: "x".into(), attachments: Vec::new() },
+        daily_cap: 1,
+        scheduled_at: now,
+        status: siyu_domain::wecom::mass::MassStatus::Scheduled,
+        error: None,
+        created_at: now,
+        planned_at: None,
+        finished_at: None,
+    };
+    t.app.store.wecom().insert_mass_send(f.tenant.id, &send, None).await.unwrap();
+    ids.insert("mass_send", send.id.to_string());
+    let moment = siyu_domain::wecom::moment::Moment {
+        id: siyu_domain::id::MomentId::new(),
+        corp,
+        name: "朋友圈".into(),
+        content: siyu_domain::wecom::moment::MomentContent { text: "x".into(), attachments: Vec::new() },
+        visibility: Default::default(),
+        scheduled_at: now,
+        status: siyu_domain::wecom::moment::MomentStatus::Scheduled,
+        moment_id: None,
+        invalid: None,
+        error: None,
+        created_at: now,
+        submitted_at: None,
+        published_at: None,
+        results_at: None,
+    };
+    t.app.store.wecom().insert_moment(f.tenant.id, &moment, None).await.unwrap();
+    ids.insert("moment", moment.id.to_string());
+    // A transfer batch in that corp (stored directly, like the live code).
+    let batch = siyu_domain::wecom::transfer::TransferBatch {
+        id: siyu_domain::id::TransferId::new(),
+        corp,
+        kind: siyu_domain::wecom::transfer::TransferKind::OnJob,
+        handover_userid: "zhangsan".into(),
+        takeover_userid: "lisi".into(),
+        message: None,
+        status: siyu_domain::wecom::transfer::BatchStatus::Waiting,
+        error: None,
+        created_by: None,
+        created_at: chrono::Utc::now(),
+        finished_at: None,
+    };
+    t.app.store.wecom().insert_transfer(f.tenant.id, &batch, None, &[]).await.unwrap();
+    ids.insert("transfer", batch.id.to_string());
+    // A group code and a group welcome template in that corp (stored directly, for the same reason).
+    let id = GroupCodeId::new();
+    let code = GroupCode {
+        id,
+        corp,
+        name: "群码".into(),
+        channel: String::new(),
+        state: group_code::state_for(id),
+        settings: GroupCodeSettings::default(),
+        chat_ids: Vec::new(),
+        slots: 1,
+        reserve: Vec::new(),
+        filled: Vec::new(),
+        needs_groups: false,
+        config_id: None,
+        qr_code: None,
+        active: true,
+        created_at: chrono::Utc::now(),
+        version: 0,
+    };
+    t.app.store.wecom().insert_group_code(f.tenant.id, &code).await.unwrap();
+    ids.insert("group_code", id.to_string());
+    let welcome = GroupWelcome {
+        id: GroupWelcomeId::new(),
+        corp,
+        name: "欢迎".into(),
+        text: "欢迎".into(),
+        attachment: None,
+        template_id: None,
+        notify: true,
+        created_at: chrono::Utc::now(),
+        updated_at: chrono::Utc::now(),
+    };
+    t.app.store.wecom().insert_group_welcome(f.tenant.id, &welcome).await.unwrap();
+    ids.insert("group_welcome", welcome.id.to_string());
     ids.insert("customer", customer);
     ids
 }
@@ -149,6 +237,11 @@ fn resolve(path: &str, ids: &HashMap<&'static str, String>) -> String {
     let resource = |p: &str| -> &'static str {
         match p {
             p if p.starts_with("/api/v1/customers") || p.starts_with("/console/customers") => "customer",
+            p if p.contains("/transfers/") => "transfer",
+            p if p.contains("/group-codes/") => "group_code",
+            p if p.contains("/group-welcome") => "group_welcome",
+            p if p.starts_with("/api/v1/mass-sends/") || p.starts_with("/console/wecom/mass-sends/") => "mass_send",
+            p if p.starts_with("/api/v1/moments/") || p.starts_with("/console/wecom/moments/") => "moment",
             p if p.starts_with("/api/v1/wecom/corps/") || p.starts_with("/console/wecom/") => "corp",
             p if p.starts_with("/api/v1/groups/") || p.starts_with("/console/groups/") => "group",
             p if p.starts_with("/api/v1/live-codes/") || p.starts_with("/console/live-codes/") => "live_code",
@@ -228,6 +321,8 @@ fn body_for(method: &str, path: &str, ids: &HashMap<&'static str, String>) -> Op
         ("PUT", "/api/v1/groups/{id}/kind") => json!({"kind": "daily"}),
         ("PUT", "/api/v1/live-codes/{id}") => json!({"corp": ids["corp"], "name": "x",
             "routing": {"staff": [{"userid": "zhangsan"}], "rotation": "round_robin"}}),
+        ("PUT", "/api/v1/group-codes/{id}") => json!({"corp": ids["corp"], "name": "x", "groups": ["wrX"]}),
+        ("PUT", "/api/v1/group-welcome-templates/{id}") => json!({"corp": ids["corp"], "name": "x", "text": "x"}),
         ("POST", _) | ("PATCH", _) => json!({}),
         _ => return None,
     };

@@ -4,9 +4,11 @@
 
 mod common;
 mod contacts;
+mod group_welcome;
 mod groups;
 mod mass;
 mod message;
+mod moment_results;
 mod moments;
 mod staff;
 mod tags;
@@ -18,9 +20,11 @@ pub use common::Text;
 #[cfg(test)]
 pub(crate) use common::test_support;
 pub use contacts::*;
+pub use group_welcome::*;
 pub use groups::*;
 pub use mass::*;
 pub use message::*;
+pub use moment_results::*;
 pub use moments::*;
 pub use staff::*;
 pub use tags::*;

@@ -280,6 +280,77 @@ impl FakeHandle {
         })
     }
 
+    /// A customer with a known external_userid who already has `userids` as their staff (no events): how the
+    /// demo mirrors the customers its database has. An existing customer only gains the missing relations.
+    pub fn import_contact(
+        &self,
+        corp: &str,
+        external_userid: &str,
+        name: &str,
+        userids: &[&str],
+    ) -> Result<(), FakeError> {
+        self.with_corp(corp, |c, env| {
+            if !c.customers.contains_key(external_userid) {
+                let customer = Customer {
+                    external_userid: external_userid.to_owned(),
+                    name: name.to_owned(),
+                    avatar: String::new(),
+                    kind: 1,
+                    gender: 0,
+                    unionid: None,
+                    corp_name: String::new(),
+                    corp_full_name: String::new(),
+                    position: String::new(),
+                };
+                c.customers.insert(external_userid.to_owned(), customer);
+            }
+            for userid in userids {
+                if c.follow(external_userid, userid).is_none() {
+                    let (code, _) = c.add_follow(env, external_userid, userid, None, 1)?;
+                    if let Some(code) = code {
+                        c.welcome_codes.remove(&code);
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// `n` customers who were already the member's before siyu was connected (add_way 1, no events pushed,
+    /// no welcome codes left open): how a benchmark or the demo fills a corp. Returns their external_userids.
+    pub fn seed_contacts(
+        &self,
+        corp: &str,
+        userid: &str,
+        n: usize,
+        name_prefix: &str,
+    ) -> Result<Vec<String>, FakeError> {
+        self.with_corp(corp, |c, env| {
+            let mut ids = Vec::with_capacity(n);
+            for i in 0..n {
+                let (_, id) = c.new_id("wm");
+                let customer = Customer {
+                    external_userid: id.clone(),
+                    name: format!("{name_prefix}{i}"),
+                    avatar: String::new(),
+                    kind: 1,
+                    gender: 0,
+                    unionid: None,
+                    corp_name: String::new(),
+                    corp_full_name: String::new(),
+                    position: String::new(),
+                };
+                c.customers.insert(id.clone(), customer);
+                let (code, _) = c.add_follow(env, &id, userid, None, 1)?;
+                if let Some(code) = code {
+                    c.welcome_codes.remove(&code);
+                }
+                ids.push(id);
+            }
+            Ok(ids)
+        })
+    }
+
     /// The customer adds the member (add_way 1): pushes `add_external_contact` with `State` and a fresh
     /// `WelcomeCode`.
     pub async fn customer_adds_staff(

@@ -141,6 +141,10 @@ impl Corp {
         if group.members.len() >= env.config.group_size_cap {
             return Err(FakeError::Invalid(format!("{chat_id} is full")));
         }
+        // A QR code (the group's own or a join way's) stops adding members at the scan cap.
+        if join_scene == 3 && group.members.len() >= env.config.join_scan_cap {
+            return Err(FakeError::Invalid(format!("{chat_id} takes no more members by QR code")));
+        }
         let invitor = (join_scene != 3).then(|| group.owner.clone());
         let m = Member { userid: member.into(), kind, join_time: env.now, join_scene, invitor, state: state.into() };
         group.members.push(m);

@@ -139,6 +139,13 @@ impl Corp {
 }
 
 impl FakeHandle {
+    /// A join way's settings as WeCom holds them now (`chat_id_list` included), if it exists.
+    pub fn join_way(&self, corp: &str, config_id: &str) -> Result<Option<Value>, FakeError> {
+        self.with_corp(corp, |c, _| {
+            Ok(way_key(c, config_id).and_then(|k| c.join_ways.get(&k)).map(|w| Value::Object(w.fields.clone())))
+        })
+    }
+
     /// A customer scans the join way: they join the first listed group with fewer than `join_scan_cap`
     /// members (with the way's `state`, join_scene 3), or a new group when all are full and
     /// `auto_create_room` is not 0. Pushes `create` (new group) and `update`/`add_member`.

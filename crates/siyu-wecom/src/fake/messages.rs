@@ -1,7 +1,8 @@
 //! App messages to staff (`message/send`): recipients from `touser` (`a|b` or `@all`) and `toparty`,
 //! `invaliduser`/`invalidparty`/`invalidtag` for unknown ones, 81013 when nobody is left, and the per-member
-//! caps (30 per minute, 1,000 per hour) over which messages are silently dropped. Every accepted message is
-//! recorded for assertions.
+//! caps (30 per minute, 1,000 per hour) over which messages are silently dropped; with
+//! `enable_duplicate_check` the same request JSON within `duplicate_check_interval` (default 1,800 s, at most
+//! 4 h) reaches nobody again. Every accepted message is recorded for assertions.
 
 use serde_json::{Value, json};
 
@@ -41,6 +42,20 @@ pub(crate) fn send(corp: &mut Corp, ctx: &Ctx<'_>) -> ApiResult {
     let msgtype = ctx.require("msgtype")?;
     if ctx.body.get(msgtype).is_none() {
         return Err(ApiError::invalid(format!("the {msgtype} object is missing")));
+    }
+    let duplicate_check = match ctx.body.get("enable_duplicate_check") {
+        Some(Value::Number(n)) => n.as_i64() == Some(1),
+        Some(Value::String(s)) => s == "1",
+        _ => false,
+    };
+    if duplicate_check {
+        let window = ctx.body.get("duplicate_check_interval").and_then(Value::as_i64).unwrap_or(1800).min(4 * 3600);
+        let now = ctx.now();
+        if let Some(earlier) = corp.app_messages.iter().rev().find(|m| now - m.at < window && m.body == *ctx.body) {
+            // WeCom answers as usual and delivers nothing.
+            return reply(json!({"invaliduser": "", "invalidparty": "", "invalidtag": "", "unlicenseduser": "",
+                                "msgid": earlier.msgid, "response_code": ""}));
+        }
     }
     let users = split(ctx.str("touser"));
     let parties = split(ctx.str("toparty"));

@@ -16,8 +16,8 @@ use serde_json::{Map, Value, json};
 use super::request::{ApiError, ApiResult, Ctx};
 use super::state::{Corp, Env, State};
 use super::{
-    Inner, LoggedRequest, contacts, groups, join_ways, limits, mass, messages, moments, staff, tags, tokens, transfers,
-    ways, welcome,
+    Inner, LoggedRequest, contacts, group_welcome, groups, join_ways, limits, mass, messages, moments, staff, tags,
+    tokens, transfers, ways, welcome,
 };
 
 /// An API handler: one corp's data and the request.
@@ -53,6 +53,10 @@ fn route(path: &str) -> Option<Handler> {
         "externalcontact/groupchat/update_join_way" => join_ways::update,
         "externalcontact/groupchat/del_join_way" => join_ways::delete,
         "externalcontact/send_welcome_msg" => welcome::send,
+        "externalcontact/group_welcome_template/add" => group_welcome::add,
+        "externalcontact/group_welcome_template/edit" => group_welcome::edit,
+        "externalcontact/group_welcome_template/get" => group_welcome::get,
+        "externalcontact/group_welcome_template/del" => group_welcome::delete,
         "externalcontact/groupchat/list" => groups::list,
         "externalcontact/groupchat/get" => groups::get,
         "externalcontact/add_msg_template" => mass::add_template,
@@ -63,6 +67,12 @@ fn route(path: &str) -> Option<Handler> {
         "externalcontact/cancel_groupmsg_send" => mass::cancel,
         "externalcontact/add_moment_task" => moments::add,
         "externalcontact/get_moment_task_result" => moments::result,
+        "externalcontact/get_moment_list" => moments::list,
+        "externalcontact/get_moment_task" => moments::tasks,
+        "externalcontact/get_moment_customer_list" => moments::customer_list,
+        "externalcontact/get_moment_send_result" => moments::send_result,
+        "externalcontact/get_moment_comments" => moments::comments,
+        "externalcontact/cancel_moment_task" => moments::cancel,
         "externalcontact/transfer_customer" => transfers::transfer_customer,
         "externalcontact/transfer_result" => transfers::transfer_result,
         "externalcontact/get_unassigned_list" => transfers::unassigned_list,

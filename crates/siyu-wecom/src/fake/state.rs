@@ -128,6 +128,8 @@ pub(crate) struct Corp {
     pub tag_groups: BTreeMap<u64, TagGroup>,
     pub contact_ways: BTreeMap<u64, ContactWay>,
     pub join_ways: BTreeMap<u64, JoinWay>,
+    /// Group welcome templates (入群欢迎语素材) by template_id: their text and attachment fields as given.
+    pub group_welcomes: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
     pub groups: BTreeMap<u64, Group>,
     pub welcome_codes: HashMap<String, WelcomeCode>,
     pub native_welcome: bool,
@@ -166,6 +168,7 @@ impl Corp {
             tag_groups: BTreeMap::new(),
             contact_ways: BTreeMap::new(),
             join_ways: BTreeMap::new(),
+            group_welcomes: BTreeMap::new(),
             groups: BTreeMap::new(),
             welcome_codes: HashMap::new(),
             native_welcome: false,

@@ -8,9 +8,12 @@
 //! `WeChatCrypto.decrypt_message` and `parse_message` go through the same file in the same run (`peer`); it
 //! has no database, so its decrypt + parse is compared with both of ours.
 //!
-//! The mass-send planning part is still to come: a `Part` variant and its module next to `callbacks`.
+//! Part `mass`: a mass send to 1 M customers through the fake WeCom server: planning time, and the call
+//! rate achieved against the configured quota (see `mass`).
 
 mod docs;
+mod mass;
+mod mass_docs;
 mod payloads;
 mod peer;
 mod persist;
@@ -38,13 +41,24 @@ pub const GOAL: f64 = 20.0;
 pub enum Part {
     /// Callback decrypt + parse (+ persist) per second against wechatpy.
     Callbacks,
+    /// Mass-send planning of `--recipients` and the achieved call rate against `--quota`.
+    Mass,
 }
 
 #[derive(Args)]
 pub struct WecomArgs {
-    /// Which part to run (the mass-send planning part will be added here).
+    /// Which part to run.
     #[arg(long, value_enum, default_value = "callbacks")]
     part: Part,
+    /// Mass part: customers in the send.
+    #[arg(long, default_value_t = 1_000_000)]
+    recipients: usize,
+    /// Mass part: staff the customers are spread over (each a sender with ≤10,000 per call).
+    #[arg(long, default_value_t = 100)]
+    senders: usize,
+    /// Mass part: `add_msg_template` calls per minute the fake allows and siyu is configured with.
+    #[arg(long, default_value_t = 60)]
+    quota: u32,
     /// Callbacks generated, decrypted and stored by each side.
     #[arg(long, default_value_t = 100_000)]
     callbacks: usize,
@@ -79,7 +93,53 @@ pub struct WecomArgs {
 pub async fn run(settings: Settings, a: WecomArgs) -> anyhow::Result<()> {
     match a.part {
         Part::Callbacks => callbacks(settings, a).await,
+        Part::Mass => mass_send(settings, a).await,
     }
+}
+
+fn backends(backend: &str) -> anyhow::Result<(bool, bool)> {
+    Ok(match backend {
+        "both" => (true, true),
+        "sqlite" => (true, false),
+        "postgres" | "postgresql" => (false, true),
+        "none" => (false, false),
+        other => anyhow::bail!("--backend {other}: expected sqlite, postgres, both or none"),
+    })
+}
+
+async fn mass_send(settings: Settings, a: WecomArgs) -> anyhow::Result<()> {
+    let (sqlite, postgres) = backends(&a.backend)?;
+    anyhow::ensure!(
+        a.recipients > 0 && a.senders > 0 && a.quota > 0,
+        "--recipients, --senders and --quota must be positive"
+    );
+    let mut outcomes = Vec::new();
+    let mut skipped = None;
+    if sqlite {
+        let db = Database::sqlite("wecom-mass");
+        outcomes.push(mass::on_database(&settings, db, a.recipients, a.senders, a.quota).await?);
+    }
+    if postgres {
+        let (server, named) = databases::postgres_server(&settings.database.url);
+        match Database::postgres(&server).await {
+            Ok(db) => outcomes.push(mass::on_database(&settings, db, a.recipients, a.senders, a.quota).await?),
+            Err(e) if !named => {
+                println!("PostgreSQL: skipped ({e:#}); name a server with --database-url or SIYU_BENCH_PG_URL");
+                skipped = Some(crate::redact(&server));
+            }
+            Err(e) => return Err(e.context(format!("PostgreSQL at {}", crate::redact(&server)))),
+        }
+    }
+    println!("\n{}\n", machine());
+    println!("{}", mass_docs::results(&outcomes));
+    if a.write_docs {
+        super::report::write_docs(&a.docs, mass_docs::SECTION, &mass_docs::section(&outcomes, skipped.as_deref()))?;
+        println!("written to {}", a.docs.display());
+    }
+    if let Some(o) = outcomes.iter().find(|o| !o.complete()) {
+        anyhow::bail!("{}: the send did not reach every recipient once ({:?})", o.label, o.counts);
+    }
+    Ok(())
 }
 
 /// siyu's decrypt + parse passes over the file on one thread, and what the events were.
@@ -91,13 +151,7 @@ pub struct Ours {
 }
 
 async fn callbacks(settings: Settings, a: WecomArgs) -> anyhow::Result<()> {
-    let (sqlite, postgres) = match a.backend.as_str() {
-        "both" => (true, true),
-        "sqlite" => (true, false),
-        "postgres" | "postgresql" => (false, true),
-        "none" => (false, false),
-        other => anyhow::bail!("--backend {other}: expected sqlite, postgres, both or none"),
-    };
+    let (sqlite, postgres) = backends(&a.backend)?;
     anyhow::ensure!(a.callbacks > 0 && a.runs > 0, "--callbacks and --runs must be positive");
     let python = match (a.skip_peer, a.python.clone()) {
         (true, _) => None,

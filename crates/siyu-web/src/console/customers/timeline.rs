@@ -125,6 +125,14 @@ pub fn describe(tr: Tr, e: &TimelineEntry, names: &HashMap<UserId, String>) -> (
             parts.into_iter().filter(|x| !x.is_empty()).collect::<Vec<_>>().join(" · ")
         }
         kinds::TASK_CREATED | kinds::TASK_COMPLETED => quoted(s(p, "title")),
+        "customer_transferred" | "transfer_failed" => {
+            let who = |name: &str, userid: &str| if s(p, name).is_empty() { s(p, userid) } else { s(p, name) };
+            let mut parts = vec![format!("{} → {}", who("from_name", "from"), who("to_name", "to"))];
+            if !s(p, "reason").is_empty() {
+                parts.push(label(tr, "transfers.reason", s(p, "reason")));
+            }
+            parts.join(" · ")
+        }
         kinds::IMPORTED => ["file", "file_name", "row"]
             .iter()
             .filter_map(|k| p.get(*k))

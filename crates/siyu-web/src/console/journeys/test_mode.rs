@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use chrono::{NaiveDateTime, TimeZone};
 use siyu_app::AppError;
 use siyu_app::journeys::simulate::{SimulateInput, SimulationView};
 use siyu_domain::customer::CustomerFilter;
@@ -135,13 +134,6 @@ fn rows(tr: Tr, g: &JourneyGraph, v: &SimulationView) -> Vec<StepRow> {
         .collect()
 }
 
-/// Reads `YYYY-MM-DD HH:MM` (or the `T` form of a datetime-local input) at the tenant's offset.
-fn local(s: &str, offset: chrono::FixedOffset) -> Option<chrono::DateTime<chrono::Utc>> {
-    let s = s.trim().replace('T', " ");
-    let t = NaiveDateTime::parse_from_str(&s, "%Y-%m-%d %H:%M").ok()?;
-    offset.from_local_datetime(&t).single().map(|t| t.with_timezone(&chrono::Utc))
-}
-
 /// `YYYY-MM-DD HH:MM name` per line.
 fn events(text: &str, offset: chrono::FixedOffset) -> Result<Vec<SimEvent>, String> {
     text.lines()
@@ -149,7 +141,7 @@ fn events(text: &str, offset: chrono::FixedOffset) -> Result<Vec<SimEvent>, Stri
         .map(|l| {
             let mut parts = l.split_whitespace();
             let (d, t, name) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-            match (local(&format!("{d} {t}"), offset), name.is_empty()) {
+            match (crate::console::tasks::local_time(&format!("{d} {t}"), offset), name.is_empty()) {
                 (Some(at), false) => Ok(SimEvent { at, name: name.to_string() }),
                 _ => Err(l.trim().to_string()),
             }
@@ -210,7 +202,11 @@ pub async fn show(
     if get(&q, "run").is_empty() {
         return Ok(render(&page));
     }
-    let mut input = SimulateInput { caps: page.caps, start: local(&start_text, offset), ..Default::default() };
+    let mut input = SimulateInput {
+        caps: page.caps,
+        start: crate::console::tasks::local_time(&start_text, offset),
+        ..Default::default()
+    };
     let chosen: BTreeMap<String, bool> =
         page.branches.iter().filter(|b| b.choice != "auto").map(|b| (b.node.clone(), b.choice == "yes")).collect();
     input.branches = chosen;

@@ -168,3 +168,19 @@ async fn app_messages_are_recorded_with_invalid_users() {
     assert_ne!(agent["ticket"], ticket["ticket"]);
     assert_eq!(h.fake.tickets(CORP).unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn a_repeated_app_message_with_the_duplicate_check_reaches_nobody_until_the_interval_passes() {
+    let h = Harness::start(FakeConfig::default()).await;
+    let body = json!({"touser": "zhangsan", "msgtype": "text", "agentid": 1000002, "text": {"content": "待办"},
+                      "enable_duplicate_check": 1, "duplicate_check_interval": 600});
+    let first = h.post("message/send", body.clone()).await;
+    let again = h.post("message/send", body.clone()).await;
+    assert_eq!(errcode(&again), 0);
+    assert_eq!(again["msgid"], first["msgid"]);
+    assert_eq!(h.fake.app_messages().len(), 1);
+    h.fake.clock().advance(601);
+    let later = h.post("message/send", body).await;
+    assert_ne!(later["msgid"], first["msgid"]);
+    assert_eq!(h.fake.app_messages().len(), 2);
+}
