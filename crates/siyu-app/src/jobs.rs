@@ -42,6 +42,8 @@ impl App {
     /// dynamic segments that are due (tests step the worker with this); returns the number of jobs run.
     pub async fn run_due_work(&self) -> AppResult<usize> {
         let mut n = 0;
+        // Group SOP steps that are due become mass sends (their jobs run below).
+        self.run_group_sops().await?;
         loop {
             while self.run_one_job().await? {
                 n += 1;
@@ -204,6 +206,10 @@ impl App {
                 // WeCom corps whose last full sync is a day old: sync again to repair drift.
                 if let Err(e) = self.schedule_wecom_reconciliation().await {
                     tracing::error!(error = ?e, "WeCom reconciliation scheduling failed");
+                }
+                // Group SOP steps that are due become mass sends; flash-sale groups past close tell their owner.
+                if let Err(e) = self.run_group_sops().await {
+                    tracing::error!(error = ?e, "group SOP run failed");
                 }
                 // App messages telling staff of new tasks (normally sent as the task is made; this retries).
                 if let Err(e) = self.send_staff_notices().await {

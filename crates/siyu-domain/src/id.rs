@@ -122,4 +122,8 @@ id_type!(
     MomentId,
     /// A customer inheritance (在职/离职继承) batch.
     TransferId,
+    /// A local label on customer groups (群标签).
+    GroupTagId,
+    /// A group SOP template (群SOP): timed steps sent to the groups it is applied to.
+    SopId,
 );

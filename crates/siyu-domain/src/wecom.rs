@@ -5,6 +5,7 @@ pub mod group_code;
 pub mod live_code;
 pub mod mass;
 pub mod moment;
+pub mod sop;
 pub mod transfer;
 pub mod welcome;
 

@@ -4,6 +4,8 @@
 mod callbacks;
 mod corps;
 mod group_codes;
+mod group_sops;
+mod group_tags;
 mod groups;
 mod limits;
 mod live_codes;
@@ -17,6 +19,7 @@ mod transfers;
 pub use callbacks::{CallbackRecord, NewCallback};
 pub use corps::NewCorp;
 pub use group_codes::{CodeJoin, GroupCodeStats, GroupFill};
+pub use group_sops::{ClosedGroup, NewSopRun, SopGroup, SopRun};
 pub use groups::{GroupQuery, GroupSync, GroupTrendDay};
 pub use limits::RateState;
 pub use live_codes::{CodeAdd, CodeStats};

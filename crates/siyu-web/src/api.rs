@@ -6,6 +6,7 @@ pub mod audience_syncs;
 pub mod customers;
 pub mod fields;
 pub mod group_codes;
+pub mod group_sops;
 pub mod idempotency;
 pub mod journey_versions;
 pub mod journeys;
@@ -53,6 +54,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(wecom::router())
         .merge(live_codes::router())
         .merge(group_codes::router())
+        .merge(group_sops::router())
         .merge(mass_sends::router())
         .merge(moments::router())
         .merge(transfers::router())

@@ -144,9 +144,8 @@ impl App {
                 let (Some(open), Some(close)) = (opens_on, closes_on) else {
                     return Err(AppError::invalid("closes_on", "a flash-sale group needs open and close dates"));
                 };
-                let days = (close - open).num_days();
-                if !(0..=14).contains(&days) {
-                    return Err(AppError::invalid("closes_on", "closes 0 to 14 days after it opens"));
+                if !siyu_domain::wecom::sop::check_flash_dates(open, close) {
+                    return Err(AppError::invalid("closes_on", "closes 3 to 7 days after it opens"));
                 }
                 (Some(open), Some(close))
             }

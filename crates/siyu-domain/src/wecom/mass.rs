@@ -40,6 +40,9 @@ pub struct GroupAudience {
     pub owners: Vec<String>,
     #[serde(default)]
     pub name_contains: Option<String>,
+    /// Only these groups (chat_ids; none: no such filter). A group SOP step sends to exactly its group.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chat_ids: Vec<String>,
 }
 
 /// Groups per `add_msg_template` call (WeCom's `chat_id_list` limit).

@@ -3,7 +3,7 @@
 //! difference, so trends come out the same whether a change arrived by callback or by reconciliation.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use siyu_domain::id::{CorpId, CustomerId, GroupId, TenantId, UserId};
+use siyu_domain::id::{CorpId, CustomerId, GroupId, GroupTagId, TenantId, UserId};
 use siyu_domain::wecom::{CustomerGroup, GroupKind, GroupMember, member_diff};
 use uuid::Uuid;
 
@@ -33,6 +33,12 @@ pub struct GroupQuery {
     pub kind: Option<GroupKind>,
     pub name: Option<String>,
     pub include_dismissed: bool,
+    /// Only groups carrying this group tag.
+    pub tag: Option<GroupTagId>,
+    /// Only flash-sale groups open on this local date.
+    pub open_on: Option<NaiveDate>,
+    /// Only flash-sale groups closing within these local dates.
+    pub closes_between: Option<(NaiveDate, NaiveDate)>,
     pub limit: i64,
     pub offset: i64,
 }
@@ -266,14 +272,26 @@ impl Wecom<'_> {
         if !q.include_dismissed {
             filter.push_str(" AND g.dismissed_at IS NULL");
         }
+        if q.tag.is_some() {
+            filter.push_str(" AND g.id IN (SELECT group_id FROM group_tag_links WHERE tenant_id = $1 AND tag_id = $6)");
+        }
+        if q.open_on.is_some() {
+            filter.push_str(" AND g.kind = 'flash' AND g.opens_on <= $9 AND g.closes_on >= $9");
+        }
+        if q.closes_between.is_some() {
+            filter.push_str(" AND g.kind = 'flash' AND g.closes_on >= $10 AND g.closes_on <= $11");
+        }
         let like = q.name.as_ref().map(|n| format!("%{}%", n.replace(['%', '_'], "")));
-        let list = format!("{GROUP_SELECT}{filter} ORDER BY g.member_count DESC, g.id LIMIT $6 OFFSET $7");
+        let list = format!("{GROUP_SELECT}{filter} ORDER BY g.member_count DESC, g.id LIMIT $7 OFFSET $8");
+        let (from, to) = (q.closes_between.map(|b| b.0), q.closes_between.map(|b| b.1));
         let count = format!("SELECT COUNT(*) FROM customer_groups g{filter}");
         let (rows, total): (Vec<GroupRow>, (i64,)) = on_pool!(self.0, p => {
             let rows = sqlx::query_as(sqlx::AssertSqlSafe(list.as_str())).bind(tenant.0).bind(q.corp.map(|c| c.0)).bind(q.owner.map(|u| u.0))
-                .bind(q.kind.map(GroupKind::as_str)).bind(&like).bind(q.limit).bind(q.offset).fetch_all(p).await?;
+                .bind(q.kind.map(GroupKind::as_str)).bind(&like).bind(q.tag.map(|t| t.0)).bind(q.limit).bind(q.offset)
+                .bind(q.open_on).bind(from).bind(to).fetch_all(p).await?;
             let total = sqlx::query_as(sqlx::AssertSqlSafe(count.as_str())).bind(tenant.0).bind(q.corp.map(|c| c.0)).bind(q.owner.map(|u| u.0))
-                .bind(q.kind.map(GroupKind::as_str)).bind(&like).fetch_one(p).await?;
+                .bind(q.kind.map(GroupKind::as_str)).bind(&like).bind(q.tag.map(|t| t.0)).bind(q.limit).bind(q.offset)
+                .bind(q.open_on).bind(from).bind(to).fetch_one(p).await?;
             Ok::<_, sqlx::Error>((rows, total))
         })?;
         Ok((rows.into_iter().map(Into::into).collect(), total.0))

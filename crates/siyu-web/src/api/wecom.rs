@@ -106,6 +106,8 @@ pub struct GroupParams {
     pub kind: Option<String>,
     #[serde(default)]
     pub include_dismissed: bool,
+    /// Only groups carrying this group tag.
+    pub tag: Option<siyu_domain::id::GroupTagId>,
     pub limit: Option<i64>,
     pub offset: Option<i64>,
 }
@@ -133,6 +135,7 @@ pub async fn list_groups(
         name: p.name.filter(|n| !n.trim().is_empty()),
         kind,
         include_dismissed: p.include_dismissed,
+        tag: p.tag,
         limit: p.limit.unwrap_or(50),
         offset: p.offset.unwrap_or(0),
         ..GroupQuery::default()

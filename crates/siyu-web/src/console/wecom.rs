@@ -4,7 +4,9 @@
 //! changes a corp (secrets left empty stay as stored). Secrets are never shown back, only their hints.
 //! The customer-group pages (客户群) are in `groups`.
 
+pub mod group_settings;
 pub mod groups;
+pub mod sops;
 pub mod transfers;
 
 use askama::Template;
@@ -38,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .post("/console/wecom/{id}/sync", sync)
         .into_router()
         .merge(groups::router())
+        .merge(sops::router())
         .merge(transfers::router())
 }
 

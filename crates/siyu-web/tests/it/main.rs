@@ -27,6 +27,7 @@ mod values;
 mod wecom_callbacks;
 mod wecom_console;
 mod wecom_group_codes;
+mod wecom_group_sop;
 mod wecom_live_codes;
 mod wecom_live_codes_console;
 mod wecom_mass_groups;

@@ -109,6 +109,12 @@ async fn objects(t: &TestApp, f: &Fixture) -> HashMap<&'static str, String> {
     let (corp, group) = crate::wecom_console::corp_and_group(t, f).await;
     ids.insert("corp", corp.to_string());
     ids.insert("group", group.to_string());
+    // A group tag and a group SOP template.
+    let (_, tag) = t.api("POST", "/api/v1/group-tags", &f.token, Some(json!({"name": "高意向"}))).await;
+    ids.insert("group_tag", tag["id"].as_str().unwrap().to_string());
+    let sop = json!({"name": "日常", "kind": "daily", "steps": [{"time": "09:00", "text": "早安"}]});
+    let (_, sop) = t.api("POST", "/api/v1/group-sops", &f.token, Some(sop)).await;
+    ids.insert("group_sop", sop["id"].as_str().unwrap().to_string());
     // A live code in that corp (stored directly: the corp has no WeCom to create its contact way in).
     let id = LiveCodeId::new();
     let routing = Routing {
@@ -237,6 +243,8 @@ fn resolve(path: &str, ids: &HashMap<&'static str, String>) -> String {
     let resource = |p: &str| -> &'static str {
         match p {
             p if p.starts_with("/api/v1/customers") || p.starts_with("/console/customers") => "customer",
+            p if p.contains("/group-tags/") => "group_tag",
+            p if p.contains("/group-sops/") => "group_sop",
             p if p.contains("/transfers/") => "transfer",
             p if p.contains("/group-codes/") => "group_code",
             p if p.contains("/group-welcome") => "group_welcome",
@@ -319,6 +327,11 @@ fn body_for(method: &str, path: &str, ids: &HashMap<&'static str, String>) -> Op
         ("PUT", "/api/v1/wecom/corps/{id}") => json!({"corp_id": "wwgroups0001", "name": "x", "contact_secret": "s",
             "callback_token": "Tok3n", "callback_aes_key": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"}),
         ("PUT", "/api/v1/groups/{id}/kind") => json!({"kind": "daily"}),
+        ("PATCH", "/api/v1/groups/{id}") => json!({"tag_ids": []}),
+        ("PATCH", "/api/v1/group-tags/{id}") => json!({"name": "x"}),
+        ("PUT", "/api/v1/group-sops/{id}") => {
+            json!({"name": "x", "kind": "daily", "steps": [{"time": "09:00", "text": "x"}]})
+        }
         ("PUT", "/api/v1/live-codes/{id}") => json!({"corp": ids["corp"], "name": "x",
             "routing": {"staff": [{"userid": "zhangsan"}], "rotation": "round_robin"}}),
         ("PUT", "/api/v1/group-codes/{id}") => json!({"corp": ids["corp"], "name": "x", "groups": ["wrX"]}),

@@ -175,7 +175,7 @@ async fn the_groups_page_lists_groups_with_their_chart_and_a_group_page_shows_it
     let r = console.post(t.url(&kind)).form(&form).send().await.unwrap();
     assert_eq!(r.status(), 400);
     let body = r.text().await.unwrap();
-    assert!(body.contains("关群日期须在开群后 0–14 天内") && body.contains("value=\"2025-06-01\""), "kept");
+    assert!(body.contains("关群日期须在开群后 3–7 天") && body.contains("value=\"2025-06-01\""), "kept");
     let form = [("_csrf", token.as_str()), ("kind", "flash"), ("opens_on", "2025-05-01"), ("closes_on", "2025-05-07")];
     let r = console.post(t.url(&kind)).form(&form).send().await.unwrap();
     assert_eq!(r.status(), 303);

@@ -38,6 +38,10 @@ fn group_filter(sql: &mut Sql, m: &Audience) {
     if let Some(name) = groups.name_contains.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
         sql.push(" AND g.name LIKE ").bind(Arg::Text(contains_pattern(name))).push(" ESCAPE '\\'");
     }
+    if !groups.chat_ids.is_empty() {
+        sql.push(" AND g.chat_id IN (");
+        texts(sql, &groups.chat_ids);
+    }
 }
 
 impl Wecom<'_> {

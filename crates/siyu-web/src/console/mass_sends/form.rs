@@ -130,7 +130,7 @@ impl Values {
         if self.groups {
             let name_contains = Some(self.name_contains.clone()).filter(|n| !n.is_empty());
             return Ok(Audience {
-                groups: Some(GroupAudience { owners: self.owners.clone(), name_contains }),
+                groups: Some(GroupAudience { owners: self.owners.clone(), name_contains, chat_ids: Vec::new() }),
                 ..Audience::default()
             });
         }

@@ -10,20 +10,23 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect};
+use axum::response::IntoResponse;
 use chrono::{Duration, NaiveDate};
 use serde::Deserialize;
 use siyu_app::AppError;
 use siyu_app::wecom::GroupQuery;
 use siyu_domain::access::Permission;
 use siyu_domain::id::GroupId;
+use siyu_domain::id::GroupTagId;
 use siyu_domain::identity::IdentityKind;
 use siyu_domain::wecom::{CustomerGroup, GroupKind, GroupMember};
 
+use super::group_settings::{self, CalendarView, Choice, SettingsForm};
+
 use crate::auth::{ConsoleActor, urlencode};
 use crate::console::customers::parse_id;
-use crate::console::customers::view::{FormErrors, fmt_opt, label, one, text};
-use crate::console::page::{Chrome, ConsoleResult, FormPost, render};
+use crate::console::customers::view::{FormErrors, fmt_opt, label};
+use crate::console::page::{Chrome, ConsoleResult, render};
 use crate::console::{Bar, bars_scaled};
 use crate::i18n::Tr;
 use crate::routes::Routes;
@@ -39,7 +42,7 @@ pub fn router() -> Router<AppState> {
     Routes::new()
         .get(PATH, list)
         .get("/console/groups/{id}", detail)
-        .post("/console/groups/{id}/kind", set_kind)
+        .post("/console/groups/{id}/kind", super::group_settings::set_kind)
         .into_router()
 }
 
@@ -103,6 +106,10 @@ pub struct GroupRow {
     pub dates: String,
     pub created: String,
     pub dismissed: bool,
+    /// The group's tags.
+    pub tags: Vec<String>,
+    /// A flash-sale group's phase badge: (class, label).
+    pub phase: Option<(&'static str, String)>,
 }
 
 fn owner(g: &CustomerGroup) -> String {
@@ -117,8 +124,10 @@ fn dates(g: &CustomerGroup) -> String {
 }
 
 impl GroupRow {
-    fn of(tr: Tr, g: CustomerGroup) -> Self {
+    fn of(tr: Tr, g: CustomerGroup, today: NaiveDate, tags: Vec<String>) -> Self {
         Self {
+            tags,
+            phase: group_settings::phase(&g, today).map(|(class, key)| (class, tr.t(key).to_owned())),
             id: g.id.to_string(),
             owner: owner(&g),
             dates: dates(&g),
@@ -141,6 +150,12 @@ struct ListParams {
     kind: String,
     #[serde(default)]
     dismissed: Option<String>,
+    /// A group tag's id.
+    #[serde(default)]
+    tag: String,
+    /// `open` (flash-sale groups open today) or `closing` (closing soon).
+    #[serde(default)]
+    phase: String,
     #[serde(default)]
     page: Option<i64>,
 }
@@ -155,6 +170,10 @@ struct GroupsPage {
     name: String,
     kind: String,
     dismissed: bool,
+    tag: String,
+    phase: String,
+    /// The tenant's group tags: (id, name).
+    tags: Vec<(String, String)>,
     page: i64,
     pages: i64,
     chart: TrendChart,
@@ -165,7 +184,7 @@ impl GroupsPage {
     fn link(&self, page: i64) -> String {
         let name = urlencode(&self.name);
         let dismissed = if self.dismissed { "&dismissed=1" } else { "" };
-        format!("{PATH}?name={name}&kind={}{dismissed}&page={page}", self.kind)
+        format!("{PATH}?name={name}&kind={}&tag={}&phase={}{dismissed}&page={page}", self.kind, self.tag, self.phase)
     }
 }
 
@@ -176,27 +195,45 @@ async fn list(State(state): State<AppState>, ca: ConsoleActor, Query(q): Query<L
     let name = q.name.trim().to_string();
     let dismissed = q.dismissed.as_deref().is_some_and(|d| !d.is_empty() && d != "0");
     let page = q.page.unwrap_or(1).max(1);
+    let today = crate::console::segments::today(&state, &ca.actor).await?;
+    let tag: Option<GroupTagId> = q.tag.trim().parse().ok();
+    let phase = q.phase.trim();
     let query = GroupQuery {
-        corp: None,
-        owner: None,
         kind,
         name: (!name.is_empty()).then(|| name.clone()),
         include_dismissed: dismissed,
+        tag,
+        open_on: (phase == "open").then_some(today),
+        closes_between: (phase == "closing")
+            .then(|| (today, today + Duration::days(group_settings::CLOSING_SOON_DAYS))),
         limit: PAGE,
         offset: (page - 1) * PAGE,
+        ..GroupQuery::default()
     };
     let (groups, total) = state.app.customer_groups(&ca.actor, query).await?;
+    let ids: Vec<_> = groups.iter().map(|g| g.id).collect();
+    let links = state.app.store.wecom().tags_of_groups(ca.actor.tenant, &ids).await.map_err(AppError::from)?;
+    let tags_of = |g: &CustomerGroup| links.iter().filter(|l| l.0 == g.id).map(|l| l.2.clone()).collect();
     let trend = state.app.group_trend(&ca.actor, DAYS).await?;
-    let today = state.app.now().date_naive();
+    let all_tags = state.app.group_tags(&ca.actor).await?;
     let page = GroupsPage {
-        rows: groups.into_iter().map(|g| GroupRow::of(tr, g)).collect(),
+        rows: groups
+            .into_iter()
+            .map(|g| {
+                let t = tags_of(&g);
+                GroupRow::of(tr, g, today, t)
+            })
+            .collect(),
         total: tr.t("groups.total").replace("{n}", &total.to_string()),
         name,
         kind: kind.map(|k| k.as_str().to_string()).unwrap_or_default(),
         dismissed,
+        tag: tag.map(|t| t.to_string()).unwrap_or_default(),
+        phase: if matches!(phase, "open" | "closing") { phase.to_owned() } else { String::new() },
+        tags: all_tags.into_iter().map(|t| (t.id.to_string(), t.name)).collect(),
         page,
         pages: ((total + PAGE - 1) / PAGE).max(1),
-        chart: TrendChart::new(tr, today, trend.into_iter().map(|d| (d.day, d.joins, d.leaves))),
+        chart: TrendChart::new(tr, state.app.now().date_naive(), trend.into_iter().map(|d| (d.day, d.joins, d.leaves))),
         chrome,
     };
     Ok(render(&page))
@@ -230,13 +267,6 @@ impl MemberRow {
     }
 }
 
-/// The kind form's values.
-pub struct KindForm {
-    pub kind: &'static str,
-    pub opens_on: String,
-    pub closes_on: String,
-}
-
 #[derive(Template)]
 #[template(path = "group_detail.html")]
 struct DetailPage {
@@ -250,15 +280,18 @@ struct DetailPage {
     members: Vec<MemberRow>,
     chart: TrendChart,
     can_edit: bool,
-    form: KindForm,
+    form: SettingsForm,
+    tags: Vec<Choice>,
+    sops: Vec<Choice>,
+    calendar: CalendarView,
     errors: FormErrors,
 }
 
-async fn detail_page(
+pub(super) async fn detail_page(
     state: &AppState,
     ca: &ConsoleActor,
     id: GroupId,
-    form: Option<KindForm>,
+    form: Option<SettingsForm>,
     errors: FormErrors,
 ) -> ConsoleResult {
     let chrome = Chrome::new(&ca.user, Some(&ca.actor), "groups");
@@ -283,12 +316,19 @@ async fn detail_page(
         members.push(MemberRow::of(tr, m, url));
     }
     let g = d.group;
-    let form = form.unwrap_or_else(|| KindForm {
+    let view = state.app.group_view(&ca.actor, id).await?;
+    let form = form.unwrap_or_else(|| SettingsForm {
         kind: g.kind.as_str(),
         opens_on: g.opens_on.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default(),
         closes_on: g.closes_on.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default(),
+        tag_ids: view.tags.iter().map(|t| t.id.to_string()).collect(),
+        sop_id: view.sop_id.map(|s| s.to_string()).unwrap_or_default(),
+        new_tag: String::new(),
     });
-    let today = state.app.now().date_naive();
+    let (tags, sops) = group_settings::choices(state, ca, &form).await?;
+    let calendar = group_settings::calendar_view(tr, state.app.group_sop_calendar(&ca.actor, id).await?);
+    let today = crate::console::segments::today(state, &ca.actor).await?;
+    let tag_names = view.tags.into_iter().map(|t| t.name).collect();
     let page = DetailPage {
         id: g.id.to_string(),
         chat_id: g.chat_id.clone(),
@@ -296,10 +336,17 @@ async fn detail_page(
         notice: g.notice.clone().filter(|n| !n.trim().is_empty()),
         dismissed_at: fmt_opt(&g.dismissed_at),
         members,
-        chart: TrendChart::new(tr, today, d.trend.into_iter().map(|t| (t.day, t.joins, t.leaves))),
+        chart: TrendChart::new(
+            tr,
+            state.app.now().date_naive(),
+            d.trend.into_iter().map(|t| (t.day, t.joins, t.leaves)),
+        ),
         can_edit: ca.actor.can(Permission::CustomersWrite),
         form,
-        group: GroupRow::of(tr, g),
+        tags,
+        sops,
+        calendar,
+        group: GroupRow::of(tr, g, today, tag_names),
         errors,
         chrome,
     };
@@ -310,56 +357,4 @@ async fn detail_page(
 async fn detail(State(state): State<AppState>, ca: ConsoleActor, Path(id): Path<String>) -> ConsoleResult {
     let id: GroupId = parse_id(&id)?;
     detail_page(&state, &ca, id, None, FormErrors::default()).await
-}
-
-/// A date field of the kind form: empty is none, anything else must be `YYYY-MM-DD`.
-fn date(fields: &[(String, String)], key: &str) -> Result<Option<NaiveDate>, AppError> {
-    match text(fields, key) {
-        d if d.is_empty() => Ok(None),
-        d => NaiveDate::parse_from_str(&d, "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| AppError::invalid(key, "expected_date_yyyy_mm_dd")),
-    }
-}
-
-/// The app's reasons for refusing the dates, in the console's words.
-fn kind_errors(tr: Tr, e: &AppError) -> FormErrors {
-    let mut errors = FormErrors::from_error(tr, e, "kind");
-    if let AppError::Invalid(i) = e {
-        let key = if i.reason.starts_with("a flash-sale") {
-            Some("groups.err.dates_required")
-        } else if i.reason.starts_with("closes") {
-            Some("groups.err.flash_length")
-        } else {
-            None
-        };
-        if let (Some(key), Some(first)) = (key, errors.0.first_mut()) {
-            first.message = tr.t(key).to_string();
-        }
-    }
-    errors
-}
-
-async fn set_kind(State(state): State<AppState>, Path(id): Path<String>, post: FormPost) -> ConsoleResult {
-    let FormPost { ca, fields } = post;
-    let id: GroupId = parse_id(&id)?;
-    // The group first: another tenant's (or another owner's) group is not found before the form is judged.
-    state.app.customer_group(&ca.actor, id).await?;
-    let tr = Chrome::new(&ca.user, Some(&ca.actor), "groups").tr;
-    let kind_text = one(&fields, "kind").unwrap_or("");
-    let form = KindForm {
-        kind: GroupKind::parse(kind_text).map_or("daily", GroupKind::as_str),
-        opens_on: text(&fields, "opens_on"),
-        closes_on: text(&fields, "closes_on"),
-    };
-    let result = match (GroupKind::parse(kind_text), date(&fields, "opens_on"), date(&fields, "closes_on")) {
-        (None, _, _) => Err(AppError::invalid("kind", "expected_option")),
-        (_, Err(e), _) | (_, _, Err(e)) => Err(e),
-        (Some(kind), Ok(open), Ok(close)) => state.app.set_group_kind(&ca.actor, id, kind, open, close).await,
-    };
-    match result {
-        Ok(_) => Ok(Redirect::to(&format!("{PATH}/{id}#kind")).into_response()),
-        Err(e @ AppError::Invalid(_)) => detail_page(&state, &ca, id, Some(form), kind_errors(tr, &e)).await,
-        Err(e) => Err(e.into()),
-    }
 }

@@ -24,7 +24,7 @@ pub fn results(outcomes: &[MassOutcome]) -> String {
              ({rate} recipients/s; goal ≤ {plan_goal:.1} s): {plan_met}.\n\
              - sending: {calls} `add_msg_template` calls in {send:.1} s = {per_min:.1}/min against a quota of \
              {quota}/min = {used:.3} of the quota (goal ≥ {RATE_GOAL}): {used_met}; 45009 answers: {throttled} \
-             (goal 0): {throttled_met}; recipients sent {sent} of {planned}.\n",
+             (goal 0): {throttled_met}; recipients sent {sent} of {planned}.\n\n",
             label = o.label,
             durability = o.durability,
             n = thousands(o.recipients as f64),
