@@ -165,9 +165,24 @@ pub fn add_way_name(code: i64) -> &'static str {
     }
 }
 
+/// WeCom's `add_way` code of one of [`add_way_name`]'s names (`other_channel` as 11, anything else as 0).
+pub fn add_way_code(name: &str) -> i64 {
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 16, 201, 202].into_iter().find(|c| add_way_name(*c) == name).unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_add_way_name_reads_back_as_a_code_with_the_same_name() {
+        for code in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 16, 201, 202] {
+            let name = add_way_name(code);
+            assert_eq!(add_way_name(add_way_code(name)), name);
+        }
+        assert_eq!(add_way_code("qr_code"), 1);
+        assert_eq!(add_way_code("nonsense"), 0);
+    }
 
     fn member(key: &str) -> GroupMember {
         GroupMember {

@@ -44,7 +44,7 @@ use tokio::sync::watch;
 
 pub use clock::FakeClock;
 pub use config::FakeConfig;
-pub use contacts::{Added, CustomerEdit, CustomerSetup};
+pub use contacts::{Added, CustomerEdit, CustomerSetup, ImportedFollow};
 pub use groups::CreatedGroup;
 pub use join_ways::Joined;
 pub use messages::AppMessage;

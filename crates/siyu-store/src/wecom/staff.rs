@@ -2,7 +2,8 @@
 //! siyu member) and corp tags (`wecom_tags`).
 
 use chrono::{DateTime, Utc};
-use siyu_domain::id::{CorpId, DepartmentId, TenantId, UserId};
+use siyu_domain::customer::Follow;
+use siyu_domain::id::{CorpId, CustomerId, DepartmentId, TenantId, UserId};
 use siyu_domain::wecom::WecomStaff;
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -125,22 +126,38 @@ impl Wecom<'_> {
         Ok(())
     }
 
-    /// The corp's customers as siyu knows them: (external_userid, customer name, a staff member following
-    /// them), one row per follow, by external_userid. What the demo mirrors into its fake WeCom.
+    /// The corp's customers as siyu knows them: (external_userid, customer name, a relation), one row per
+    /// follow, by external_userid. What the demo mirrors into its fake WeCom.
     pub async fn corp_contacts(
         &self,
         tenant: TenantId,
         corp_id: &str,
         limit: i64,
-    ) -> Result<Vec<(String, String, UserId)>, StoreError> {
-        let rows: Vec<(String, String, Uuid)> = on_pool!(self.0, p => sqlx::query_as(
-            "SELECT i.lookup, c.name, f.user_id FROM identities i \
+    ) -> Result<Vec<(String, String, Follow)>, StoreError> {
+        type Row = (String, String, Uuid, Uuid, Option<String>, Option<String>, String, Option<String>, DateTime<Utc>);
+        let rows: Vec<Row> = on_pool!(self.0, p => sqlx::query_as(
+            "SELECT i.lookup, c.name, f.customer_id, f.user_id, f.remark, f.description, f.add_way, f.state, \
+             f.added_at FROM identities i \
              JOIN customers c ON c.tenant_id = i.tenant_id AND c.id = i.customer_id \
              JOIN follows f ON f.tenant_id = c.tenant_id AND f.customer_id = c.id \
              WHERE i.tenant_id = $1 AND i.kind = 'external_userid' AND i.namespace = $2 AND c.erased_at IS NULL \
              ORDER BY i.lookup, f.added_at LIMIT $3")
             .bind(tenant.0).bind(corp_id).bind(limit).fetch_all(p).await)?;
-        Ok(rows.into_iter().map(|(e, n, u)| (e, n, UserId(u))).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(ext, name, customer, user, remark, description, add_way, state, added_at)| {
+                let follow = Follow {
+                    customer_id: CustomerId(customer),
+                    user_id: UserId(user),
+                    remark,
+                    description,
+                    add_way,
+                    state,
+                    added_at,
+                };
+                (ext, name, follow)
+            })
+            .collect())
     }
 
     /// A staff member left the corp (WeCom status 5).

@@ -38,6 +38,19 @@ impl Default for CustomerSetup {
     }
 }
 
+/// A relation a customer already has, for [`FakeHandle::import_contact`].
+#[derive(Clone, Debug, Default)]
+pub struct ImportedFollow {
+    pub userid: String,
+    pub remark: String,
+    pub description: String,
+    /// The channel `state`, empty for none.
+    pub state: String,
+    pub add_way: u8,
+    /// Unix seconds.
+    pub createtime: i64,
+}
+
 /// What `customer_adds_staff` did.
 #[derive(Clone, Debug)]
 pub struct Added {
@@ -280,14 +293,14 @@ impl FakeHandle {
         })
     }
 
-    /// A customer with a known external_userid who already has `userids` as their staff (no events): how the
+    /// A customer with a known external_userid and the relations they already have (no events): how the
     /// demo mirrors the customers its database has. An existing customer only gains the missing relations.
     pub fn import_contact(
         &self,
         corp: &str,
         external_userid: &str,
         name: &str,
-        userids: &[&str],
+        follows: &[ImportedFollow],
     ) -> Result<(), FakeError> {
         self.with_corp(corp, |c, env| {
             if !c.customers.contains_key(external_userid) {
@@ -304,12 +317,19 @@ impl FakeHandle {
                 };
                 c.customers.insert(external_userid.to_owned(), customer);
             }
-            for userid in userids {
-                if c.follow(external_userid, userid).is_none() {
-                    let (code, _) = c.add_follow(env, external_userid, userid, None, 1)?;
-                    if let Some(code) = code {
-                        c.welcome_codes.remove(&code);
-                    }
+            for f in follows {
+                if c.follow(external_userid, &f.userid).is_some() {
+                    continue;
+                }
+                let state = (!f.state.is_empty()).then_some(f.state.as_str());
+                let (code, _) = c.add_follow(env, external_userid, &f.userid, state, f.add_way)?;
+                if let Some(code) = code {
+                    c.welcome_codes.remove(&code);
+                }
+                if let Some(follow) = c.follow_mut(external_userid, &f.userid) {
+                    follow.remark.clone_from(&f.remark);
+                    follow.description.clone_from(&f.description);
+                    follow.createtime = f.createtime;
                 }
             }
             Ok(())

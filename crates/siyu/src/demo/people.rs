@@ -38,7 +38,7 @@ const CHANNELS: [(usize, u32, &str, &[&str]); 5] = [
     (1, 20, "qr_code", &["live_room_0618", "live_room_1111", "live_room_weekly"]),
     (2, 18, "card_share", &["mini_member_center", "mini_order_success"]),
     (3, 10, "card_share", &["referral_invite"]),
-    (4, 12, "group", &["group_vip_01", "group_newbie_02"]),
+    (4, 12, "group_chat", &["group_vip_01", "group_newbie_02"]),
 ];
 
 /// An endless-until-`total` stream of customers in creation order.
@@ -197,7 +197,7 @@ impl People {
                 user_id: user,
                 remark: None,
                 description: None,
-                add_way: ["card_share", "group", "phone_search"][self.rng.gen_range(0..3)].into(),
+                add_way: ["card_share", "group_chat", "phone_search"][self.rng.gen_range(0..3)].into(),
                 state: None,
                 added_at,
             });

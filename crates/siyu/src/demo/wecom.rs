@@ -19,8 +19,9 @@ use siyu_app::wecom::CorpInput;
 use siyu_app::{Actor, App};
 use siyu_domain::access::Role;
 use siyu_domain::id::CorpId;
+use siyu_domain::wecom::add_way_code;
 use siyu_store::wecom::StaffSync;
-use siyu_wecom::fake::{CorpSetup, FakeConfig, FakeHandle, FakeWecom};
+use siyu_wecom::fake::{CorpSetup, FakeConfig, FakeHandle, FakeWecom, ImportedFollow};
 
 use super::brand::DEPARTMENTS;
 use super::err;
@@ -84,18 +85,27 @@ pub async fn start(app: &App, owner: &Actor, listen: &str) -> anyhow::Result<(Fa
         userids.insert(m.user_id, (m.username.clone(), dept));
     }
 
-    // Customers and who follows them, then a few groups of each region's first staff member's customers.
-    let mut contacts: BTreeMap<String, (String, Vec<&str>)> = BTreeMap::new();
-    for (ext, name, user) in app.store.wecom().corp_contacts(tenant, CORP_ID, MAX_CONTACTS).await? {
-        if let Some((userid, _)) = userids.get(&user) {
-            contacts.entry(ext).or_insert_with(|| (name, Vec::new())).1.push(userid);
+    // Customers and their relations as siyu has them (remark, channel state, add way, time), so the sync
+    // finds them unchanged; then a few groups of each region's first staff member's customers.
+    let mut contacts: BTreeMap<String, (String, Vec<ImportedFollow>)> = BTreeMap::new();
+    for (ext, name, f) in app.store.wecom().corp_contacts(tenant, CORP_ID, MAX_CONTACTS).await? {
+        if let Some((userid, _)) = userids.get(&f.user_id) {
+            let follow = ImportedFollow {
+                userid: userid.clone(),
+                remark: f.remark.unwrap_or_default(),
+                description: f.description.unwrap_or_default(),
+                state: f.state.unwrap_or_default(),
+                add_way: u8::try_from(add_way_code(&f.add_way)).unwrap_or(0),
+                createtime: f.added_at.timestamp(),
+            };
+            contacts.entry(ext).or_insert_with(|| (name, Vec::new())).1.push(follow);
         }
     }
     let mut by_staff: HashMap<&str, Vec<&str>> = HashMap::new();
     for (ext, (name, follows)) in &contacts {
         fake.import_contact(CORP_ID, ext, name, follows)?;
         if let Some(first) = follows.first() {
-            by_staff.entry(first).or_default().push(ext);
+            by_staff.entry(first.userid.as_str()).or_default().push(ext);
         }
     }
     let mut owners: Vec<&str> = by_staff.keys().copied().collect();
