@@ -23,6 +23,9 @@ use crate::{Actor, App};
 /// The job kind of a full sync.
 pub const SYNC_JOB: &str = "wecom_sync";
 
+/// Relations younger than this are never ended by the reconciliation (they may postdate WeCom's list).
+const RECENT_MINUTES: i64 = 10;
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Phase {
@@ -177,6 +180,7 @@ impl App {
                     s.phase = Phase::Groups;
                     return Ok(());
                 };
+                let asked = self.now();
                 let theirs: HashSet<String> = handle
                     .client
                     .external_contact_list(&handle.contact, &member.userid)
@@ -185,7 +189,13 @@ impl App {
                     .into_iter()
                     .collect();
                 let ours = self.store.wecom().followed_contacts(tenant, &handle.corp_id, member.user_id).await?;
-                for (external_userid, _, _) in ours.iter().filter(|(e, _, _)| !theirs.contains(e)) {
+                for (external_userid, customer, _) in ours.iter().filter(|(e, _, _)| !theirs.contains(e)) {
+                    // A relation made around the list call (its callback already in) is not drift.
+                    let follows = self.store.follows().of_customer(tenant, *customer).await?;
+                    let recent = Duration::minutes(RECENT_MINUTES);
+                    if follows.iter().any(|f| f.user_id == member.user_id && f.added_at > asked - recent) {
+                        continue;
+                    }
                     self.end_follow(tenant, handle, &member.userid, external_userid, "reconcile").await?;
                     s.ended += 1;
                 }

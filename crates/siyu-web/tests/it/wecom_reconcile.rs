@@ -1,5 +1,6 @@
 //! The periodic reconciliation: a day after a corp's last full sync the worker syncs it again, and a
-//! relation WeCom no longer has (its callback was lost) is ended, on the customer's timeline as such.
+//! relation WeCom no longer has (its callback was lost) is ended, on the customer's timeline as such; a
+//! relation made minutes ago is left alone.
 
 use std::sync::Arc;
 
@@ -28,6 +29,11 @@ async fn a_relation_whose_callback_was_lost_is_ended_by_the_next_days_reconcilia
     // The customer deletes zhangsan; the callback never arrives.
     fake.set_callback_url(CORP, None).unwrap();
     fake.customer_deletes_staff(CORP, &wm, "zhangsan").await.unwrap();
+
+    // A sync right away leaves the relation alone: it is too young to tell from one made after WeCom's list.
+    let job = sync(&t, &f, &corp).await;
+    assert_eq!(job["result"]["ended"], 0, "{job}");
+    assert_eq!(t.app.store.follows().of_customer(f.tenant.id, customer).await.unwrap().len(), 2);
 
     // Not due within the day; due after it, once.
     assert_eq!(t.app.schedule_wecom_reconciliation().await.unwrap(), 0);
