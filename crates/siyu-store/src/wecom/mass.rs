@@ -303,7 +303,7 @@ impl Wecom<'_> {
         Ok(())
     }
 
-    /// A chunk WeCom refused for good.
+    /// A chunk WeCom refused for good: its recipients, customers or groups, failed with it.
     pub async fn fail_chunk(
         &self,
         tenant: TenantId,
@@ -315,9 +315,11 @@ impl Wecom<'_> {
             sqlx::query("UPDATE mass_send_chunks SET status = 'failed', error = $4 WHERE tenant_id = $1 AND send_id = $2 \
                  AND chunk_no = $3")
                 .bind(tenant.0).bind(id.0).bind(chunk).bind(error).execute(&mut *tx).await?;
-            sqlx::query("UPDATE mass_send_recipients SET status = 'failed' WHERE tenant_id = $1 AND send_id = $2 \
-                 AND chunk_no = $3")
-                .bind(tenant.0).bind(id.0).bind(chunk).execute(&mut *tx).await?;
+            for table in ["mass_send_recipients", "mass_send_groups"] {
+                let sql = format!("UPDATE {table} SET status = 'failed' WHERE tenant_id = $1 AND send_id = $2 \
+                     AND chunk_no = $3");
+                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(id.0).bind(chunk).execute(&mut *tx).await?;
+            }
         });
         Ok(())
     }

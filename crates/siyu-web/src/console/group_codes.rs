@@ -14,12 +14,13 @@ use serde::Deserialize;
 use siyu_app::AppError;
 use siyu_app::wecom::{CodeGroupView, GroupCodeView};
 use siyu_domain::access::Permission;
-use siyu_domain::id::{CorpId, GroupCodeId, TenantId};
+use siyu_domain::id::GroupCodeId;
 
 use crate::auth::ConsoleActor;
 use crate::console::customers::parse_id;
 use crate::console::customers::view::{FormErrors, fmt_time, label};
 use crate::console::page::{Chrome, ConsoleResult, FormPost, render};
+use crate::console::wecom::corps;
 use crate::i18n::Tr;
 use crate::routes::Routes;
 use crate::state::AppState;
@@ -44,12 +45,6 @@ pub fn router() -> Router<AppState> {
         .post("/console/wecom/group-welcome/{id}", welcome::update)
         .post("/console/wecom/group-welcome/{id}/delete", welcome::delete)
         .into_router()
-}
-
-/// The tenant's corps (id, name), active ones only unless `all`.
-async fn corps(state: &AppState, tenant: TenantId, all: bool) -> Result<Vec<(CorpId, String)>, AppError> {
-    let corps = state.app.store.wecom().corps(tenant).await?;
-    Ok(corps.into_iter().filter(|c| all || c.active).map(|c| (c.id, c.name)).collect())
 }
 
 /// Inline errors in the console's words (`group_codes.err.<field>`, the app's reason as the tooltip).

@@ -25,6 +25,7 @@ use crate::auth::ConsoleActor;
 use crate::console::customers::parse_id;
 use crate::console::customers::view::{FormErrors, cst, fmt_time, label, sep};
 use crate::console::page::{Chrome, ConsoleResult, FormPost, render};
+use crate::console::wecom::corps;
 use crate::console::{Bar, bars_scaled};
 use crate::i18n::Tr;
 use crate::routes::Routes;
@@ -62,12 +63,6 @@ fn rotation_str(r: Rotation) -> &'static str {
 
 fn parse_rotation(s: &str) -> Option<Rotation> {
     ROTATIONS.into_iter().find(|r| rotation_str(*r) == s)
-}
-
-/// The tenant's corps (id, name), active ones only unless `all`.
-async fn corps(state: &AppState, tenant: TenantId, all: bool) -> Result<Vec<(CorpId, String)>, AppError> {
-    let corps = state.app.store.wecom().corps(tenant).await?;
-    Ok(corps.into_iter().filter(|c| all || c.active).map(|c| (c.id, c.name)).collect())
 }
 
 /// The staff of a corp a code can route to: active, with the customer-contact permission.

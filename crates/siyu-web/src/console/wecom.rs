@@ -18,7 +18,7 @@ use serde::Deserialize;
 use siyu_app::AppError;
 use siyu_app::wecom::{CorpInput, CorpView};
 use siyu_domain::access::Permission;
-use siyu_domain::id::{CorpId, JobId};
+use siyu_domain::id::{CorpId, JobId, TenantId};
 
 use super::customers::view::{FormErrors, fmt_opt, one, text};
 use super::customers::{JobView, parse_id};
@@ -300,4 +300,21 @@ async fn sync(State(state): State<AppState>, Path(id): Path<String>, post: FormP
     let id: CorpId = parse_id(&id)?;
     let job = state.app.queue_wecom_sync(&post.ca.actor, id).await?;
     Ok(Redirect::to(&format!("{PATH}?job={}", job.id)).into_response())
+}
+
+/// The tenant's corps (id, name), active ones only unless `all`: the corp pickers of the WeCom forms.
+pub(crate) async fn corps(state: &AppState, tenant: TenantId, all: bool) -> Result<Vec<(CorpId, String)>, AppError> {
+    let corps = state.app.store.wecom().corps(tenant).await?;
+    Ok(corps.into_iter().filter(|c| all || c.active).map(|c| (c.id, c.name)).collect())
+}
+
+/// The corp a new form starts on: the one the link named (`?corp=`), else the first; empty when none.
+pub(crate) fn picked_corp(corps: &[(CorpId, String)], wanted: Option<&str>) -> String {
+    let wanted = wanted.unwrap_or_default();
+    corps
+        .iter()
+        .find(|c| c.0.to_string() == wanted)
+        .or_else(|| corps.first())
+        .map(|c| c.0.to_string())
+        .unwrap_or_default()
 }

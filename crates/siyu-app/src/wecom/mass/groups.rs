@@ -119,12 +119,7 @@ impl App {
     }
 
     pub(super) async fn fail_targets(&self, tenant: TenantId, send: &MassSend, chunk: i64, e: &str) -> AppResult<()> {
-        if send.audience.groups.is_some() {
-            self.store.wecom().fail_group_chunk(tenant, send.id, chunk, e).await?;
-        } else {
-            self.store.wecom().fail_chunk(tenant, send.id, chunk, e).await?;
-        }
-        Ok(())
+        Ok(self.store.wecom().fail_chunk(tenant, send.id, chunk, e).await?)
     }
 
     /// Pulls per-recipient results back from WeCom (delivered, not a friend or the group gone, over WeCom's

@@ -130,25 +130,6 @@ impl Wecom<'_> {
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
-    /// A group chunk WeCom refused for good.
-    pub async fn fail_group_chunk(
-        &self,
-        tenant: TenantId,
-        id: MassSendId,
-        chunk: i64,
-        error: &str,
-    ) -> Result<(), StoreError> {
-        in_write_tx!(self.0, tx => {
-            sqlx::query("UPDATE mass_send_chunks SET status = 'failed', error = $4 WHERE tenant_id = $1 AND send_id = $2 \
-                 AND chunk_no = $3")
-                .bind(tenant.0).bind(id.0).bind(chunk).bind(error).execute(&mut *tx).await?;
-            sqlx::query("UPDATE mass_send_groups SET status = 'failed' WHERE tenant_id = $1 AND send_id = $2 \
-                 AND chunk_no = $3")
-                .bind(tenant.0).bind(id.0).bind(chunk).execute(&mut *tx).await?;
-        });
-        Ok(())
-    }
-
     /// A group chunk is in WeCom as `msgid`: its groups are sent (those in `fail_list` failed), at once.
     pub async fn finish_group_chunk(
         &self,

@@ -19,6 +19,7 @@ use crate::auth::ConsoleActor;
 use crate::console::customers::parse_id;
 use crate::console::customers::view::{FormErrors, all, one, text};
 use crate::console::page::{Chrome, ConsoleResult, FormPost, render};
+use crate::console::wecom::picked_corp;
 use crate::state::AppState;
 
 /// The form's values, as typed or as the code has them.
@@ -258,13 +259,7 @@ pub struct NewParams {
 pub async fn new_page(State(state): State<AppState>, ca: ConsoleActor, Query(q): Query<NewParams>) -> ConsoleResult {
     ca.actor.require(Permission::CustomersWrite)?;
     let corps = corps(&state, ca.actor.tenant, false).await?;
-    let wanted = q.corp.unwrap_or_default();
-    let corp = corps
-        .iter()
-        .find(|c| c.0.to_string() == wanted)
-        .or_else(|| corps.first())
-        .map(|c| c.0.to_string())
-        .unwrap_or_default();
+    let corp = picked_corp(&corps, q.corp.as_deref());
     form_page(&state, &ca, None, Values::blank(corp), FormErrors::default()).await
 }
 

@@ -19,6 +19,7 @@ use crate::auth::ConsoleActor;
 use crate::console::customers::parse_id;
 use crate::console::customers::view::{FormErrors, fmt_time, label, one, text};
 use crate::console::page::{Chrome, ConsoleResult, FormPost, render};
+use crate::console::wecom::picked_corp;
 use crate::state::AppState;
 
 pub const PATH: &str = "/console/wecom/group-welcome";
@@ -238,9 +239,7 @@ pub struct NewParams {
 pub async fn new_page(State(state): State<AppState>, ca: ConsoleActor, Query(q): Query<NewParams>) -> ConsoleResult {
     ca.actor.require(Permission::CustomersWrite)?;
     let corps = corps(&state, ca.actor.tenant, false).await?;
-    let wanted = q.corp.unwrap_or_default();
-    let corp = corps.iter().find(|c| c.0.to_string() == wanted).or_else(|| corps.first()).map(|c| c.0.to_string());
-    let values = Values { corp: corp.unwrap_or_default(), notify: true, ..Values::default() };
+    let values = Values { corp: picked_corp(&corps, q.corp.as_deref()), notify: true, ..Values::default() };
     form_page(&state, &ca, None, values, FormErrors::default()).await
 }
 
