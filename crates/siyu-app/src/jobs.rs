@@ -44,6 +44,8 @@ impl App {
         let mut n = 0;
         // Group SOP steps that are due become mass sends (their jobs run below).
         self.run_group_sops().await?;
+        // Session-archive rules that watch time and relation changes (slow replies, deletions, floods).
+        self.sweep_archive().await?;
         loop {
             while self.run_one_job().await? {
                 n += 1;
@@ -210,6 +212,10 @@ impl App {
                 // Group SOP steps that are due become mass sends; flash-sale groups past close tell their owner.
                 if let Err(e) = self.run_group_sops().await {
                     tracing::error!(error = ?e, "group SOP run failed");
+                }
+                // Session-archive rules that watch time and relation changes, and the daily digest.
+                if let Err(e) = self.sweep_archive().await {
+                    tracing::error!(error = ?e, "archive sweep failed");
                 }
                 // App messages telling staff of new tasks (normally sent as the task is made; this retries).
                 if let Err(e) = self.send_staff_notices().await {

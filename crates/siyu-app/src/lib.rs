@@ -8,6 +8,7 @@
 pub mod activity;
 pub mod actor;
 pub mod aggregates;
+pub mod archive;
 pub mod audit;
 pub mod auth;
 pub mod clock;
@@ -54,6 +55,8 @@ pub struct App {
     /// The group-commit writer of event ingestion, started on first use.
     pub ingest: Arc<ingest::IngestState>,
     pub wecom: Arc<wecom::Clients>,
+    /// Compiled session-archive rules per tenant.
+    pub rule_sets: Arc<archive::RuleSets>,
 }
 
 impl App {
@@ -79,6 +82,7 @@ impl App {
             vault: Arc::new(vault),
             ingest: Arc::default(),
             wecom: Arc::default(),
+            rule_sets: Arc::default(),
         })
     }
 

@@ -45,10 +45,14 @@ pub enum Permission {
     UsersManage,
     TokensManage,
     AuditRead,
+    /// Read the session archive (会话存档) and review its alerts.
+    ArchiveAudit,
+    /// Keep the sensitive-word lists, archive rules and the search dictionary; forward archived messages.
+    ArchiveManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 13] = [
+    pub const ALL: [Permission; 15] = [
         Self::CustomersRead,
         Self::CustomersWrite,
         Self::CustomersImport,
@@ -62,6 +66,8 @@ impl Permission {
         Self::UsersManage,
         Self::TokensManage,
         Self::AuditRead,
+        Self::ArchiveAudit,
+        Self::ArchiveManage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -79,6 +85,8 @@ impl Permission {
             Self::UsersManage => "users_manage",
             Self::TokensManage => "tokens_manage",
             Self::AuditRead => "audit_read",
+            Self::ArchiveAudit => "archive_audit",
+            Self::ArchiveManage => "archive_manage",
         }
     }
 
@@ -121,7 +129,7 @@ impl Role {
                     | FieldsManage
             ),
             Self::Staff => matches!(p, CustomersRead | CustomersWrite),
-            Self::Auditor => matches!(p, CustomersRead | AuditRead),
+            Self::Auditor => matches!(p, CustomersRead | AuditRead | ArchiveAudit),
         }
     }
 
@@ -198,8 +206,9 @@ impl TokenScope {
         use Permission::*;
         match p {
             CustomersRead | AuditRead | CustomersExport => Self::Read,
+            ArchiveAudit => Self::Read,
             CustomersWrite | CustomersImport | TagsManage | SegmentsManage | JourneysManage | FieldsManage
-            | PiiReveal => Self::Write,
+            | PiiReveal | ArchiveManage => Self::Write,
             UsersManage | TokensManage | CustomersErase => Self::Admin,
         }
     }

@@ -126,4 +126,14 @@ id_type!(
     GroupTagId,
     /// A group SOP template (群SOP): timed steps sent to the groups it is applied to.
     SopId,
+    /// A conversation of the session archive (会话存档): a 1:1 chat or a group chat.
+    ConversationId,
+    /// An archived chat message.
+    ArchiveMessageId,
+    /// A tenant's sensitive-word list (敏感词库).
+    WordListId,
+    /// A session-archive rule: sensitive words, a sensitive behaviour or a group anti-harassment rule.
+    ArchiveRuleId,
+    /// A rule's hit, for auditors to review.
+    AlertId,
 );

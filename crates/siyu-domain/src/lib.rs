@@ -6,6 +6,7 @@
 pub mod access;
 pub mod activity;
 pub mod aggregate;
+pub mod archive;
 pub mod audience;
 pub mod audit;
 pub mod clv;

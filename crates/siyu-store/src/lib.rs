@@ -18,6 +18,7 @@ mod statements;
 pub mod accounts;
 pub mod activity;
 pub mod aggregates;
+pub mod archive;
 pub mod audience;
 pub mod audit;
 pub mod bulk;

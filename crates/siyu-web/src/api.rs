@@ -2,6 +2,7 @@
 //! `Idempotency-Key` on POSTs. One module per resource.
 
 pub mod activity;
+pub mod archive;
 pub mod audience_syncs;
 pub mod customers;
 pub mod fields;
@@ -55,6 +56,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(live_codes::router())
         .merge(group_codes::router())
         .merge(group_sops::router())
+        .merge(archive::router())
         .merge(mass_sends::router())
         .merge(moments::router())
         .merge(transfers::router())

@@ -73,6 +73,12 @@ use crate::state::AppState;
         api::tasks::retry_dead_letter,
         api::values::rfm_overview, api::values::set_rfm_config, api::values::run_rfm, api::values::clv_overview,
         api::values::run_clv, api::values::customer_values,
+        api::archive::ingest_archive, api::archive::list_conversations, api::archive::conversation_messages,
+        api::archive::search_archive, api::archive::list_alerts, api::archive::get_alert, api::archive::judge_alert,
+        api::archive::alert_stats, api::archive::list_word_lists, api::archive::create_word_list,
+        api::archive::delete_word_list, api::archive::list_words, api::archive::add_words, api::archive::remove_word,
+        api::archive::list_rules, api::archive::create_rule, api::archive::update_rule, api::archive::delete_rule,
+        api::archive::get_dictionary, api::archive::set_dictionary,
     ),
     modifiers(&Bearer)
 )]

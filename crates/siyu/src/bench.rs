@@ -25,6 +25,12 @@
 //!
 //! `siyu bench wecom` verifies, decrypts, parses and persists generated WeCom callbacks through
 //! `App::receive_callback` on SQLite and PostgreSQL, and Python `wechatpy` decrypts and parses the same file.
+//!
+//! `siyu bench scan` runs `siyu_search::Scanner::scan` with 10 k patterns over 64 MB of generated chat lines,
+//! and Python pyahocorasick's `iter_long` over the same files.
+//!
+//! `siyu bench search` indexes 100 k generated Chinese documents into a `siyu_search::TenantIndex`, queries
+//! it and segments text, against Python jieba feeding SQLite FTS5 on the same files.
 
 mod bare;
 mod clv;
@@ -36,6 +42,8 @@ mod load;
 mod python;
 mod report;
 mod rfm;
+mod scan;
+mod search;
 mod segment;
 mod wecom;
 
@@ -80,6 +88,12 @@ pub enum BenchCommand {
     /// WeCom callbacks verified, decrypted, parsed and persisted per second on SQLite and PostgreSQL, against
     /// Python `wechatpy` decrypting and parsing the same payloads (`--part callbacks`, the default).
     Wecom(wecom::WecomArgs),
+    /// Sensitive-word scanning of chat text with 10 k patterns (normalise + Aho-Corasick + jieba check),
+    /// against Python pyahocorasick's leftmost-longest `iter_long` on the same files.
+    Scan(scan::ScanArgs),
+    /// Tenant full-text index: indexing docs/s, query p50/p99 and segmentation MB/s, against Python jieba
+    /// feeding SQLite FTS5 (`--part index|query|segment`, all by default).
+    Search(search::SearchArgs),
     /// The crash test's worker process (started by `siyu bench journeys --crash-cycles`).
     #[command(hide = true)]
     JourneysWorker(journeys::WorkerArgs),
@@ -119,6 +133,8 @@ pub async fn run(settings: Settings, cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Rfm(args) => rfm::run(args).await,
         BenchCommand::Journeys(args) => journeys::run(settings, args).await,
         BenchCommand::Wecom(args) => wecom::run(settings, args).await,
+        BenchCommand::Scan(args) => scan::run(args).await,
+        BenchCommand::Search(args) => search::run(args).await,
         BenchCommand::JourneysWorker(args) => journeys::run_worker(settings, args).await,
     }
 }

@@ -13,7 +13,7 @@ use chrono::Duration;
 use serde::Deserialize;
 use siyu_domain::id::{CallbackId, CorpId, TenantId};
 use siyu_store::wecom::NewCallback;
-use siyu_wecom::callback::{self, CallbackEvent, ChatChangeType, ContactChangeKind, StaffChangeType};
+use siyu_wecom::callback::{self, CallbackEvent, ChatChangeType, ChatUpdateDetail, ContactChangeKind, StaffChangeType};
 use siyu_wecom::crypto::CallbackCrypto;
 use uuid::Uuid;
 
@@ -161,10 +161,26 @@ impl App {
                 ContactChangeKind::TransferFail => self.on_transfer_fail(tenant, handle, c).await,
                 _ => Ok(()),
             },
-            CallbackEvent::ExternalChat(c) => match c.change_type {
-                ChatChangeType::Dismiss => self.dismiss_group(tenant, handle.corp, &c.chat_id).await,
-                _ => self.refresh_group(tenant, handle, &c.chat_id, 0).await.map(|_| ()),
-            },
+            CallbackEvent::ExternalChat(c) => {
+                let op = match c.update_detail {
+                    Some(ChatUpdateDetail::AddMember) => Some("join"),
+                    Some(ChatUpdateDetail::DelMember) => Some("leave"),
+                    _ => None,
+                };
+                if let Some(op) = op {
+                    let archive = self.store.archive();
+                    archive
+                        .record_join_leaves(tenant, handle.corp, &c.chat_id, &c.mem_change_list, op, received_at)
+                        .await?;
+                }
+                match c.change_type {
+                    ChatChangeType::Dismiss => self.dismiss_group(tenant, handle.corp, &c.chat_id).await,
+                    _ => self.refresh_group(tenant, handle, &c.chat_id, 0).await.map(|_| ()),
+                }
+            }
+            CallbackEvent::MsgAuditNotify => {
+                Ok(self.store.archive().mark_notified(tenant, handle.corp, received_at).await?)
+            }
             CallbackEvent::ExternalTag(_) => self.sync_corp_tags(tenant, handle).await.map(|_| ()),
             CallbackEvent::Contact(s) => match (&s.change_type, s.user_id.as_deref()) {
                 (StaffChangeType::DeleteUser, Some(userid)) => {

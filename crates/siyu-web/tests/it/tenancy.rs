@@ -115,6 +115,22 @@ async fn objects(t: &TestApp, f: &Fixture) -> HashMap<&'static str, String> {
     let sop = json!({"name": "日常", "kind": "daily", "steps": [{"time": "09:00", "text": "早安"}]});
     let (_, sop) = t.api("POST", "/api/v1/group-sops", &f.token, Some(sop)).await;
     ids.insert("group_sop", sop["id"].as_str().unwrap().to_string());
+    // The session archive: a word list, a rule, and a conversation whose message raised an alert.
+    let (_, list) = t.api("POST", "/api/v1/archive/word-lists", &f.token, Some(json!({"name": "敏感词"}))).await;
+    ids.insert("word_list", list["id"].as_str().unwrap().to_string());
+    let (_, rule) =
+        t.api("POST", "/api/v1/archive/rules", &f.token, Some(json!({"kind": "phone", "name": "手机号"}))).await;
+    ids.insert("archive_rule", rule["id"].as_str().unwrap().to_string());
+    let (_, corp_view) = t.api("GET", &format!("/api/v1/wecom/corps/{corp}"), &f.token, None).await;
+    let msg = json!({"msgid": "m1", "from": "zhangsan", "tolist": ["wmA1"], "msgtime": 1_700_000_000_000_i64,
+        "msgtype": "text", "text": {"content": "电话 13812345678"}});
+    let batch = json!({"corp_id": corp_view["corp_id"], "items": [{"seq": 1, "message": msg}]});
+    let (status, ingested) = t.api("POST", "/api/v1/archive/ingest", &f.token, Some(batch)).await;
+    assert_eq!((status, ingested["alerts"].as_u64()), (200, Some(1)), "{ingested}");
+    let (_, convs) = t.api("GET", "/api/v1/archive/conversations", &f.token, None).await;
+    ids.insert("conversation", convs["items"][0]["id"].as_str().unwrap().to_string());
+    let (_, alerts) = t.api("GET", "/api/v1/archive/alerts", &f.token, None).await;
+    ids.insert("alert", alerts["items"][0]["id"].as_str().unwrap().to_string());
     // A live code in that corp (stored directly: the corp has no WeCom to create its contact way in).
     let id = LiveCodeId::new();
     let routing = Routing {
@@ -244,6 +260,10 @@ fn resolve(path: &str, ids: &HashMap<&'static str, String>) -> String {
         match p {
             p if p.starts_with("/api/v1/customers") || p.starts_with("/console/customers") => "customer",
             p if p.contains("/group-tags/") => "group_tag",
+            p if p.contains("/archive/conversations/") => "conversation",
+            p if p.contains("/archive/alerts/") => "alert",
+            p if p.contains("/archive/word-lists/") => "word_list",
+            p if p.contains("/archive/rules/") => "archive_rule",
             p if p.contains("/group-sops/") => "group_sop",
             p if p.contains("/transfers/") => "transfer",
             p if p.contains("/group-codes/") => "group_code",
@@ -328,6 +348,9 @@ fn body_for(method: &str, path: &str, ids: &HashMap<&'static str, String>) -> Op
             "callback_token": "Tok3n", "callback_aes_key": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"}),
         ("PUT", "/api/v1/groups/{id}/kind") => json!({"kind": "daily"}),
         ("PATCH", "/api/v1/groups/{id}") => json!({"tag_ids": []}),
+        ("POST", "/api/v1/archive/alerts/{id}/verdict") => json!({"status": "confirmed"}),
+        ("POST", "/api/v1/archive/word-lists/{id}/words") => json!({"words": ["加微信"]}),
+        ("PUT", "/api/v1/archive/rules/{id}") => json!({"kind": "phone", "name": "改名"}),
         ("PATCH", "/api/v1/group-tags/{id}") => json!({"name": "x"}),
         ("PUT", "/api/v1/group-sops/{id}") => {
             json!({"name": "x", "kind": "daily", "steps": [{"time": "09:00", "text": "x"}]})

@@ -22,6 +22,8 @@ pub const LIFETIMES: Package = Package { pip: "lifetimes", module: "lifetimes" }
 pub const DUCKDB: Package = Package { pip: "duckdb", module: "duckdb" };
 pub const WECHATPY: Package = Package { pip: "wechatpy", module: "wechatpy" };
 pub const CRYPTOGRAPHY: Package = Package { pip: "cryptography", module: "cryptography" };
+pub const JIEBA: Package = Package { pip: "jieba", module: "jieba" };
+pub const PYAHOCORASICK: Package = Package { pip: "pyahocorasick", module: "ahocorasick" };
 
 /// The interpreter to run the peer with. With `python` given, it must already import every package (an
 /// error says what to install). Without, the venv at [`VENV`] is made with `python3 -m venv` if missing and
