@@ -225,7 +225,7 @@ impl TenantIndex {
         Ok(SearchResults { total, hits })
     }
 
-    /// The directory-independent tantivy index (for diagnostics).
+    /// The underlying tantivy index (for diagnostics).
     pub fn tantivy(&self) -> &Index {
         &self.index
     }

@@ -1,6 +1,7 @@
 //! The console: server-rendered pages (askama + htmx). One module per area; this file holds the router,
 //! sign-in/out, tenant and language switching, and the dashboard.
 
+pub mod archive;
 pub mod audit;
 pub mod customers;
 pub mod deliveries;
@@ -54,6 +55,7 @@ pub fn router() -> axum::Router<AppState> {
         .get("/console/tenants", no_tenant)
         .into_router()
         .merge(customers::router())
+        .merge(archive::router())
         .merge(tags::router())
         .merge(users::router())
         .merge(tokens::router())

@@ -10,6 +10,7 @@ use siyu_domain::access::Permission;
 use siyu_domain::archive::AlertStatus;
 use siyu_domain::error::Invalid;
 use siyu_domain::id::{AlertId, ConversationId};
+use siyu_search::{DocKind, SearchQuery};
 use siyu_store::archive::{Alert, AlertQuery, Conversation, ConversationQuery, Digest, MessageRow};
 use uuid::Uuid;
 
@@ -74,6 +75,10 @@ pub struct MessageView {
     pub text: String,
     /// Taken back by the sender.
     pub recalled: bool,
+    /// In search results: about 120 characters of the text around the matches, HTML-escaped, with each
+    /// match in `<mark>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub highlight: Option<String>,
 }
 
 impl From<MessageRow> for MessageView {
@@ -88,6 +93,7 @@ impl From<MessageRow> for MessageView {
             msgtime: m.msgtime,
             text: m.body,
             recalled: m.recalled,
+            highlight: None,
         }
     }
 }
@@ -214,7 +220,9 @@ impl App {
         Ok((conv.into(), messages.into_iter().map(Into::into).collect()))
     }
 
-    /// Archived messages containing `text`, newest first.
+    /// Archived messages matching `text`, best first, each with its highlighted snippet: from the tenant's
+    /// full-text index, the messages themselves read from the database. Should the index fail, a substring
+    /// search of the database (newest first, no highlight).
     pub async fn search_archive(
         &self,
         actor: &Actor,
@@ -227,7 +235,15 @@ impl App {
         if text.is_empty() || text.chars().count() > 100 {
             return Err(AppError::Invalid(Invalid::new("q", "length")));
         }
-        let rows = self.store.archive().search_messages(actor.tenant, text, limit.clamp(1, 200), offset.max(0)).await?;
+        let (limit, offset) = (limit.clamp(1, 200), offset.max(0));
+        let found = match self.search_archive_index(actor.tenant, text, limit, offset).await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(tenant = %actor.tenant.0, error = %e, "archive search index failed; searching the database");
+                let rows = self.store.archive().search_messages(actor.tenant, text, limit, offset).await?;
+                rows.into_iter().map(Into::into).collect()
+            }
+        };
         self.audit(
             actor,
             AuditEvent {
@@ -238,7 +254,45 @@ impl App {
             },
         )
         .await;
-        Ok(rows.into_iter().map(Into::into).collect())
+        Ok(found)
+    }
+
+    /// A page of the index's hits for `text`, read back from the database in hit order (a hit whose
+    /// message is gone is left out).
+    async fn search_archive_index(
+        &self,
+        tenant: siyu_domain::id::TenantId,
+        text: &str,
+        limit: i64,
+        offset: i64,
+    ) -> AppResult<Vec<MessageView>> {
+        let index = self.archive_index(tenant).await?;
+        let query = SearchQuery {
+            text: text.to_string(),
+            kinds: vec![DocKind::Chat],
+            limit: usize::try_from(limit).unwrap_or(0),
+            offset: usize::try_from(offset).unwrap_or(0),
+            ..SearchQuery::default()
+        };
+        let results = tokio::task::spawn_blocking(move || index.search(&query))
+            .await
+            .map_err(AppError::internal)?
+            .map_err(AppError::internal)?;
+        let mut snippets: Vec<(Uuid, String)> = Vec::with_capacity(results.hits.len());
+        for hit in results.hits {
+            if let Ok(id) = Uuid::parse_str(&hit.id) {
+                snippets.push((id, hit.snippet_html));
+            }
+        }
+        let ids: Vec<Uuid> = snippets.iter().map(|(id, _)| *id).collect();
+        let rows = self.store.archive().messages_by_ids(tenant, &ids).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let highlight = snippets.iter().find(|(id, _)| *id == row.id).map(|(_, s)| s.clone());
+                MessageView { highlight, ..row.into() }
+            })
+            .collect())
     }
 
     pub async fn alerts(&self, actor: &Actor, q: &AlertQuery) -> AppResult<(Vec<AlertView>, i64)> {
@@ -307,5 +361,49 @@ impl App {
     pub async fn archive_cursors(&self, actor: &Actor) -> AppResult<Vec<siyu_store::archive::Cursor>> {
         actor.require(Permission::ArchiveAudit)?;
         Ok(self.store.archive().cursors(actor.tenant).await?)
+    }
+
+    /// The alerts matching `q` (at most 10 000) as an XLSX workbook, with `headers` as the first row.
+    pub async fn alerts_xlsx(&self, actor: &Actor, q: &AlertQuery, headers: &[&str]) -> AppResult<Vec<u8>> {
+        actor.require(Permission::ArchiveAudit)?;
+        let q = AlertQuery { limit: 10_000, offset: 0, ..q.clone() };
+        let (rows, _) = self.store.archive().alerts(actor.tenant, &q).await?;
+        let offset = self.tenant_offset(actor.tenant).await?;
+        let xlsx = |e: rust_xlsxwriter::XlsxError| AppError::internal(e);
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let bold = rust_xlsxwriter::Format::new().set_bold();
+        let ws = book.add_worksheet();
+        for (i, h) in headers.iter().enumerate() {
+            ws.write_string_with_format(0, i as u16, *h, &bold).map_err(xlsx)?;
+            ws.set_column_width(i as u16, if i >= 6 { 40 } else { 16 }).map_err(xlsx)?;
+        }
+        for (r, a) in rows.iter().enumerate() {
+            let place = a.group_name.clone().or(a.customer_name.clone()).unwrap_or_default();
+            let cells = [
+                a.occurred_at.with_timezone(&offset).format("%Y-%m-%d %H:%M").to_string(),
+                a.rule_name.clone().unwrap_or_default(),
+                a.kind.clone(),
+                a.staff_name.clone().or(a.staff_userid.clone()).unwrap_or_default(),
+                place,
+                a.status.clone(),
+                a.detail.clone(),
+                a.excerpt.clone(),
+                a.note.clone(),
+            ];
+            for (c, v) in cells.iter().enumerate() {
+                ws.write_string(r as u32 + 1, c as u16, v).map_err(xlsx)?;
+            }
+        }
+        self.audit(
+            actor,
+            AuditEvent {
+                action: "alert.export",
+                object_type: "archive",
+                object_id: None,
+                detail: json!({"rows": rows.len()}),
+            },
+        )
+        .await;
+        book.save_to_buffer().map_err(xlsx)
     }
 }

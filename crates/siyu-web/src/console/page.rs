@@ -28,6 +28,8 @@ pub struct Chrome {
     pub can_manage_tokens: bool,
     pub can_read_audit: bool,
     pub can_manage_tags: bool,
+    /// The session archive and its alerts (`archive_audit`).
+    pub can_audit_archive: bool,
     /// Journey dead letters (`journeys_manage`) or the webhook secret (`tokens_manage`).
     pub sees_deliveries: bool,
     pub platform_admin: bool,
@@ -49,6 +51,7 @@ impl Chrome {
             can_manage_tokens: can(Permission::TokensManage),
             can_read_audit: can(Permission::AuditRead),
             can_manage_tags: can(Permission::TagsManage),
+            can_audit_archive: can(Permission::ArchiveAudit),
             sees_deliveries: can(Permission::JourneysManage) || can(Permission::TokensManage),
             platform_admin: ctx.account.platform_admin,
         }

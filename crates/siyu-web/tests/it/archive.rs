@@ -202,6 +202,8 @@ async fn customers_posting_qr_links_cards_or_mini_programs_in_a_group_are_report
     let result = ingest(&t, &f, &batch, 1).await;
     assert_eq!(result["alerts"], 3, "the owner's own link and the allowed domain raise nothing: {result}");
     ingest(&t, &f, &batch, 1).await;
+    // The ingest queued a background send; let it finish, then sweep twice more.
+    t.app.settle_callbacks().await;
     t.app.send_staff_notices().await.unwrap();
     t.app.send_staff_notices().await.unwrap();
     let sends: Vec<_> =

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod archive;
+mod archive_console;
 mod audience_syncs;
 mod console;
 mod helpers;

@@ -260,7 +260,7 @@ fn resolve(path: &str, ids: &HashMap<&'static str, String>) -> String {
         match p {
             p if p.starts_with("/api/v1/customers") || p.starts_with("/console/customers") => "customer",
             p if p.contains("/group-tags/") => "group_tag",
-            p if p.contains("/archive/conversations/") => "conversation",
+            p if p.contains("/archive/conversations/") || p.contains("/archive/chats/") => "conversation",
             p if p.contains("/archive/alerts/") => "alert",
             p if p.contains("/archive/word-lists/") => "word_list",
             p if p.contains("/archive/rules/") => "archive_rule",

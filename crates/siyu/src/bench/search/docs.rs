@@ -95,6 +95,17 @@ pub fn verdicts(r: &Results) -> String {
             )),
         ));
     }
+    if let Some(s) = r.segment.as_ref().filter(|s| s.peer.is_some()) {
+        let ours = s.bytes as f64 / s.time.as_secs_f64().max(1e-9);
+        let theirs = s.peer.as_ref().map_or(0.0, |p| p.bytes as f64 / p.seconds.max(1e-9));
+        if ours < SEGMENT_GOAL * theirs {
+            t.push_str(
+                "- Segmentation is jieba-rs's `Jieba::cut` (DAG over the dictionary trie, best route, HMM for unknown \
+                 runs) and nothing else: `Segmenter::cut` calls it directly, so the ratio is jieba-rs's against \
+                 Python jieba's; see docs/search.md.\n",
+            );
+        }
+    }
     if let Some(q) = &r.query {
         t.push_str(&format!(
             "- Queries: top {} each; siyu returned {} hits (mean {:.2} ms){}.\n",
