@@ -23,6 +23,8 @@ pub mod jobs;
 pub mod journeys;
 pub mod orders;
 pub mod privacy;
+pub mod scripts;
+pub mod search;
 pub mod seed;
 pub mod segments;
 pub mod settings;
@@ -57,6 +59,8 @@ pub struct App {
     pub wecom: Arc<wecom::Clients>,
     /// Compiled session-archive rules per tenant.
     pub rule_sets: Arc<archive::RuleSets>,
+    /// The tenants' full-text indexes of archived chats (a cache of the database).
+    pub search: Arc<search::Indexes>,
 }
 
 impl App {
@@ -75,6 +79,7 @@ impl App {
 
     pub fn new(store: Store, settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let vault = Vault::new(&settings.master_key()?).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let search = search::Indexes::new(search::Location::new(&settings, &store));
         Ok(Self {
             store,
             settings: Arc::new(settings),
@@ -83,6 +88,7 @@ impl App {
             ingest: Arc::default(),
             wecom: Arc::default(),
             rule_sets: Arc::default(),
+            search: Arc::new(search),
         })
     }
 

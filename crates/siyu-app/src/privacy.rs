@@ -169,6 +169,8 @@ impl App {
             timeline: &timeline,
         };
         let out = self.store.privacy().erase(actor.tenant, &erasure).await?;
+        // The archive's search index may hold their messages: rebuild it from what the database kept.
+        self.search.mark_stale(actor.tenant);
         let already_erased = out.already_erased.is_some();
         let ev = AuditEvent {
             action: "customer.erase",

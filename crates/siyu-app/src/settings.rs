@@ -17,6 +17,7 @@ pub struct Settings {
     pub worker: WorkerSettings,
     pub ingest: IngestSettings,
     pub wecom: WecomSettings,
+    pub search: SearchSettings,
     pub log: LogSettings,
 }
 
@@ -83,6 +84,14 @@ pub struct WecomSettings {
     pub timeout_secs: u64,
     /// Hours between full syncs of a corp (the reconciliation that repairs drift); 0: never by itself.
     pub reconcile_hours: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchSettings {
+    /// Where the tenants' full-text indexes live, one directory per tenant. Empty: next to a SQLite
+    /// database file (`<file>.search`), in memory otherwise (rebuilt from the database when a process starts).
+    pub dir: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

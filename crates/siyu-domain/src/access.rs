@@ -47,12 +47,14 @@ pub enum Permission {
     AuditRead,
     /// Read the session archive (会话存档) and review its alerts.
     ArchiveAudit,
+    /// Keep the team's content: quick-reply scripts (and later materials).
+    ContentManage,
     /// Keep the sensitive-word lists, archive rules and the search dictionary; forward archived messages.
     ArchiveManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 15] = [
+    pub const ALL: [Permission; 16] = [
         Self::CustomersRead,
         Self::CustomersWrite,
         Self::CustomersImport,
@@ -68,6 +70,7 @@ impl Permission {
         Self::AuditRead,
         Self::ArchiveAudit,
         Self::ArchiveManage,
+        Self::ContentManage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -87,6 +90,7 @@ impl Permission {
             Self::AuditRead => "audit_read",
             Self::ArchiveAudit => "archive_audit",
             Self::ArchiveManage => "archive_manage",
+            Self::ContentManage => "content_manage",
         }
     }
 
@@ -127,6 +131,7 @@ impl Role {
                     | SegmentsManage
                     | JourneysManage
                     | FieldsManage
+                    | ContentManage
             ),
             Self::Staff => matches!(p, CustomersRead | CustomersWrite),
             Self::Auditor => matches!(p, CustomersRead | AuditRead | ArchiveAudit),
@@ -208,7 +213,7 @@ impl TokenScope {
             CustomersRead | AuditRead | CustomersExport => Self::Read,
             ArchiveAudit => Self::Read,
             CustomersWrite | CustomersImport | TagsManage | SegmentsManage | JourneysManage | FieldsManage
-            | PiiReveal | ArchiveManage => Self::Write,
+            | PiiReveal | ArchiveManage | ContentManage => Self::Write,
             UsersManage | TokensManage | CustomersErase => Self::Admin,
         }
     }

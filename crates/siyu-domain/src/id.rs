@@ -136,4 +136,8 @@ id_type!(
     ArchiveRuleId,
     /// A rule's hit, for auditors to review.
     AlertId,
+    /// A group of quick-reply scripts (话术分组).
+    ScriptGroupId,
+    /// A quick-reply script (话术).
+    ScriptId,
 );

@@ -24,6 +24,7 @@ pub mod page;
 pub mod phone;
 pub mod privacy;
 pub mod rfm;
+pub mod script;
 pub mod segment;
 pub mod source;
 pub mod stage;

@@ -15,6 +15,8 @@
 //!
 //! One Aho-Corasick automaton over the normalised rules, with leftmost-longest semantics: at each position
 //! the longest rule wins (rules 微信 and 加微信: `加微信吧` gives 加微信), and hits do not overlap.
+//! The normalising pass also looks each pair of consecutive characters up among the rules' first pairs
+//! (`prefilter`): a text with none of them skips the automaton, which otherwise starts at the first one.
 //!
 //! # Hits inside longer words
 //!

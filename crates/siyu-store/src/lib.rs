@@ -38,6 +38,7 @@ pub mod notes;
 pub mod orders;
 pub mod privacy;
 pub mod rfm;
+pub mod scripts;
 pub mod segments;
 pub mod sessions;
 pub mod signals;
@@ -214,6 +215,20 @@ impl Store {
         match self.backend {
             Backend::Sqlite(_) => BackendKind::Sqlite,
             Backend::Postgres(_) => BackendKind::Postgres,
+        }
+    }
+
+    /// The file of a SQLite database (`None` in memory or on PostgreSQL).
+    pub fn sqlite_file(&self) -> Option<std::path::PathBuf> {
+        match &self.backend {
+            Backend::Sqlite(p) => {
+                let opts = p.connect_options();
+                let file = opts.get_filename();
+                let name = file.to_string_lossy();
+                (!name.is_empty() && !name.starts_with(":memory:") && !name.starts_with("file:sqlx-in-memory"))
+                    .then(|| file.to_path_buf())
+            }
+            Backend::Postgres(_) => None,
         }
     }
 

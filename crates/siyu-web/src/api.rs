@@ -17,6 +17,7 @@ pub mod merges;
 pub mod moments;
 pub mod orders;
 pub mod privacy;
+pub mod scripts;
 pub mod segments;
 pub mod sources;
 pub mod stages;
@@ -57,6 +58,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(group_codes::router())
         .merge(group_sops::router())
         .merge(archive::router())
+        .merge(scripts::router())
         .merge(mass_sends::router())
         .merge(moments::router())
         .merge(transfers::router())

@@ -15,6 +15,7 @@ pub mod moments;
 pub mod orders;
 pub mod page;
 pub mod platform;
+pub mod scripts;
 pub mod segments;
 pub mod sources;
 pub mod stages;
@@ -56,6 +57,7 @@ pub fn router() -> axum::Router<AppState> {
         .into_router()
         .merge(customers::router())
         .merge(archive::router())
+        .merge(scripts::router())
         .merge(tags::router())
         .merge(users::router())
         .merge(tokens::router())

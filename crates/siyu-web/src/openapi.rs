@@ -79,6 +79,9 @@ use crate::state::AppState;
         api::archive::delete_word_list, api::archive::list_words, api::archive::add_words, api::archive::remove_word,
         api::archive::list_rules, api::archive::create_rule, api::archive::update_rule, api::archive::delete_rule,
         api::archive::get_dictionary, api::archive::set_dictionary,
+        api::scripts::list_script_groups, api::scripts::create_script_group, api::scripts::rename_script_group,
+        api::scripts::delete_script_group, api::scripts::create_script, api::scripts::get_script,
+        api::scripts::update_script, api::scripts::delete_script, api::scripts::use_script,
     ),
     modifiers(&Bearer)
 )]

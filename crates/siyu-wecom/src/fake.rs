@@ -11,6 +11,7 @@
 //! let client_base = fake.base_url(); // http://127.0.0.1:PORT/cgi-bin/
 //! ```
 
+mod archive;
 mod clock;
 mod config;
 mod contacts;
@@ -42,6 +43,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use serde_json::Value;
 use tokio::sync::watch;
 
+pub use archive::{ARCHIVE_PAGE, ArchiveSetup};
 pub use clock::FakeClock;
 pub use config::FakeConfig;
 pub use contacts::{Added, CustomerEdit, CustomerSetup, ImportedFollow};

@@ -5,8 +5,10 @@
 //! data scope, tag groups (levels, skin types, interests, channels, one personal group), custom fields, and
 //! customers over the last two years with WeChat/WeCom identities, encrypted phones, follows by 导购 with
 //! live-code states, tags, notes and the timeline telling it all. Served, it starts a fake WeCom holding the
-//! brand's corp (`wecom`), so the WeCom pages work without reaching WeCom.
+//! brand's corp (`wecom`), so the WeCom pages work without reaching WeCom, and fills the session archive
+//! from the fake's chats with rules and alerts (`archive`).
 
+mod archive;
 pub mod brand;
 mod calendar;
 mod events;
@@ -59,7 +61,9 @@ pub async fn run(
         return Ok(());
     }
     // The fake WeCom lives as long as the server; its sync runs on the server's worker.
-    let (fake, _) = wecom::start(&app, &owner, listen).await?;
+    let (fake, corp) = wecom::start(&app, &owner, listen).await?;
+    // The archive waits for the first sync to store the groups, then ingests (once per database).
+    archive::spawn(app.clone(), owner.clone(), fake.clone(), corp);
     let wecom = fake.base_url();
     crate::server::run_server(app, true, crate::server::shutdown_on_signal(), |url| {
         banner(&url, &token, &key, Some(&wecom))

@@ -1,6 +1,7 @@
-//! The siyu binary: `serve`, `worker`, `demo`, `migrate`, `import`, `export`, `bench`, `config`, `admin`.
+//! The siyu binary: `serve`, `worker`, `demo`, `migrate`, `import`, `export`, `bench`, `config`, `admin`, `archive`.
 
 mod admin;
+mod archive;
 mod bench;
 mod demo;
 mod server;
@@ -74,6 +75,9 @@ enum Command {
     /// Administration: tenants, users, passwords.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Session archive (会话存档): ingest archived messages from a file.
+    #[command(subcommand)]
+    Archive(archive::ArchiveCommand),
 }
 
 #[derive(Subcommand)]
@@ -133,6 +137,7 @@ fn main() -> anyhow::Result<()> {
             }
             Command::Config(ConfigCommand::Default) => Ok(()),
             Command::Admin(cmd) => admin::run(settings, cmd).await,
+            Command::Archive(cmd) => archive::run(settings, cmd).await,
         }
     })
 }

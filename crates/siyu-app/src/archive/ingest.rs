@@ -180,6 +180,7 @@ impl App {
         let mut max_seq = 0;
         let mut last_msg_at: Option<DateTime<Utc>> = None;
         let mut notify = false;
+        let mut indexed: Vec<siyu_search::SearchDoc> = Vec::new();
         for (index, item) in items.iter().enumerate() {
             let Some(seq) = item.get("seq").and_then(Value::as_i64).filter(|s| *s >= 0) else {
                 out.rejected.push(reject(index, "invalid_seq", "seq must be a non-negative integer"));
@@ -220,6 +221,7 @@ impl App {
             let conversation = store.upsert_conversation(tenant, &upsert).await?;
             let payload_text = payload.to_string();
             let new = NewMessage {
+                id: uuid::Uuid::now_v7(),
                 corp,
                 conversation: Some(conversation),
                 msgid: &m.msgid,
@@ -237,6 +239,9 @@ impl App {
                 continue;
             }
             out.accepted += 1;
+            if !m.text.is_empty() {
+                indexed.push(crate::search::chat_doc(new.id, Some(conversation.0), &m.text, m.msgtime));
+            }
             last_msg_at = Some(last_msg_at.map_or(m.msgtime, |t| t.max(m.msgtime)));
             if let Some(revoked) = &m.revoked {
                 store.mark_recalled(tenant, corp, revoked).await?;
@@ -279,6 +284,7 @@ impl App {
         let prior = store.cursors(tenant).await?.into_iter().find(|c| c.corp_row_id == corp.0).map_or(0, |c| c.max_seq);
         store.advance_cursor(tenant, corp, max_seq, out.accepted as i64, last_msg_at, self.now()).await?;
         out.max_seq = prior.max(max_seq);
+        self.index_new_messages(tenant, indexed).await;
         if notify {
             self.notify_staff_soon();
         }
@@ -297,7 +303,12 @@ impl App {
         occurred_at: DateTime<Utc>,
         finding: Finding,
     ) -> AppResult<Option<bool>> {
-        let owner = if rule.kind.is_group() { conv.group_owner.clone() } else { conv.staff_userid.clone() };
+        // A group chat's staff member is its owner, whatever the rule.
+        let owner = if rule.kind.is_group() || conv.kind == "group" {
+            conv.group_owner.clone()
+        } else {
+            conv.staff_userid.clone()
+        };
         let alert = NewAlert {
             rule_id: rule.id,
             kind: rule.kind.as_str().into(),

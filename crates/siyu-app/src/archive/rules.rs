@@ -331,6 +331,14 @@ impl App {
             },
         )
         .await;
+        // Tokens depend on the dictionary: rebuild the search index with the new segmenter now, in the
+        // background (searches wait for it; `archive_index` notices the change in any case).
+        let (app, tenant) = (self.clone(), actor.tenant);
+        tokio::spawn(async move {
+            if let Err(e) = app.archive_index(tenant).await {
+                tracing::warn!(tenant = %tenant.0, error = %e, "archive search index not rebuilt");
+            }
+        });
         Ok(words)
     }
 

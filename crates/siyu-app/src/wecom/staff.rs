@@ -16,7 +16,7 @@ use siyu_wecom::api::User;
 
 use super::{CorpHandle, wecom_error};
 use crate::App;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 /// A password hash no password matches: synced staff log in only after an admin sets a password.
 const NO_PASSWORD: &str = "!wecom";
@@ -109,12 +109,18 @@ impl App {
                     created_at: self.now(),
                 };
                 let existing = self.store.accounts().by_username(&account.username).await?;
+                // A callback and a sync may meet the same new staff member at once: whoever inserts second
+                // takes what the first made.
                 let id = match existing {
                     Some((a, _)) => a.id,
-                    None => {
-                        self.store.accounts().insert(&account, NO_PASSWORD).await?;
-                        account.id
-                    }
+                    None => match self.store.accounts().insert(&account, NO_PASSWORD).await {
+                        Ok(()) => account.id,
+                        Err(e) if e.is_conflict_on("username") => {
+                            let made = self.store.accounts().by_username(&account.username).await?;
+                            made.map(|(a, _)| a.id).ok_or(AppError::NotFound)?
+                        }
+                        Err(e) => return Err(e.into()),
+                    },
                 };
                 if self.store.members().get(tenant, id).await.is_err() {
                     let member = Member {
@@ -128,7 +134,10 @@ impl App {
                         active,
                         created_at: self.now(),
                     };
-                    self.store.members().insert(&member).await?;
+                    match self.store.members().insert(&member).await {
+                        Err(e) if !e.is_conflict_on("members") => return Err(e.into()),
+                        _ => {}
+                    }
                 }
                 id
             }

@@ -79,6 +79,8 @@ pub struct ConversationQuery {
 /// A message to store.
 #[derive(Debug, Clone)]
 pub struct NewMessage<'a> {
+    /// The row's id (`Uuid::now_v7()`); unused when the corp already has the msgid.
+    pub id: Uuid,
     pub corp: CorpId,
     pub conversation: Option<ConversationId>,
     pub msgid: &'a str,
@@ -192,7 +194,7 @@ impl Archive<'_> {
              msgtype, sender, sender_party, msgtime, body, payload, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
              ON CONFLICT (tenant_id, corp_row_id, msgid) DO NOTHING";
-        let n = exec!(self.0, p => sqlx::query(sql).bind(tenant.0).bind(Uuid::now_v7()).bind(m.corp.0)
+        let n = exec!(self.0, p => sqlx::query(sql).bind(tenant.0).bind(m.id).bind(m.corp.0)
             .bind(m.conversation.map(|c| c.0)).bind(m.msgid).bind(m.seq).bind(m.action).bind(m.msgtype)
             .bind(m.sender).bind(m.sender_party).bind(m.msgtime).bind(m.body).bind(m.payload).bind(at)
             .execute(p).await)?;
@@ -342,26 +344,32 @@ impl Archive<'_> {
             .bind(tenant.0).bind(like_pattern(text)).bind(limit).bind(offset).fetch_all(p).await)?)
     }
 
-    /// Erases what the archive holds of a customer (PIPL): their 1:1 conversations with every message, and
-    /// their own messages in groups; alerts about them lose their excerpt. Returns the messages deleted.
-    pub async fn erase_customer(
+    /// A page of the tenant's messages with text, in (msgtime, id) order, after the message `after`
+    /// (exclusive; `None` for the first page): what the search index is rebuilt from.
+    pub async fn messages_with_text(
         &self,
         tenant: TenantId,
-        customer: CustomerId,
-        external_userids: &[String],
-    ) -> Result<u64, StoreError> {
-        let single = "DELETE FROM archive_messages WHERE tenant_id = $1 AND conversation_id IN \
-             (SELECT id FROM archive_conversations WHERE tenant_id = $1 AND customer_id = $2)";
-        let mut n = exec!(self.0, p => sqlx::query(single).bind(tenant.0).bind(customer.0).execute(p).await)?;
-        for ext in external_userids {
-            let own = "DELETE FROM archive_messages WHERE tenant_id = $1 AND sender = $2";
-            n += exec!(self.0, p => sqlx::query(own).bind(tenant.0).bind(ext).execute(p).await)?;
+        after: Option<(DateTime<Utc>, Uuid)>,
+        limit: i64,
+    ) -> Result<Vec<MessageRow>, StoreError> {
+        let (at, id) = (after.map(|a| a.0), after.map(|a| a.1));
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM archive_messages WHERE tenant_id = $1 AND body <> '' \
+             AND ($2 IS NULL OR msgtime > $2 OR (msgtime = $2 AND id > $3)) ORDER BY msgtime, id LIMIT $4"
+        );
+        Ok(on_pool!(self.0, p => sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.0).bind(at).bind(id).bind(limit).fetch_all(p).await)?)
+    }
+
+    /// The messages with these ids, in the order of `ids`; ids the tenant has no message of are left out.
+    pub async fn messages_by_ids(&self, tenant: TenantId, ids: &[Uuid]) -> Result<Vec<MessageRow>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
         }
-        let scrub = "UPDATE archive_alerts SET excerpt = '', detail = '' WHERE tenant_id = $1 AND (customer_id = $2 \
-             OR conversation_id IN (SELECT id FROM archive_conversations WHERE tenant_id = $1 AND customer_id = $2))";
-        exec!(self.0, p => sqlx::query(scrub).bind(tenant.0).bind(customer.0).execute(p).await)?;
-        let convs = "DELETE FROM archive_conversations WHERE tenant_id = $1 AND customer_id = $2";
-        exec!(self.0, p => sqlx::query(convs).bind(tenant.0).bind(customer.0).execute(p).await)?;
-        Ok(n)
+        let mut sql = Sql::new(&format!("SELECT {MESSAGE_COLUMNS} FROM archive_messages WHERE tenant_id = "));
+        sql.bind(Arg::Uuid(tenant.0)).push(" AND id IN ").bind_list(ids.iter().copied());
+        let mut rows = on_pool!(self.0, p => dyn_query_as!(MessageRow, sql).fetch_all(p).await)?;
+        rows.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
+        Ok(rows)
     }
 }

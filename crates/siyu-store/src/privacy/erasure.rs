@@ -79,6 +79,25 @@ pub const ERASURE_STEPS: &[ErasureStep] = &[
         "DELETE FROM group_members WHERE tenant_id = $1 AND member_type = 2 AND member_key IN \
          (SELECT lookup FROM identities WHERE tenant_id = $1 AND customer_id = $2 AND kind = 'external_userid')",
     ),
+    // The session archive: their 1:1 chats with every message, their own messages in groups, the
+    // excerpts and findings of alerts about them, and the group joins and leaves the callbacks reported.
+    both(
+        "archive_messages",
+        "DELETE FROM archive_messages WHERE tenant_id = $1 AND (conversation_id IN (SELECT id FROM \
+         archive_conversations WHERE tenant_id = $1 AND customer_id = $2) OR sender IN (SELECT lookup FROM \
+         identities WHERE tenant_id = $1 AND customer_id = $2 AND kind = 'external_userid'))",
+    ),
+    both(
+        "archive_alerts",
+        "UPDATE archive_alerts SET excerpt = '', detail = '' WHERE tenant_id = $1 AND (customer_id = $2 OR \
+         conversation_id IN (SELECT id FROM archive_conversations WHERE tenant_id = $1 AND customer_id = $2))",
+    ),
+    both("archive_conversations", "DELETE FROM archive_conversations WHERE tenant_id = $1 AND customer_id = $2"),
+    both(
+        "group_join_leaves",
+        "DELETE FROM group_join_leaves WHERE tenant_id = $1 AND member_key IN \
+         (SELECT lookup FROM identities WHERE tenant_id = $1 AND customer_id = $2 AND kind = 'external_userid')",
+    ),
     // Identifiers (unionid, openid, phone, ...): gone, so nothing can find or re-link the person.
     both("identities", "DELETE FROM identities WHERE tenant_id = $1 AND customer_id = $2"),
     // Tags are profile data (inferences about the person), and so is their history.

@@ -261,3 +261,38 @@ async fn an_auditor_confirms_or_dismisses_alerts_and_staff_cannot_read_the_archi
     let (status, _) = t.api("GET", "/api/v1/archive/conversations", &staff, None).await;
     assert_eq!(status, 403);
 }
+
+#[tokio::test]
+async fn erasing_a_customer_deletes_their_chats_and_their_group_messages_and_blanks_their_alerts() {
+    let (t, f, fake, corp) = connected().await;
+    let wm = fake.add_customer(CORP, CustomerSetup::named("赵先生")).unwrap();
+    fake.customer_adds_staff(CORP, &wm, "zhangsan", None).await.unwrap();
+    sync(&t, &f, &corp).await;
+    settle(&t).await;
+    rule(&t, &f, "phone", json!({"senders": "all"})).await;
+    let ms = now_ms();
+    let batch = [
+        text("e1", &wm, "zhangsan", ms, "我电话13912345678"),
+        in_room("e2", &wm, "wrOther", ms + 1, "text", json!({"content": "群里说一句"})),
+        text("e3", "lisi", "wmSomeoneElse", ms + 2, "别人的会话"),
+    ];
+    ingest(&t, &f, &batch, 1).await;
+    let customer = crate::wecom_callbacks::customer_of(&t, &f, &wm).await.unwrap();
+    let (_, before) =
+        t.api("GET", &format!("/api/v1/archive/conversations?customer={}", customer.0), &f.token, None).await;
+    assert_eq!(before["total"], 1, "{before}");
+
+    let (status, body) =
+        t.api("POST", &format!("/api/v1/customers/{}/erasure", customer.0), &f.token, Some(json!({}))).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, after) =
+        t.api("GET", &format!("/api/v1/archive/conversations?customer={}", customer.0), &f.token, None).await;
+    assert_eq!(after["total"], 0);
+    let (_, all) = t.api("GET", "/api/v1/archive/conversations", &f.token, None).await;
+    let left: Vec<i64> = all["items"].as_array().unwrap().iter().map(|c| c["messages"].as_i64().unwrap()).collect();
+    assert_eq!(all["total"], 2, "the group chat and the other chat stay: {all}");
+    let (_, found) = t.api("GET", "/api/v1/archive/search?q=群里说一句", &f.token, None).await;
+    assert_eq!(found.as_array().unwrap().len(), 0, "their group message is gone: {found} {left:?}");
+    let alerts = alerts(&t, &f, "").await;
+    assert!(alerts.iter().all(|a| a["excerpt"] == "" && a["detail"] == ""), "{alerts:?}");
+}

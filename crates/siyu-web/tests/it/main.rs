@@ -4,6 +4,7 @@
 
 mod archive;
 mod archive_console;
+mod archive_search;
 mod audience_syncs;
 mod console;
 mod helpers;
@@ -19,6 +20,7 @@ mod openapi;
 mod orders;
 mod pii;
 mod privacy;
+mod scripts;
 mod segments_api;
 mod segments_console;
 mod sources;

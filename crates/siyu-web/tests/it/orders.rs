@@ -19,7 +19,7 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 /// A `multipart/form-data` body with `fields` and one file; returns (content type, body).
-fn multipart(fields: &[(&str, &str)], file_name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+pub(crate) fn multipart(fields: &[(&str, &str)], file_name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
     let boundary = "siyu-test-boundary-5f1c";
     let mut body = Vec::new();
     for (name, value) in fields {

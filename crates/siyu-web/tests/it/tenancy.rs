@@ -115,6 +115,14 @@ async fn objects(t: &TestApp, f: &Fixture) -> HashMap<&'static str, String> {
     let sop = json!({"name": "日常", "kind": "daily", "steps": [{"time": "09:00", "text": "早安"}]});
     let (_, sop) = t.api("POST", "/api/v1/group-sops", &f.token, Some(sop)).await;
     ids.insert("group_sop", sop["id"].as_str().unwrap().to_string());
+    // A team script group with a script.
+    let (_, group) =
+        t.api("POST", "/api/v1/script-groups", &f.token, Some(json!({"name": "售后", "scope": "team"}))).await;
+    let group = group["id"].as_str().unwrap().to_string();
+    let body = json!({"title": "发货", "body": "已发货"});
+    let (_, script) = t.api("POST", &format!("/api/v1/script-groups/{group}/scripts"), &f.token, Some(body)).await;
+    ids.insert("script", script["id"].as_str().unwrap().to_string());
+    ids.insert("script_group", group);
     // The session archive: a word list, a rule, and a conversation whose message raised an alert.
     let (_, list) = t.api("POST", "/api/v1/archive/word-lists", &f.token, Some(json!({"name": "敏感词"}))).await;
     ids.insert("word_list", list["id"].as_str().unwrap().to_string());
@@ -260,6 +268,8 @@ fn resolve(path: &str, ids: &HashMap<&'static str, String>) -> String {
         match p {
             p if p.starts_with("/api/v1/customers") || p.starts_with("/console/customers") => "customer",
             p if p.contains("/group-tags/") => "group_tag",
+            p if p.contains("/script-groups/") || p.starts_with("/console/scripts/groups/") => "script_group",
+            p if p.contains("/scripts/") => "script",
             p if p.contains("/archive/conversations/") || p.contains("/archive/chats/") => "conversation",
             p if p.contains("/archive/alerts/") => "alert",
             p if p.contains("/archive/word-lists/") => "word_list",
@@ -348,6 +358,11 @@ fn body_for(method: &str, path: &str, ids: &HashMap<&'static str, String>) -> Op
             "callback_token": "Tok3n", "callback_aes_key": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"}),
         ("PUT", "/api/v1/groups/{id}/kind") => json!({"kind": "daily"}),
         ("PATCH", "/api/v1/groups/{id}") => json!({"tag_ids": []}),
+        ("PATCH", "/api/v1/script-groups/{id}") => json!({"name": "改名"}),
+        ("POST", "/api/v1/script-groups/{id}/scripts") | ("PUT", "/api/v1/scripts/{id}") => {
+            json!({"title": "标题", "body": "内容"})
+        }
+        ("POST", "/api/v1/scripts/{id}/use") => json!({}),
         ("POST", "/api/v1/archive/alerts/{id}/verdict") => json!({"status": "confirmed"}),
         ("POST", "/api/v1/archive/word-lists/{id}/words") => json!({"words": ["加微信"]}),
         ("PUT", "/api/v1/archive/rules/{id}") => json!({"kind": "phone", "name": "改名"}),

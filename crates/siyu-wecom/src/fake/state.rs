@@ -146,6 +146,8 @@ pub(crate) struct Corp {
     pub app_messages: Vec<AppMessage>,
     /// Events produced by the passing of time (transfer takeovers), delivered by `deliver_pending`.
     pub outbox: Vec<String>,
+    /// The session archive (`archive_messages`).
+    pub archive: super::archive::ArchiveLog,
 }
 
 impl Corp {
@@ -182,6 +184,7 @@ impl Corp {
             tickets: Vec::new(),
             app_messages: Vec::new(),
             outbox: Vec::new(),
+            archive: Default::default(),
         }
     }
 

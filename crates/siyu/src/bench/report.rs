@@ -177,6 +177,18 @@ pub fn write_docs(path: &Path, name: &str, section: &str) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// The fastest of several timed runs.
+pub fn best(runs: &[std::time::Duration]) -> std::time::Duration {
+    runs.iter().copied().min().unwrap_or_default()
+}
+
+/// The median of several timed runs.
+pub fn median(runs: &[std::time::Duration]) -> std::time::Duration {
+    let mut sorted = runs.to_vec();
+    sorted.sort_unstable();
+    sorted.get(sorted.len() / 2).copied().unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::data::Files;
 use super::peer::{Peer, SCRIPT_PATH};
 use super::{GOAL, Ours, Pass, TENANT_WORDS};
+use crate::bench::report::{best, median};
 use crate::bench::report::{machine, markers, thousands};
 
 pub const SECTION: &str = "scan";
@@ -18,16 +19,6 @@ pub struct Outcome {
     pub lines: usize,
     pub ours: Ours,
     pub peer: Option<Peer>,
-}
-
-fn best(runs: &[Duration]) -> Duration {
-    runs.iter().copied().min().unwrap_or_default()
-}
-
-fn median(runs: &[Duration]) -> Duration {
-    let mut sorted = runs.to_vec();
-    sorted.sort_unstable();
-    sorted.get(sorted.len() / 2).copied().unwrap_or_default()
 }
 
 fn mb_per_s(bytes: usize, d: Duration) -> f64 {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::peer::Peer;
 use super::persist::{self, Measured};
 use super::{GOAL, Ours};
+use crate::bench::report::{best, median};
 use crate::bench::report::{machine, markers, thousands};
 
 /// The section's name in the docs (the mass-send part will have its own).
@@ -20,16 +21,6 @@ pub struct Outcome {
     pub seed: u64,
     /// The default PostgreSQL server, when it did not answer.
     pub skipped: Option<String>,
-}
-
-fn best(runs: &[Duration]) -> Duration {
-    runs.iter().copied().min().unwrap_or_default()
-}
-
-fn median(runs: &[Duration]) -> Duration {
-    let mut sorted = runs.to_vec();
-    sorted.sort_unstable();
-    sorted.get(sorted.len() / 2).copied().unwrap_or_default()
 }
 
 fn rate(n: usize, d: Duration) -> f64 {
