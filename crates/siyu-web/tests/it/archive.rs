@@ -8,7 +8,7 @@ use siyu_wecom::fake::CustomerSetup;
 use crate::helpers::{Fixture, TestApp};
 use crate::wecom_callbacks::{CORP, connected, settle, sync};
 
-fn text(msgid: &str, from: &str, to: &str, ms: i64, content: &str) -> Value {
+pub(crate) fn text(msgid: &str, from: &str, to: &str, ms: i64, content: &str) -> Value {
     json!({"msgid": msgid, "action": "send", "from": from, "tolist": [to], "roomid": "", "msgtime": ms,
         "msgtype": "text", "text": {"content": content}})
 }
@@ -20,7 +20,7 @@ fn in_room(msgid: &str, from: &str, room: &str, ms: i64, msgtype: &str, body: Va
     m
 }
 
-async fn ingest(t: &TestApp, f: &Fixture, messages: &[Value], first_seq: i64) -> Value {
+pub(crate) async fn ingest(t: &TestApp, f: &Fixture, messages: &[Value], first_seq: i64) -> Value {
     let items: Vec<Value> = messages
         .iter()
         .enumerate()

@@ -6,23 +6,13 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
+use crate::archive::text;
 use crate::helpers::{Fixture, TestApp, spawn_with, test_settings};
-use crate::wecom_callbacks::{CORP, connect, connected};
+use crate::wecom_callbacks::{connect, connected};
 
-fn text(msgid: &str, from: &str, to: &str, ms: i64, content: &str) -> Value {
-    json!({"msgid": msgid, "action": "send", "from": from, "tolist": [to], "roomid": "", "msgtime": ms,
-        "msgtype": "text", "text": {"content": content}})
-}
-
+/// Stores `messages` through the ingest endpoint; none may be refused.
 async fn ingest(t: &TestApp, f: &Fixture, messages: &[Value], first_seq: i64) {
-    let items: Vec<Value> = messages
-        .iter()
-        .enumerate()
-        .map(|(i, m)| json!({"seq": first_seq + i as i64, "publickey_ver": 1, "message": m}))
-        .collect();
-    let (status, body) =
-        t.api("POST", "/api/v1/archive/ingest", &f.token, Some(json!({"corp_id": CORP, "items": items}))).await;
-    assert_eq!(status, 200, "{body}");
+    let body = crate::archive::ingest(t, f, messages, first_seq).await;
     assert!(body["rejected"].as_array().unwrap().is_empty(), "{body}");
 }
 
