@@ -279,7 +279,7 @@ impl Customers<'_> {
                 BackendKind::Sqlite => " LIKE ",
                 BackendKind::Postgres => " ILIKE ",
             };
-            let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            let pattern = crate::sql::contains_pattern(text);
             sql.push(" AND (c.name").push(like).bind(Arg::Text(pattern.clone())).push(" ESCAPE '\\'");
             sql.push(" OR c.remark").push(like).bind(Arg::Text(pattern)).push(" ESCAPE '\\'");
             for (kind, lookup) in &q.pii_lookups {

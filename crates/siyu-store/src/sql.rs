@@ -4,6 +4,12 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+/// `LIKE` pattern for "contains `s`" (its own `%`, `_` and `\` escaped; used with `ESCAPE '\'`).
+pub(crate) fn contains_pattern(s: &str) -> String {
+    let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 #[derive(Debug, Clone)]
 pub(crate) enum Arg {
     Uuid(Uuid),

@@ -247,20 +247,13 @@ impl App {
                 store.mark_recalled(tenant, corp, revoked).await?;
             }
             let sender = m.sender();
+            let conv = store.conversation(tenant, conversation).await?;
             let waited = store
-                .count_message(
-                    tenant,
-                    conversation,
-                    m.msgtime,
-                    &m.msgid,
-                    sender == Party::Customer,
-                    sender == Party::Staff,
-                )
+                .count_message(tenant, &conv, m.msgtime, &m.msgid, sender == Party::Customer, sender == Party::Staff)
                 .await?;
             if m.action == Action::Recall {
                 continue;
             }
-            let conv = store.conversation(tenant, conversation).await?;
             if let Some((since, waiting)) = waited {
                 let minutes = (m.msgtime - since).num_minutes();
                 for rule in rules.of_kind(RuleKind::ResponseTime) {
@@ -360,8 +353,23 @@ impl App {
         let Some(staff) = self.store.wecom().staff_by_userid(tenant, corp, userid).await? else {
             return Ok(false);
         };
-        let agent = self.store.wecom().corp(tenant, corp).await?.agent_id;
         let content = format!("【会话预警·{rule_name}】{place}\n{excerpt}");
+        let key = format!("alert:{}", alert.0);
+        self.queue_text_notice(tenant, corp, userid, staff.user_id, &key, content).await
+    }
+
+    /// Queues a text app message to one staff member, once per dedupe key, with WeCom's duplicate check on
+    /// (a re-send after a crash is dropped by WeCom); whether it was new.
+    pub(crate) async fn queue_text_notice(
+        &self,
+        tenant: TenantId,
+        corp: CorpId,
+        userid: &str,
+        user: siyu_domain::id::UserId,
+        key: &str,
+        content: String,
+    ) -> AppResult<bool> {
+        let agent = self.store.wecom().corp(tenant, corp).await?.agent_id;
         let mut message = siyu_wecom::api::AppMessage::new(siyu_wecom::api::AppMessageBody::Text {
             text: siyu_wecom::api::Text { content },
         })
@@ -370,8 +378,7 @@ impl App {
         message.enable_duplicate_check = true;
         message.duplicate_check_interval = Some(4 * 3600);
         let body = serde_json::to_string(&message).map_err(AppError::internal)?;
-        let key = format!("alert:{}", alert.0);
-        let notice = NewNotice { corp, userid, user: staff.user_id, dedupe_key: &key, task: None, body: &body };
+        let notice = NewNotice { corp, userid, user, dedupe_key: key, task: None, body: &body };
         Ok(self.store.wecom().insert_notice(tenant, &notice, self.now()).await?)
     }
 }

@@ -17,7 +17,6 @@ use siyu_domain::access::Permission;
 use siyu_domain::archive::RuleKind;
 use siyu_domain::id::{ConversationId, CorpId, TenantId};
 use siyu_store::archive::{MemberChange, NewAlert};
-use siyu_store::wecom::NewNotice;
 
 use super::ingest::Finding;
 use super::review::fold_stats;
@@ -216,25 +215,9 @@ impl App {
                 continue;
             }
             let Some(staff) = self.store.wecom().staff_of_user(tenant, m.user_id).await? else { continue };
-            let agent = self.store.wecom().corp(tenant, staff.corp).await?.agent_id;
-            let mut message = siyu_wecom::api::AppMessage::new(siyu_wecom::api::AppMessageBody::Text {
-                text: siyu_wecom::api::Text { content: content.clone() },
-            })
-            .to_users(&[staff.userid.as_str()]);
-            message.agentid = agent;
-            message.enable_duplicate_check = true;
-            message.duplicate_check_interval = Some(4 * 3600);
-            let body = serde_json::to_string(&message).map_err(AppError::internal)?;
             let key = format!("digest:{day_text}");
-            let notice = NewNotice {
-                corp: staff.corp,
-                userid: &staff.userid,
-                user: m.user_id,
-                dedupe_key: &key,
-                task: None,
-                body: &body,
-            };
-            queued |= self.store.wecom().insert_notice(tenant, &notice, self.now()).await?;
+            queued |=
+                self.queue_text_notice(tenant, staff.corp, &staff.userid, m.user_id, &key, content.clone()).await?;
         }
         Ok(queued)
     }

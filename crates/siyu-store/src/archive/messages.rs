@@ -5,7 +5,7 @@ use siyu_domain::id::{ConversationId, CorpId, CustomerId, TenantId};
 use uuid::Uuid;
 
 use super::Archive;
-use crate::sql::{Arg, Sql, dyn_query_as};
+use crate::sql::{Arg, Sql, contains_pattern, dyn_query_as};
 use crate::{StoreError, exec, on_pool};
 
 /// Where a corp's archive stands.
@@ -113,12 +113,6 @@ pub struct MessageRow {
 const MESSAGE_COLUMNS: &str =
     "id, conversation_id, msgid, seq, msgtype, sender, sender_party, msgtime, body, payload, recalled";
 
-/// `%text%` for LIKE with the wildcards of `text` escaped (`\` is the escape character).
-pub(crate) fn like_pattern(text: &str) -> String {
-    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
 impl Archive<'_> {
     /// The cursors of a tenant's corps.
     pub async fn cursors(&self, tenant: TenantId) -> Result<Vec<Cursor>, StoreError> {
@@ -209,19 +203,19 @@ impl Archive<'_> {
         Ok(())
     }
 
-    /// Counts a new message into its conversation. A customer's message starts the reply clock of a 1:1 chat
+    /// Counts a new message into its conversation (`conv` as read before the message). A customer's message starts the reply clock of a 1:1 chat
     /// unless it is already running; a staff message stops it and returns when it started and the message
     /// that started it.
     pub async fn count_message(
         &self,
         tenant: TenantId,
-        id: ConversationId,
+        conv: &Conversation,
         msgtime: DateTime<Utc>,
         msgid: &str,
         from_customer: bool,
         from_staff: bool,
     ) -> Result<Option<(DateTime<Utc>, String)>, StoreError> {
-        let conv = self.conversation(tenant, id).await?;
+        let id = ConversationId(conv.id);
         let bump = "UPDATE archive_conversations SET messages = messages + 1, \
              last_msg_at = CASE WHEN last_msg_at < $3 THEN $3 ELSE last_msg_at END, \
              first_msg_at = CASE WHEN first_msg_at > $3 THEN $3 ELSE first_msg_at END WHERE tenant_id = $1 AND id = $2";
@@ -235,7 +229,7 @@ impl Archive<'_> {
             exec!(self.0, p => sqlx::query(start).bind(tenant.0).bind(id.0).bind(msgtime).bind(msgid).execute(p).await)?;
             return Ok(None);
         }
-        match (from_staff, conv.awaiting_since, conv.awaiting_msgid) {
+        match (from_staff, conv.awaiting_since, conv.awaiting_msgid.clone()) {
             (true, Some(since), Some(waiting)) if since <= msgtime => {
                 let stop = "UPDATE archive_conversations SET awaiting_since = NULL, awaiting_msgid = NULL \
                      WHERE tenant_id = $1 AND id = $2";
@@ -273,7 +267,7 @@ impl Archive<'_> {
         }
         if let Some(text) = q.text.as_deref().filter(|t| !t.trim().is_empty()) {
             filter.push(" AND v.id IN (SELECT conversation_id FROM archive_messages m WHERE m.tenant_id = v.tenant_id AND m.body LIKE ");
-            filter.bind(Arg::Text(like_pattern(text.trim()))).push(" ESCAPE '\\')");
+            filter.bind(Arg::Text(contains_pattern(text.trim()))).push(" ESCAPE '\\')");
         }
         let count =
             Sql::with(&format!("SELECT COUNT(*) FROM archive_conversations v{}", filter.text), filter.args.clone());
@@ -341,7 +335,7 @@ impl Archive<'_> {
              ORDER BY msgtime DESC, id LIMIT $3 OFFSET $4"
         );
         Ok(on_pool!(self.0, p => sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql))
-            .bind(tenant.0).bind(like_pattern(text)).bind(limit).bind(offset).fetch_all(p).await)?)
+            .bind(tenant.0).bind(contains_pattern(text)).bind(limit).bind(offset).fetch_all(p).await)?)
     }
 
     /// A page of the tenant's messages with text, in (msgtime, id) order, after the message `after`

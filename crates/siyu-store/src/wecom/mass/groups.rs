@@ -9,7 +9,7 @@ use siyu_domain::wecom::mass::{Audience, GROUP_CHUNK, MassCounts, MassRecipient,
 
 use super::super::Wecom;
 use super::{PlanLimits, texts};
-use crate::sql::{Arg, Sql, dyn_query, dyn_query_as};
+use crate::sql::{Arg, Sql, contains_pattern, dyn_query, dyn_query_as};
 use crate::{StoreError, in_write_tx, on_pool};
 
 #[derive(sqlx::FromRow)]
@@ -20,12 +20,6 @@ struct RecipientRow {
     sender: Option<String>,
     status: String,
     updated_at: DateTime<Utc>,
-}
-
-/// `LIKE` pattern for "contains `s`" (its own `%`, `_` and `\` escaped; used with `ESCAPE '\'`).
-fn contains_pattern(s: &str) -> String {
-    let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
 }
 
 /// ` AND g.owner_userid IN (…) AND g.name LIKE …` for a group audience.
@@ -285,6 +279,6 @@ impl Wecom<'_> {
 mod tests {
     #[test]
     fn a_name_filter_matches_its_wildcards_literally() {
-        assert_eq!(super::contains_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+        assert_eq!(crate::sql::contains_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
     }
 }
