@@ -26,6 +26,7 @@ mod access;
 mod dates;
 mod deliveries;
 mod dispatch;
+pub mod egress;
 pub mod metrics;
 mod signals;
 pub mod simulate;

@@ -18,6 +18,7 @@ pub struct Settings {
     pub ingest: IngestSettings,
     pub wecom: WecomSettings,
     pub search: SearchSettings,
+    pub webhooks: WebhookSettings,
     pub log: LogSettings,
 }
 
@@ -92,6 +93,13 @@ pub struct SearchSettings {
     /// Where the tenants' full-text indexes live, one directory per tenant. Empty: next to a SQLite
     /// database file (`<file>.search`), in memory otherwise (rebuilt from the database when a process starts).
     pub dir: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Let journey webhooks call loopback, private and link-local addresses (off: only the public internet).
+    pub allow_private_networks: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

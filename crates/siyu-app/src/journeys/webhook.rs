@@ -25,6 +25,7 @@ use siyu_domain::access::Permission;
 use siyu_domain::id::TenantId;
 use siyu_store::journeys::OutboxItem;
 
+use super::egress;
 use crate::error::{AppError, AppResult};
 use crate::{Actor, App};
 
@@ -88,24 +89,50 @@ fn classify(r: Result<reqwest::Response, reqwest::Error>) -> Outcome {
         }
         Err(e) if e.is_timeout() => Outcome::Transient("timeout".into()),
         Err(e) if e.is_builder() => Outcome::Permanent(format!("bad request: {e}")),
+        // The egress guard refused every address of the host: retrying will not change where it points.
+        Err(e) if error_chain(&e).contains(egress::BLOCKED) => Outcome::Permanent(error_chain(&e)),
         Err(e) => Outcome::Transient(format!("network: {e}")),
     }
 }
 
-static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+/// An error with its causes, `: `-joined (reqwest's own message leaves the resolver's reason out).
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}
 
-fn client() -> AppResult<&'static reqwest::Client> {
-    if let Some(c) = CLIENT.get() {
+static PUBLIC_CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+static OPEN_CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+
+/// The webhook client: one that only connects to public addresses ([`egress`]), or, with
+/// `allow_private_networks`, one that connects anywhere.
+fn client(allow_private: bool) -> AppResult<&'static reqwest::Client> {
+    let cell = if allow_private { &OPEN_CLIENT } else { &PUBLIC_CLIENT };
+    if let Some(c) = cell.get() {
         return Ok(c);
     }
-    let c = reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .timeout(TIMEOUT)
         .connect_timeout(TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("siyu-webhook/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(AppError::internal)?;
-    Ok(CLIENT.get_or_init(|| c))
+        .user_agent(concat!("siyu-webhook/", env!("CARGO_PKG_VERSION")));
+    if !allow_private {
+        builder = builder.dns_resolver(std::sync::Arc::new(egress::PublicOnly));
+    }
+    let c = builder.build().map_err(AppError::internal)?;
+    Ok(cell.get_or_init(|| c))
+}
+
+/// Why `url` may not be called under the egress guard, if it may not (an internal address written out).
+fn refused(url: &str, allow_private: bool) -> Option<String> {
+    let ip = egress::literal_ip(&reqwest::Url::parse(url).ok()?)?;
+    (!allow_private && egress::is_blocked(ip)).then(|| format!("{}: {ip}", egress::BLOCKED))
 }
 
 fn new_secret() -> String {
@@ -139,10 +166,12 @@ impl App {
         });
         let body = serde_json::to_vec(&body).map_err(AppError::internal)?;
         let secret = self.tenant_webhook_secret(tenant).await?;
-        let outcome = match check_url(url) {
+        let allow_private = self.settings.webhooks.allow_private_networks;
+        let outcome = match check_url(url).map(|()| refused(url, allow_private)) {
             Err(e) => Outcome::Permanent(format!("bad url: {e}")),
-            Ok(()) => {
-                let req = client()?
+            Ok(Some(why)) => Outcome::Permanent(why),
+            Ok(None) => {
+                let req = client(allow_private)?
                     .post(url)
                     .header("content-type", "application/json")
                     .header("idempotency-key", &item.dedupe_key)

@@ -110,11 +110,24 @@ async fn an_unmerge_restores_both_customers_with_their_own_events(c: Ctx) {
     send(&c, &key, vec![event("b1", Some("dev-b"), vec![openid("wxBBB", "oB-1")])]).await;
     let first = holder(&c, IdentityKind::Unionid, "", "U-1").await.unwrap();
     let second = holder(&c, IdentityKind::Openid, "wxBBB", "oB-1").await.unwrap();
+    let task = siyu_app::tasks::TaskInput {
+        customer_id: second,
+        assignee_id: Some(c.owner.user),
+        kind: Default::default(),
+        title: "回访".into(),
+        note: String::new(),
+        due_at: chrono::Utc::now() + chrono::Duration::days(1),
+    };
+    let task = c.app.create_task(&c.owner, &task).await.unwrap();
     // A wrong link (a shared test phone's unionid, say) merges them; more events follow on both sides.
     send(&c, &key, vec![event("bad", None, vec![openid("wxBBB", "oB-1"), unionid("U-1")])]).await;
     send(&c, &key, vec![event("b2", Some("dev-b"), vec![]), event("a2", Some("dev-a"), vec![])]).await;
     assert_eq!(customers(&c).await, 1);
     assert_eq!(events_of(&c, first).await, ["a1", "a2", "b1", "b2", "bad"]);
+    let tasks_of = async |customer| -> Vec<_> {
+        c.app.customer_tasks(&c.owner, customer).await.unwrap().into_iter().map(|t| t.id).collect()
+    };
+    assert_eq!(tasks_of(first).await, [task.id], "the absorbed customer's task follows it to the survivor");
 
     let merges = c.app.merges_of(&c.owner, first).await.unwrap();
     let outcome = c.app.unmerge(&c.owner, merges[0].id, "测试手机号误合并").await.unwrap();
@@ -126,6 +139,8 @@ async fn an_unmerge_restores_both_customers_with_their_own_events(c: Ctx) {
     assert_eq!(holder(&c, IdentityKind::Unionid, "", "U-1").await, Some(first));
     assert_eq!(events_of(&c, second).await, ["b1", "b2"]);
     assert_eq!(events_of(&c, first).await, ["a1", "a2", "bad"]);
+    assert_eq!(tasks_of(second).await, [task.id], "the task comes back with its customer");
+    assert!(tasks_of(first).await.is_empty());
     let first_events = c.app.customer_aggregates(&c.owner, first).await.unwrap().event_count;
     let second_events = c.app.customer_aggregates(&c.owner, second).await.unwrap().event_count;
     assert_eq!((first_events, second_events), (3, 2), "aggregates follow the events back");

@@ -44,6 +44,8 @@ impl Ctx {
         let mut settings = Settings::defaults().unwrap();
         settings.security.argon2_memory_kib = 1024;
         settings.security.argon2_iterations = 1;
+        // The tests' webhook receivers listen on 127.0.0.1.
+        settings.webhooks.allow_private_networks = true;
         let app = App::new(self.app.store.clone(), settings, std::sync::Arc::new(clock.clone())).unwrap();
         (app, clock)
     }
@@ -52,6 +54,8 @@ impl Ctx {
         let mut settings = Settings::defaults().unwrap();
         settings.security.argon2_memory_kib = 1024;
         settings.security.argon2_iterations = 1;
+        // The tests' webhook receivers listen on 127.0.0.1.
+        settings.webhooks.allow_private_networks = true;
         let app = App::new(db.store.clone(), settings, Arc::new(siyu_app::clock::SystemClock)).unwrap();
         let tenant = app.create_tenant("测试品牌").await.unwrap();
         let account = app.create_account("owner", "店主", "correct horse battery", false).await.unwrap();

@@ -24,6 +24,7 @@ crate::on_both_backends!(
     a_permanent_failure_is_dead_lettered_and_delivered_when_retried_by_hand,
     a_webhook_that_keeps_failing_backs_off_and_is_dead_lettered_after_the_last_attempt,
     a_webhook_node_needs_an_http_url_with_a_host,
+    a_webhook_to_an_internal_address_is_refused_without_a_call,
 );
 
 /// One request the receiver got.
@@ -226,4 +227,30 @@ async fn a_webhook_node_needs_an_http_url_with_a_host(ctx: Ctx) {
     }
     let ok = ctx.app.create_journey(ctx.owner.tenant, "回调", &hook("https://hooks.example.com/siyu"), None).await;
     assert!(ok.is_ok(), "{ok:?}");
+}
+
+async fn a_webhook_to_an_internal_address_is_refused_without_a_call(ctx: Ctx) {
+    let receiver = Receiver::start(&[]).await;
+    // The defaults: webhooks may only reach the public internet.
+    let mut settings = siyu_app::Settings::defaults().unwrap();
+    settings.security.argon2_memory_kib = 1024;
+    settings.security.argon2_iterations = 1;
+    let clock = siyu_app::clock::ManualClock::new(noon());
+    let app = App::new(ctx.app.store.clone(), settings, Arc::new(clock)).unwrap();
+    let by_name = receiver.url.replace("127.0.0.1", "localhost");
+    let urls = [receiver.url.as_str(), by_name.as_str(), "http://[::ffff:127.0.0.1]:9/hook", "http://169.254.169.254/"];
+    for (i, url) in urls.into_iter().enumerate() {
+        let tenant = ctx.owner.tenant;
+        let j = app.create_journey(tenant, &format!("内网回调 {i}"), &hook(url), None).await.unwrap();
+        let c = NewCustomerInput { name: format!("客户{i}"), ..Default::default() };
+        let c = app.create_customer(&ctx.owner, c).await.unwrap().id;
+        assert_eq!(app.enrol_in_journey(tenant, j, c).await.unwrap(), Some(1));
+        app.run_due_work().await.unwrap();
+        let reports = reported(&ctx, c).await;
+        let (kind, payload) = reports.last().unwrap_or_else(|| panic!("{url}: no outcome reported"));
+        assert_eq!(kind, "message_failed", "{url}: refused at once, not retried");
+        let error = payload.to_string();
+        assert!(error.contains("blocked address"), "{url}: {error}");
+    }
+    assert!(receiver.received().is_empty(), "the internal receiver was never called");
 }

@@ -5,7 +5,8 @@
 //! rolls the code over itself: when a group in the join way reaches the code's threshold (190 by default) it
 //! leaves the join way and the next group of the code's reserve takes its place ([`roll`], a pure function of
 //! the code and the groups' member counts). When the reserve runs out the code is marked as needing groups; its
-//! last group stays in (a join way holds at least one) until WeCom's cap or `auto_create_room` takes over.
+//! last group stays in (a join way holds at least one) until WeCom's cap or `auto_create_room` takes over. A
+//! filled group whose members leave until it is 10 % below the threshold returns to the end of the reserve.
 //!
 //! The code's `state` (`gc` + a short id, ≤30 characters) comes back on every member who joins through it, which
 //! is how joins are attributed to the code.
@@ -133,7 +134,8 @@ impl Rollover {
 }
 
 /// Rolls a code over: groups at the threshold (or gone) leave the join way, reserve groups fill the free slots
-/// in order (full ones are skipped into `filled`). A join way holds at least one group, so when every group is
+/// in order (full ones are skipped into `filled`; filled ones 10 % below the threshold rejoin the reserve's end).
+/// A join way holds at least one group, so when every group is
 /// full the ones still alive stay in. Without `rollover` nothing moves; the code then needs groups when all of
 /// them are full and WeCom will not open new ones.
 pub fn roll(code: &GroupCode, fill: impl Fn(&str) -> Fill) -> Rollover {
@@ -152,12 +154,25 @@ pub fn roll(code: &GroupCode, fill: impl Fn(&str) -> Fill) -> Rollover {
         };
     }
     let slots = usize::try_from(code.slots).unwrap_or(1).clamp(1, MAX_GROUPS);
-    let mut filled = code.filled.clone();
+    // A filled group that members left well below the threshold goes back to the end of the reserve; the
+    // margin keeps a group hovering at the threshold from flapping in and out of the join way.
+    let reuse_below = threshold - (threshold / 10).max(1);
+    let mut room = MAX_RESERVE.saturating_sub(code.reserve.len());
+    let (mut filled, mut returned) = (Vec::new(), Vec::new());
+    for g in &code.filled {
+        let f = fill(g);
+        if f.gone || f.members >= reuse_below || room == 0 {
+            filled.push(g.clone());
+        } else {
+            returned.push(g.clone());
+            room -= 1;
+        }
+    }
     let (mut kept_full, mut open): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
     for g in &code.chat_ids {
         if full(g) { kept_full.push(g.clone()) } else { open.push(g.clone()) }
     }
-    let mut reserve: VecDeque<String> = code.reserve.iter().cloned().collect();
+    let mut reserve: VecDeque<String> = code.reserve.iter().cloned().chain(returned).collect();
     while open.len() < slots {
         match reserve.pop_front() {
             Some(g) if full(&g) => filled.push(g),

@@ -51,6 +51,23 @@ fn groups_below_the_threshold_change_nothing() {
 }
 
 #[test]
+fn a_filled_group_members_left_returns_to_the_reserve_only_well_below_the_threshold() {
+    let mut c = code(&["b"], &["c"], 1);
+    c.filled = vec!["a".into(), "x".into()];
+    // 9 of 10 is below the threshold but inside the margin: a stays filled.
+    let r = roll(&c, fills(&[("a", 9), ("b", 3), ("x", -1)]));
+    assert!(!r.changes(&c));
+    let r = roll(&c, fills(&[("a", 8), ("b", 3), ("x", -1)]));
+    assert_eq!((r.chat_ids, r.reserve, r.filled), (vec!["b".into()], vec!["c".into(), "a".into()], vec!["x".into()]));
+    // With the reserve empty and the open group full, the returned group takes the slot at once.
+    let mut c = code(&["b"], &[], 1);
+    c.filled = vec!["a".into()];
+    c.needs_groups = true;
+    let r = roll(&c, fills(&[("a", 2), ("b", 10)]));
+    assert_eq!((r.chat_ids, r.filled, r.needs_groups), (vec!["a".into()], vec!["b".into()], false));
+}
+
+#[test]
 fn full_or_dismissed_reserve_groups_are_skipped() {
     let c = code(&["a"], &["b", "c", "d"], 1);
     let r = roll(&c, fills(&[("a", 12), ("b", 15), ("c", -1)]));

@@ -1,7 +1,7 @@
 //! Merging one customer into another inside a transaction, and reading the merge log.
 //!
-//! The absorbed customer's identities, events, orders, notes and timeline move to the survivor; its tags
-//! and follows move where the survivor has no equivalent (same tag, a tag of the same exclusive group, a
+//! The absorbed customer's identities, events, orders, notes, timeline and staff tasks move to the survivor;
+//! its tags and follows move where the survivor has no equivalent (same tag, a tag of the same exclusive group, a
 //! follow by the same staff member). Its row is removed, and the merge log keeps a snapshot of it and of
 //! everything that moved, so an un-merge restores it under the same id.
 
@@ -63,6 +63,9 @@ pub struct MovedRows {
     pub events: u64,
     #[serde(default)]
     pub consents: Vec<SnapConsent>,
+    /// The absorbed customer's staff tasks (open and closed), which follow it to the survivor.
+    #[serde(default)]
+    pub tasks: Vec<Uuid>,
 }
 
 /// One row of the merge log, with whether it was undone.
@@ -153,12 +156,16 @@ macro_rules! merge_customer {
                 purpose, status, source, changed_by: by, changed_at: at, applied, replaced,
             });
         }
-        for table in ["notes", "timeline"] {
+        for table in ["notes", "timeline", "staff_tasks"] {
             let sql = format!("UPDATE {table} SET customer_id = $3 WHERE tenant_id = $1 AND customer_id = $2 RETURNING id");
             let ids: Vec<(uuid::Uuid,)> =
                 sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(t.0).bind(a).bind(s).fetch_all(&mut *$tx).await?;
             let ids = ids.into_iter().map(|r| r.0).collect();
-            if table == "notes" { moved.notes = ids } else { moved.timeline = ids }
+            match table {
+                "notes" => moved.notes = ids,
+                "timeline" => moved.timeline = ids,
+                _ => moved.tasks = ids,
+            }
         }
         // Custom fields the survivor lacks are filled from the absorbed customer; its activity time is kept.
         let survivor: Option<$crate::customers::CustomerRow> = sqlx::query_as(

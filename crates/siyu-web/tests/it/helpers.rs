@@ -18,6 +18,8 @@ pub fn test_settings() -> Settings {
     let mut s = Settings::defaults().unwrap();
     s.security.argon2_memory_kib = 1024;
     s.security.argon2_iterations = 1;
+    // The tests' webhook receivers listen on 127.0.0.1.
+    s.webhooks.allow_private_networks = true;
     s
 }
 
