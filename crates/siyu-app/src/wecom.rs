@@ -17,6 +17,7 @@ mod group_rollover;
 mod group_sops;
 mod group_welcome;
 pub mod groups;
+mod inbox;
 mod limiter;
 mod live_codes;
 mod mass;
@@ -63,6 +64,8 @@ pub struct Clients {
     background: tokio_util::task::TaskTracker,
     /// A staff-notice sweep is queued in the background.
     notices_queued: std::sync::atomic::AtomicBool,
+    /// Where received callbacks become durable (route cache and group commit).
+    pub(crate) inbox: inbox::Inbox,
 }
 
 /// What a call to a corp needs: the client and the corp's credentials.

@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use super::CorpHandle;
 use super::contacts::SeenFollow;
+use super::inbox::Route;
 use crate::App;
 use crate::error::{AppError, AppResult};
 
@@ -47,21 +48,25 @@ pub enum CallbackAnswer {
 const MAX_ATTEMPTS: i64 = 5;
 
 impl App {
-    async fn route_crypto(&self, route: Uuid) -> AppResult<(TenantId, CorpId, CallbackCrypto)> {
+    /// The route's tenant, corp and callback crypto, read from the database (and remembered by the inbox).
+    async fn route_crypto(&self, route: Uuid) -> AppResult<Route> {
         let (tenant, corp) = self.store.wecom().route(route).await?.ok_or(AppError::NotFound)?;
         let row = self.store.wecom().corp(tenant, corp).await?;
         if !row.active {
+            self.wecom.inbox.forget(route);
             return Err(AppError::NotFound);
         }
         let secrets = self.corp_secrets(tenant, corp).await?;
         let crypto = CallbackCrypto::new(&secrets.callback_token, &secrets.callback_aes_key, &row.corp_id)
             .map_err(|e| AppError::invalid("callback_aes_key", e.code()))?;
-        Ok((tenant, corp, crypto))
+        let r = Route::new(tenant, corp, crypto);
+        self.wecom.inbox.remember(route, r.clone());
+        Ok(r)
     }
 
     /// The GET URL check: the decrypted `echostr` to answer with.
     pub async fn verify_callback_url(&self, route: Uuid, q: &CallbackQuery) -> AppResult<String> {
-        let (_, _, crypto) = self.route_crypto(route).await?;
+        let Route { crypto, .. } = self.route_crypto(route).await?;
         let echostr = q.echostr.as_deref().unwrap_or_default();
         crypto
             .verify_url(&q.msg_signature, &q.timestamp, &q.nonce, echostr)
@@ -69,11 +74,27 @@ impl App {
     }
 
     /// Verifies, decrypts, parses and stores a POSTed callback.
+    /// A callback is stored through the inbox's group commit (see [`super::inbox`]).
     pub async fn receive_callback(&self, route: Uuid, q: &CallbackQuery, body: &str) -> AppResult<CallbackAnswer> {
-        let (tenant, corp, crypto) = self.route_crypto(route).await?;
-        let plain = crypto
-            .decrypt_message(&q.msg_signature, &q.timestamp, &q.nonce, body)
-            .map_err(|e| AppError::invalid("msg_signature", e.code()))?;
+        let decrypt = |r: &Route| r.crypto.decrypt_message(&q.msg_signature, &q.timestamp, &q.nonce, body);
+        let (r, plain) = match self.wecom.inbox.cached(route) {
+            Some(r) => match decrypt(&r) {
+                Ok(plain) => (r, Ok(plain)),
+                // The token or key may have changed since the route was cached: check against a fresh read.
+                Err(_) => {
+                    let r = self.route_crypto(route).await?;
+                    let plain = decrypt(&r);
+                    (r, plain)
+                }
+            },
+            None => {
+                let r = self.route_crypto(route).await?;
+                let plain = decrypt(&r);
+                (r, plain)
+            }
+        };
+        let (tenant, corp) = (r.tenant, r.corp);
+        let plain = plain.map_err(|e| AppError::invalid("msg_signature", e.code()))?;
         let parsed = callback::parse(&plain).map_err(|e| AppError::invalid("body", e.code()))?;
         let welcome = matches!(&parsed.event, CallbackEvent::ExternalContact(c) if c.welcome_code.is_some());
         let record = NewCallback {
@@ -87,8 +108,9 @@ impl App {
             at: self.now(),
         };
         metrics::counter!("siyu_wecom_callbacks_total", "kind" => record.kind.clone()).increment(1);
-        if self.store.wecom().insert_callback(tenant, &record).await? {
-            Ok(CallbackAnswer::Stored { tenant, id: record.id })
+        let id = record.id;
+        if self.wecom.inbox.store(&self.store, tenant, record).await? {
+            Ok(CallbackAnswer::Stored { tenant, id })
         } else {
             Ok(CallbackAnswer::Duplicate)
         }

@@ -132,6 +132,7 @@ impl App {
         }
         let new = self.sealed_corp(actor, id, input, &secrets).await?;
         self.store.wecom().update_corp(actor.tenant, &new, input.active).await?;
+        self.wecom.inbox.clear();
         self.audit_corp(actor, "wecom.corp_updated", id, &new.corp_id).await;
         self.corp(actor, id).await
     }

@@ -2,7 +2,9 @@
 //! `add_msg_template` per chunk of ≤10,000 customers of one sender, paced by the corp's rate budget.
 //!
 //! Exactly once: a recipient is planned once per send (unique row); a chunk is claimed (`sending`) before its
-//! call and finished with the msgid in one transaction. A chunk found `sending` (the worker died between the
+//! call and marked sent with the msgid (and its fail_list) in one transaction; its recipients are then
+//! settled (marked sent, written to the journey outbox) in short batches while the next chunk is sent, and
+//! settled again, idempotently, by any later run of the job, so a crash mid-settle loses nothing. A chunk found `sending` (the worker died between the
 //! call and the commit) is first looked up in WeCom — a template by the same sender, same text, created since
 //! the claim, whose recipients are the chunk's — and adopted if found; only if WeCom has no such template is
 //! it sent again. A spent rate budget puts the chunk back and the job in the queue until the window opens.
@@ -197,12 +199,20 @@ impl App {
         wecom.set_mass_status(tenant, send.id, &[MassStatus::Planned], MassStatus::Sending, None, self.now()).await?;
         let chunks = wecom.mass_chunks(tenant, send.id).await?;
         let total = chunks.len() as i64;
+        // The chunk sent last is settled while the next one is sent (see `settle`).
+        let mut unsettled: Option<Settle> = None;
         for (done, chunk) in chunks.iter().enumerate() {
             if self.store.wecom().mass_send(tenant, send.id).await?.status == MassStatus::Cancelled {
+                self.settle(tenant, &send, unsettled.take()).await?;
                 return Ok(Some(serde_json::json!({"cancelled": true})));
             }
-            match self.send_chunk(tenant, &handle, &send, chunk).await {
-                Ok(()) => {}
+            let (sent, settled) = tokio::join!(
+                self.send_chunk(tenant, &handle, &send, chunk),
+                self.settle(tenant, &send, unsettled.take())
+            );
+            settled?;
+            match sent {
+                Ok(next) => unsettled = next,
                 Err(ChunkError::Later(wait)) => {
                     self.store.jobs().defer(tenant, job.id, self.now() + wait).await?;
                     return Ok(None);
@@ -212,6 +222,7 @@ impl App {
             let lease = self.now() + Duration::seconds(self.settings.worker.lease_secs);
             self.store.jobs().progress(tenant, job.id, done as i64 + 1, total, lease).await?;
         }
+        self.settle(tenant, &send, unsettled).await?;
         wecom.set_mass_status(tenant, send.id, &[MassStatus::Sending], MassStatus::Sent, None, self.now()).await?;
         let counts = self.mass_counts_all(tenant, send.id).await?;
         Ok(Some(serde_json::to_value(counts).map_err(AppError::internal)?))
@@ -237,39 +248,46 @@ impl App {
         Ok(self.store.wecom().plan_mass_send(tenant, send, &limits).await?)
     }
 
+    /// Sends one chunk (or finds it sent); the chunk's recipients to settle, if any.
     async fn send_chunk(
         &self,
         tenant: TenantId,
         handle: &CorpHandle,
         send: &MassSend,
         chunk: &Chunk,
-    ) -> Result<(), ChunkError> {
+    ) -> Result<Option<Settle>, ChunkError> {
         let wecom = self.store.wecom();
-        let recipients = self.chunk_targets(tenant, send, chunk.chunk_no).await?;
+        // A chunk marked sent may have recipients left to settle (the worker died while settling).
+        let settle = |msgid: &str| {
+            let customers = send.audience.groups.is_none();
+            customers.then(|| Settle { chunk: chunk.chunk_no, msgid: msgid.to_owned() })
+        };
         match chunk.status.as_str() {
-            "sent" | "failed" => return Ok(()),
-            "sending" => {
-                if let Some((msgid, failed)) = self.find_sent_chunk(tenant, handle, send, chunk, &recipients).await? {
-                    self.finish_targets(tenant, send, chunk.chunk_no, &msgid, &failed).await?;
-                    return Ok(());
-                }
-                wecom.release_chunk(tenant, send.id, chunk.chunk_no).await.map_err(AppError::from)?;
-            }
+            "sent" => return Ok(chunk.msgid.as_deref().and_then(settle)),
+            "failed" => return Ok(None),
             _ => {}
         }
+        let recipients = self.chunk_targets(tenant, send, chunk.chunk_no).await?;
+        if chunk.status == "sending" {
+            if let Some((msgid, failed)) = self.find_sent_chunk(tenant, handle, send, chunk, &recipients).await? {
+                self.finish_targets(tenant, send, chunk.chunk_no, &msgid, &failed).await?;
+                return Ok(settle(&msgid));
+            }
+            wecom.release_chunk(tenant, send.id, chunk.chunk_no).await.map_err(AppError::from)?;
+        }
         if !wecom.claim_chunk(tenant, send.id, chunk.chunk_no, self.now()).await.map_err(AppError::from)? {
-            return Ok(());
+            return Ok(None);
         }
         let template = groups::template_for(send, &chunk.sender, recipients);
         match handle.client.add_msg_template(&handle.contact, &template).await {
             Ok(result) => {
                 metrics::counter!("siyu_wecom_mass_chunks_total", "outcome" => "sent").increment(1);
                 self.finish_targets(tenant, send, chunk.chunk_no, &result.msgid, &result.fail_list).await?;
-                Ok(())
+                Ok(settle(&result.msgid))
             }
             Err(e @ WecomError::Throttled { .. }) => {
                 wecom.release_chunk(tenant, send.id, chunk.chunk_no).await.map_err(AppError::from)?;
-                let WecomError::Throttled { wait, .. } = e else { return Ok(()) };
+                let WecomError::Throttled { wait, .. } = e else { return Ok(None) };
                 Err(ChunkError::Later(
                     Duration::from_std(wait).unwrap_or(Duration::seconds(60)).max(Duration::seconds(1)),
                 ))
@@ -288,9 +306,18 @@ impl App {
             Err(e) => {
                 metrics::counter!("siyu_wecom_mass_chunks_total", "outcome" => "failed").increment(1);
                 self.fail_targets(tenant, send, chunk.chunk_no, &e.to_string()).await?;
-                Ok(())
+                Ok(None)
             }
         }
+    }
+
+    /// Settles a sent chunk of customers: its recipients become `sent` and enter the journey outbox, a batch
+    /// per short transaction (`siyu_store::wecom` `settle_chunk_batch`), so on SQLite the next chunk's claim
+    /// and rate budget wait for one batch, not for ten thousand rows.
+    async fn settle(&self, tenant: TenantId, send: &MassSend, settle: Option<Settle>) -> AppResult<()> {
+        let Some(s) = settle else { return Ok(()) };
+        while self.store.wecom().settle_chunk_batch(tenant, send.id, s.chunk, &s.msgid, self.now()).await? > 0 {}
+        Ok(())
     }
 
     /// The template WeCom holds for a chunk whose call may have gone through before the worker died: by the
@@ -345,6 +372,12 @@ impl App {
             cursor = page.next_cursor;
         }
     }
+}
+
+/// A sent chunk of customers whose recipients are still to be settled.
+struct Settle {
+    chunk: i64,
+    msgid: String,
 }
 
 enum ChunkError {

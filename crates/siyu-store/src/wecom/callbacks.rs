@@ -8,7 +8,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::Wecom;
-use crate::{StoreError, exec, on_pool};
+use crate::{StoreError, exec, in_write_tx, on_pool};
 
 /// A callback as received.
 #[derive(Debug, Clone)]
@@ -45,14 +45,27 @@ const COLUMNS: &str = "id, corp_row_id, kind, body, status, attempts, received_a
 impl Wecom<'_> {
     /// Stores a callback; `false` when the same event was stored before (a WeCom retry).
     pub async fn insert_callback(&self, tenant: TenantId, c: &NewCallback) -> Result<bool, StoreError> {
-        let n = exec!(self.0, p => sqlx::query(
-            "INSERT INTO wecom_callbacks (tenant_id, id, corp_row_id, dedupe_key, kind, priority, body, event, \
-             status, next_at, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $9) \
-             ON CONFLICT (tenant_id, corp_row_id, dedupe_key) DO NOTHING")
-            .bind(tenant.0).bind(c.id.0).bind(c.corp.0).bind(&c.dedupe_key).bind(&c.kind).bind(c.priority)
-            .bind(&c.body).bind(Json(&c.event)).bind(c.at)
-            .execute(p).await)?;
-        Ok(n == 1)
+        Ok(self.insert_callbacks(&[(tenant, c)]).await?.first().copied().unwrap_or(false))
+    }
+
+    /// Stores callbacks of any tenants in one transaction (the inbox's group commit); for each, whether it was
+    /// new (`false`: the same event was stored before, or earlier in `rows`).
+    pub async fn insert_callbacks(&self, rows: &[(TenantId, &NewCallback)]) -> Result<Vec<bool>, StoreError> {
+        let fresh = in_write_tx!(self.0, tx => {
+            let mut fresh = Vec::with_capacity(rows.len());
+            for (tenant, c) in rows {
+                let n = sqlx::query(
+                    "INSERT INTO wecom_callbacks (tenant_id, id, corp_row_id, dedupe_key, kind, priority, body, event, \
+                     status, next_at, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $9) \
+                     ON CONFLICT (tenant_id, corp_row_id, dedupe_key) DO NOTHING")
+                    .bind(tenant.0).bind(c.id.0).bind(c.corp.0).bind(&c.dedupe_key).bind(&c.kind).bind(c.priority)
+                    .bind(&c.body).bind(Json(&c.event)).bind(c.at)
+                    .execute(&mut *tx).await?.rows_affected();
+                fresh.push(n == 1);
+            }
+            fresh
+        });
+        Ok(fresh)
     }
 
     /// Claims one callback for processing until `lease_until`; `None` if someone else holds or did it.

@@ -1,7 +1,7 @@
 //! Mass sends (`mass_sends`, `mass_send_recipients`, `mass_send_chunks`): planning is two set-based
 //! statements (recipients with their sender, WeCom id and skip reason; then chunk numbers) and one for the
-//! chunks, so a million recipients plan in seconds; finishing a chunk marks its recipients and writes them to
-//! the journey outbox in one transaction.
+//! chunks, so a million recipients plan in seconds; finishing a chunk marks it sent (with its fail_list) in one
+//! short transaction, and settling it marks its recipients and writes them to the journey outbox in batches.
 
 use chrono::{DateTime, Utc};
 use siyu_domain::id::{CorpId, MassSendId, TenantId, UserId};
@@ -10,6 +10,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 mod groups;
+mod settle;
 
 use super::Wecom;
 use crate::sql::{Arg, Sql, dyn_query};
@@ -324,8 +325,9 @@ impl Wecom<'_> {
         Ok(())
     }
 
-    /// A chunk is in WeCom as `msgid`: its recipients are sent (those in `fail_list` failed) and written to
-    /// the journey outbox as sent on the `wecom` channel, all at once.
+    /// A chunk is in WeCom as `msgid`: the chunk is marked sent and the recipients in `fail_list` failed, in
+    /// one short transaction; the others are then marked sent and written to the journey outbox by
+    /// [`Wecom::settle_chunk`], in batches, so the next chunk's call need not wait for them.
     pub async fn finish_chunk(
         &self,
         tenant: TenantId,
@@ -335,36 +337,19 @@ impl Wecom<'_> {
         fail_list: &[String],
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let new_id = match &self.0.backend {
-            Backend::Sqlite(_) => "randomblob(16)",
-            Backend::Postgres(_) => "gen_random_uuid()",
-        };
-        let outbox = format!(
-            "INSERT INTO outbox (tenant_id, id, dedupe_key, journey_id, customer_id, node, channel, action, status, \
-             attempts, next_attempt_at, created_at, sent_at) SELECT tenant_id, {new_id}, 'mass:' || $4 || ':' || \
-             external_userid, send_id, customer_id, 'mass', 'wecom', $5, 'sent', 1, $3, $3, $3 FROM mass_send_recipients \
-             WHERE tenant_id = $1 AND send_id = $2 AND chunk_no = $6 AND status = 'sent' \
-             ON CONFLICT (tenant_id, dedupe_key) DO NOTHING"
-        );
-        let action = serde_json::json!({"kind": "wecom_mass", "send": id, "chunk": chunk, "msgid": msgid});
         in_write_tx!(self.0, tx => {
             sqlx::query("UPDATE mass_send_chunks SET status = 'sent', msgid = $4, failed = $5, sent_at = $6, error = NULL \
                  WHERE tenant_id = $1 AND send_id = $2 AND chunk_no = $3")
                 .bind(tenant.0).bind(id.0).bind(chunk).bind(msgid).bind(fail_list.len() as i64).bind(at)
                 .execute(&mut *tx).await?;
-            sqlx::query("UPDATE mass_send_recipients SET status = 'sent', updated_at = $4 WHERE tenant_id = $1 \
-                 AND send_id = $2 AND chunk_no = $3 AND status = 'planned'")
-                .bind(tenant.0).bind(id.0).bind(chunk).bind(at).execute(&mut *tx).await?;
             for failed in fail_list.chunks(500) {
-                let mut sql = Sql::new("UPDATE mass_send_recipients SET status = 'failed' WHERE tenant_id = ");
-                sql.bind(Arg::Uuid(tenant.0)).push(" AND send_id = ").bind(Arg::Uuid(id.0));
-                sql.push(" AND chunk_no = ").bind(Arg::Int(chunk)).push(" AND external_userid IN (");
+                let mut sql = Sql::new("UPDATE mass_send_recipients SET status = 'failed', updated_at = ");
+                sql.bind(Arg::Time(at)).push(" WHERE tenant_id = ").bind(Arg::Uuid(tenant.0));
+                sql.push(" AND send_id = ").bind(Arg::Uuid(id.0)).push(" AND chunk_no = ").bind(Arg::Int(chunk));
+                sql.push(" AND status = 'planned' AND external_userid IN (");
                 texts(&mut sql, failed);
                 dyn_query!(sql).execute(&mut *tx).await?;
             }
-            sqlx::query(sqlx::AssertSqlSafe(outbox))
-                .bind(tenant.0).bind(id.0).bind(at).bind(id.0.to_string()).bind(Json(&action)).bind(chunk)
-                .execute(&mut *tx).await?;
         });
         Ok(())
     }

@@ -249,3 +249,79 @@ async fn a_dismissed_group_stays_listed_and_its_customers_leave_it() {
     let leaves: i64 = detail["trend"].as_array().unwrap().iter().map(|d| d["leaves"].as_i64().unwrap()).sum();
     assert_eq!(leaves, 1, "{detail}");
 }
+
+/// POSTs `xml` to the corp's callback URL encrypted and signed with `token` and `aes_key`.
+async fn post_signed(t: &TestApp, corp: &Value, token: &str, aes_key: &str, xml: &str) -> u16 {
+    let crypto = siyu_wecom::crypto::CallbackCrypto::new(token, aes_key, CORP).unwrap();
+    let m = crypto.encrypt_message(xml, &chrono::Utc::now().timestamp().to_string(), "n0nce");
+    let path = corp["callback_url"].as_str().unwrap().split("/wecom/").nth(1).unwrap().to_owned();
+    let query = format!("msg_signature={}&timestamp={}&nonce={}", m.msg_signature, m.timestamp, m.nonce);
+    let res = reqwest::Client::new()
+        .post(t.url(&format!("/wecom/{path}?{query}")))
+        .body(m.to_xml(CORP, "1000002"))
+        .send()
+        .await
+        .unwrap();
+    res.status().as_u16()
+}
+
+fn tag_event(n: u32) -> String {
+    format!(
+        "<xml><ToUserName><![CDATA[{CORP}]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName>\
+         <CreateTime>{}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[change_external_tag]]></Event>\
+         <Id><![CDATA[et-{n}]]></Id><TagType><![CDATA[tag]]></TagType><ChangeType><![CDATA[create]]></ChangeType></xml>",
+        1_700_000_000 + n
+    )
+}
+
+#[tokio::test]
+async fn a_rotated_callback_token_is_honoured_at_once_and_the_old_one_refused() {
+    let (t, f, fake, corp) = connected().await;
+    const NEW_TOKEN: &str = "R0tated";
+    const NEW_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+    // The first callback reads the route and caches it.
+    assert_eq!(post_signed(&t, &corp, TOKEN, AES_KEY, &tag_event(1)).await, 200);
+    let id = corp["id"].as_str().unwrap();
+    let body = json!({"corp_id": CORP, "name": "测试企业", "agent_id": 1000002, "callback_token": NEW_TOKEN,
+        "callback_aes_key": NEW_KEY, "api_base": fake.base_url(), "active": true});
+    let (status, updated) = t.api("PUT", &format!("/api/v1/wecom/corps/{id}"), &f.token, Some(body)).await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(post_signed(&t, &corp, NEW_TOKEN, NEW_KEY, &tag_event(2)).await, 200);
+    assert_eq!(post_signed(&t, &corp, TOKEN, AES_KEY, &tag_event(3)).await, 400, "the old token is refused");
+    // Another node's cache (here: a second app over the same database) still holding the old crypto checks a
+    // failing signature against a fresh read.
+    let other = siyu_app::App::new(t.app.store.clone(), crate::helpers::test_settings(), t.app.clock.clone()).unwrap();
+    let route: uuid::Uuid = corp["callback_url"].as_str().unwrap().rsplit('/').next().unwrap().parse().unwrap();
+    let q = |m: &siyu_wecom::crypto::EncryptedMessage| siyu_app::wecom::CallbackQuery {
+        msg_signature: m.msg_signature.clone(),
+        timestamp: m.timestamp.clone(),
+        nonce: m.nonce.clone(),
+        echostr: None,
+    };
+    let stale = siyu_wecom::crypto::CallbackCrypto::new(TOKEN, AES_KEY, CORP).unwrap();
+    let fresh = siyu_wecom::crypto::CallbackCrypto::new(NEW_TOKEN, NEW_KEY, CORP).unwrap();
+    let m = fresh.encrypt_message(&tag_event(4), "1700000004", "n");
+    assert!(other.receive_callback(route, &q(&m), &m.to_xml(CORP, "1")).await.is_ok());
+    let m = stale.encrypt_message(&tag_event(5), "1700000005", "n");
+    assert!(other.receive_callback(route, &q(&m), &m.to_xml(CORP, "1")).await.is_err());
+    let stored = t.app.store.wecom().recent_callbacks(f.tenant.id, id.parse().unwrap(), 50).await.unwrap();
+    assert_eq!(stored.iter().filter(|c| c.kind.starts_with("change_external_tag")).count(), 3);
+}
+
+#[tokio::test]
+async fn a_burst_of_concurrent_callbacks_is_stored_once_each_through_the_group_commit() {
+    let (t, f, _fake, corp) = connected().await;
+    let mut requests = Vec::new();
+    for n in 0..200u32 {
+        // Every event twice, as WeCom's retries would.
+        for _ in 0..2 {
+            let (t, corp) = (&t, &corp);
+            requests.push(async move { post_signed(t, corp, TOKEN, AES_KEY, &tag_event(100 + n)).await });
+        }
+    }
+    let statuses = futures::future::join_all(requests).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let id = corp["id"].as_str().unwrap().parse().unwrap();
+    let stored = t.app.store.wecom().recent_callbacks(f.tenant.id, id, 1000).await.unwrap();
+    assert_eq!(stored.iter().filter(|c| c.kind.starts_with("change_external_tag")).count(), 200);
+}

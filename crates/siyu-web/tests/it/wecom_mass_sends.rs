@@ -149,6 +149,22 @@ async fn a_mass_send_to_100k_customers_reaches_each_once_within_the_rate_limit_a
         ..MsgTemplate::default()
     };
     handle.client.add_msg_template(&handle.contact, &template).await.unwrap();
+
+    // Another chunk is in WeCom and marked sent, and the worker dies after settling one batch of its
+    // recipients: the rest are settled by the next run, without another call.
+    let chunks = t.app.store.wecom().mass_chunks(tenant, id).await.unwrap();
+    let half = chunks.iter().find(|c| c.status == "pending").unwrap().clone();
+    assert!(t.app.store.wecom().claim_chunk(tenant, id, half.chunk_no, t.app.now()).await.unwrap());
+    let recipients = t.app.store.wecom().chunk_recipients(tenant, id, half.chunk_no).await.unwrap();
+    clock.advance(Duration::seconds(20));
+    fake.clock().advance(20);
+    let template = MsgTemplate { external_userid: recipients, sender: Some(half.sender.clone()), ..template };
+    let msgid = handle.client.add_msg_template(&handle.contact, &template).await.unwrap().msgid;
+    let wecom = t.app.store.wecom();
+    wecom.finish_chunk(tenant, id, half.chunk_no, &msgid, &[], t.app.now()).await.unwrap();
+    assert!(wecom.settle_chunk_batch(tenant, id, half.chunk_no, &msgid, t.app.now()).await.unwrap() > 0);
+    let counts = wecom.mass_counts(tenant, id).await.unwrap();
+    assert!(counts.planned > 0 && counts.sent < N as i64, "{counts:?}");
     drop(t);
 
     // Another node takes over.
