@@ -32,8 +32,9 @@ impl Wecom<'_> {
         };
         let action = serde_json::json!({"kind": "wecom_mass", "send": id, "chunk": chunk, "msgid": msgid});
         let moved = in_write_tx!(self.0, tx => {
-            // The batch's ids first, then an update by primary key: a `customer_id IN (SELECT … LIMIT n)` lets
-            // PostgreSQL, whose statistics predate the plan's rows, nest a loop over the whole chunk.
+            // The batch's ids first, then statements by id within the chunk: PostgreSQL's statistics predate
+            // the plan's rows, and a `customer_id IN (SELECT … LIMIT n)` had it nest a loop over the whole chunk,
+            // while ids without the chunk number had it scan every recipient of the send.
             let batch: Vec<(Uuid,)> = sqlx::query_as(
                 "SELECT customer_id FROM mass_send_recipients WHERE tenant_id = $1 AND send_id = $2 AND chunk_no = $3 \
                  AND status = 'planned' LIMIT $4")
@@ -43,7 +44,8 @@ impl Wecom<'_> {
             if !batch.is_empty() {
                 let mut sql = Sql::new("UPDATE mass_send_recipients SET status = 'sent', updated_at = ");
                 sql.bind(Arg::Time(at)).push(" WHERE tenant_id = ").bind(Arg::Uuid(tenant.0));
-                sql.push(" AND send_id = ").bind(Arg::Uuid(id.0)).push(" AND status = 'planned' AND customer_id IN ");
+                sql.push(" AND send_id = ").bind(Arg::Uuid(id.0)).push(" AND chunk_no = ").bind(Arg::Int(chunk));
+                sql.push(" AND status = 'planned' AND customer_id IN ");
                 sql.bind_list(batch.iter().map(|r| r.0)).push(" RETURNING customer_id");
                 rows = dyn_query_as!((Uuid,), sql).fetch_all(&mut *tx).await?;
             }
@@ -56,7 +58,8 @@ impl Wecom<'_> {
                 sql.bind(Arg::Json(action)).push(", 'sent', 1, ").bind(Arg::Time(at)).push(", ");
                 sql.bind(Arg::Time(at)).push(", ").bind(Arg::Time(at));
                 sql.push(" FROM mass_send_recipients WHERE tenant_id = ").bind(Arg::Uuid(tenant.0));
-                sql.push(" AND send_id = ").bind(Arg::Uuid(id.0)).push(" AND customer_id IN ");
+                sql.push(" AND send_id = ").bind(Arg::Uuid(id.0)).push(" AND chunk_no = ").bind(Arg::Int(chunk));
+                sql.push(" AND customer_id IN ");
                 sql.bind_list(rows.iter().map(|r| r.0));
                 sql.push(" ON CONFLICT (tenant_id, dedupe_key) DO NOTHING");
                 dyn_query!(sql).execute(&mut *tx).await?;
