@@ -82,6 +82,19 @@ impl TenantKeys {
         mac.update(canonical.as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }
+
+    /// Hex HMAC (first 128 bits) of a value that must not be stored as such, namespaced by `purpose`: a
+    /// link visitor's IP address, say. Equal values match within the tenant; nothing reads them back.
+    pub fn keyed_hash(&self, purpose: &str, value: &str) -> String {
+        let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(&self.index_key) else {
+            return String::new();
+        };
+        mac.update(b"keyed hash\0");
+        mac.update(purpose.as_bytes());
+        mac.update(b"\0");
+        mac.update(value.as_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..16])
+    }
 }
 
 /// Wraps and unwraps tenant data keys; caches unwrapped keys (they are derived from the database, so

@@ -27,6 +27,10 @@ pub enum ErrorCode {
     IdempotencyInFlight,
     PayloadTooLarge,
     UnsupportedMediaType,
+    MaterialTooLarge,
+    MaterialTypeMismatch,
+    MaterialUnsupportedType,
+    MaterialCorruptImage,
     RateLimited,
     Internal,
     Unavailable,
@@ -51,6 +55,10 @@ pub const ERROR_TABLE: &[(ErrorCode, &str, u16, bool)] = &[
     (ErrorCode::IdempotencyInFlight, "idempotency_in_flight", 409, true),
     (ErrorCode::PayloadTooLarge, "payload_too_large", 413, false),
     (ErrorCode::UnsupportedMediaType, "unsupported_media_type", 415, false),
+    (ErrorCode::MaterialTooLarge, "material_too_large", 413, false),
+    (ErrorCode::MaterialTypeMismatch, "material_type_mismatch", 415, false),
+    (ErrorCode::MaterialUnsupportedType, "material_unsupported_type", 415, false),
+    (ErrorCode::MaterialCorruptImage, "material_corrupt_image", 422, false),
     (ErrorCode::RateLimited, "rate_limited", 429, true),
     (ErrorCode::Internal, "internal", 500, true),
     (ErrorCode::Unavailable, "unavailable", 503, true),
@@ -109,6 +117,9 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// An upload to the material library refused (size, type, undecodable image).
+    #[error("{0}")]
+    Material(#[from] siyu_domain::material::MaterialError),
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
     #[error("service unavailable")]
@@ -137,6 +148,15 @@ impl AppError {
             Self::IdempotencyInFlight => ErrorCode::IdempotencyInFlight,
             Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
+            Self::Material(e) => {
+                use siyu_domain::material::MaterialError as M;
+                match e {
+                    M::TooLarge { .. } => ErrorCode::MaterialTooLarge,
+                    M::TypeMismatch { .. } => ErrorCode::MaterialTypeMismatch,
+                    M::UnsupportedType { .. } => ErrorCode::MaterialUnsupportedType,
+                    M::CorruptImage => ErrorCode::MaterialCorruptImage,
+                }
+            }
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Unavailable => ErrorCode::Unavailable,
             Self::Internal(_) => ErrorCode::Internal,
@@ -156,6 +176,7 @@ impl AppError {
         match self {
             Self::Invalid(i) => Some(&i.field),
             Self::MaskedPhone | Self::DuplicateIdentity => Some("phone"),
+            Self::Material(_) => Some("file"),
             _ => None,
         }
     }
@@ -194,6 +215,8 @@ fn conflict_message(constraint: &str) -> String {
         "a tag with this name already exists in the group".into()
     } else if constraint.contains("fields") || constraint.contains("key") {
         "a field with this key already exists".into()
+    } else if constraint.contains("material_folder_not_empty") {
+        "the folder still holds folders or materials".into()
     } else if constraint.contains("department_not_empty") {
         "the department still has members or sub-departments".into()
     } else if constraint.contains("members") {
@@ -269,6 +292,10 @@ mod tests {
             ("IdempotencyInFlight", "AppError::IdempotencyInFlight"),
             ("PayloadTooLarge", "AppError::PayloadTooLarge"),
             ("UnsupportedMediaType", "AppError::UnsupportedMediaType("),
+            ("MaterialTooLarge", "MaterialError::TooLarge {"),
+            ("MaterialTypeMismatch", "MaterialError::TypeMismatch {"),
+            ("MaterialUnsupportedType", "MaterialError::UnsupportedType {"),
+            ("MaterialCorruptImage", "MaterialError::CorruptImage"),
             ("RateLimited", "AppError::RateLimited {"),
             ("Internal", "AppError::internal("),
             ("Unavailable", "AppError::Unavailable"),

@@ -72,6 +72,8 @@ impl App {
                 self.sweep_segments(false).await?;
                 // Then the scheduled audience files that are due, and staff told of their new tasks.
                 self.sweep_audience_syncs().await?;
+                // Tracked-link opens whose tag, alert or usage count a crash or an error left undone.
+                self.finish_link_opens().await?;
                 self.send_staff_notices().await?;
                 self.push_tags_to_wecom().await?;
                 return Ok(n);

@@ -21,13 +21,17 @@ pub mod idempotency;
 pub mod ingest;
 pub mod jobs;
 pub mod journeys;
+pub mod links;
+pub mod materials;
 pub mod orders;
 pub mod privacy;
+pub mod radar;
 pub mod scripts;
 pub mod search;
 pub mod seed;
 pub mod segments;
 pub mod settings;
+pub mod sidebar;
 pub mod stages;
 pub mod tags;
 pub mod tasks;
@@ -61,6 +65,8 @@ pub struct App {
     pub rule_sets: Arc<archive::RuleSets>,
     /// The tenants' full-text indexes of archived chats (a cache of the database).
     pub search: Arc<search::Indexes>,
+    /// Where material files and thumbnails are kept (`storage.backend`).
+    pub blobs: Arc<dyn materials::blobs::BlobStore>,
 }
 
 impl App {
@@ -80,6 +86,7 @@ impl App {
     pub fn new(store: Store, settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let vault = Vault::new(&settings.master_key()?).map_err(|e| anyhow::anyhow!("{e}"))?;
         let search = search::Indexes::new(search::Location::new(&settings, &store));
+        let blobs = materials::blobs::from_settings(&settings, &store)?;
         Ok(Self {
             store,
             settings: Arc::new(settings),
@@ -89,6 +96,7 @@ impl App {
             wecom: Arc::default(),
             rule_sets: Arc::default(),
             search: Arc::new(search),
+            blobs,
         })
     }
 

@@ -142,7 +142,10 @@ impl App {
 
     pub async fn delete_script_group(&self, actor: &Actor, id: ScriptGroupId) -> AppResult<()> {
         let g = self.editable_group(actor, id).await?;
+        let gone = self.store.scripts().scripts_of(actor.tenant, id).await?;
         self.store.scripts().delete_group(actor.tenant, id).await?;
+        let gone = gone.iter().map(|s| (siyu_search::DocKind::Script, s.id.to_string())).collect();
+        self.apply_to_index(actor.tenant, Vec::new(), gone).await;
         self.audit(
             actor,
             AuditEvent {
@@ -165,6 +168,7 @@ impl App {
             .scripts()
             .insert_script(actor.tenant, id, group, &s.title, &s.body, &attachments, Some(actor.user.0), self.now())
             .await?;
+        self.index_scripts(actor.tenant, &[id.0]).await;
         Ok(script_of(self.store.scripts().script(actor.tenant, id).await?))
     }
 
@@ -182,13 +186,16 @@ impl App {
         let s = input.check()?;
         let attachments = serde_json::to_string(&s.attachments).map_err(AppError::internal)?;
         self.store.scripts().update_script(actor.tenant, id, &s.title, &s.body, &attachments, self.now()).await?;
+        self.index_scripts(actor.tenant, &[id.0]).await;
         self.get_script(actor, id).await
     }
 
     pub async fn delete_script(&self, actor: &Actor, id: ScriptId) -> AppResult<()> {
         let old = self.get_script(actor, id).await?;
         self.editable_group(actor, old.group_id).await?;
-        Ok(self.store.scripts().delete_script(actor.tenant, id).await?)
+        self.store.scripts().delete_script(actor.tenant, id).await?;
+        self.unindex(actor.tenant, siyu_search::DocKind::Script, id.0).await;
+        Ok(())
     }
 
     /// Renders a script for a customer (their name as the nickname) and counts the use.
@@ -228,6 +235,7 @@ impl App {
         let a = col(COLUMNS[3]);
         let owner = Self::owner_key(actor, scope);
         let mut out = ScriptImport::default();
+        let mut created = Vec::new();
         for row in &table.rows {
             let result: AppResult<bool> = async {
                 let name = group_name(Table::cell(row, g)).map_err(|_| AppError::invalid("分组", "length"))?;
@@ -249,11 +257,13 @@ impl App {
                     }
                 };
                 let json = serde_json::to_string(&input.attachments).map_err(AppError::internal)?;
+                let id = ScriptId::new();
+                created.push(id.0);
                 self.store
                     .scripts()
                     .insert_script(
                         actor.tenant,
-                        ScriptId::new(),
+                        id,
                         group,
                         &input.title,
                         &input.body,
@@ -273,6 +283,7 @@ impl App {
                 Err(e) => out.errors.push(RowError::new(row.line, None, &e)),
             }
         }
+        self.index_scripts(actor.tenant, &created).await;
         self.audit(
             actor,
             AuditEvent {

@@ -1,4 +1,5 @@
-//! The tenants' full-text indexes (`siyu-search`'s [`TenantIndex`]) over archived chats.
+//! The tenants' full-text indexes (`siyu-search`'s [`TenantIndex`]): archived chats, materials and
+//! quick-reply scripts in one index per tenant (materials and scripts: see [`crate::materials::index`]).
 //!
 //! The database is the source of truth; an index is a cache of it:
 //!
@@ -6,7 +7,8 @@
 //!   `search.dir` (one directory per tenant), or in memory (see [`Settings`]'s `search.dir`).
 //! - An index that was created empty (new tenant, lost or corrupt directory, older schema, in memory), one
 //!   marked stale (a failed write, an erasure) and one cut with another dictionary than the tenant's
-//!   current one are rebuilt from the database before use: every message with text, in pages.
+//!   current one are rebuilt from the database before use: every message with text, in pages, then every
+//!   material and script.
 //! - Beside each directory, `<tenant>.words` holds the dictionary the index was built with; it is written
 //!   after a rebuild's commit and removed when the index is marked stale, so a process that stops in
 //!   between rebuilds the index on its next start.
@@ -288,11 +290,19 @@ impl App {
                 break;
             }
         }
+        let content = self.content_docs(tenant).await?;
+        let contents = content.len();
+        let ix = Arc::clone(index);
+        if let Err(e) = blocking(move || ix.upsert(&content)).await {
+            let ix = Arc::clone(index);
+            let _ = blocking(move || ix.rollback()).await;
+            return Err(e);
+        }
         let ix = Arc::clone(index);
         blocking(move || ix.commit()).await?;
         self.search.record_words(tenant, words);
-        tracing::info!(tenant = %tenant.0, messages = count, ms = started.elapsed().as_millis() as u64,
-            "rebuilt the archive search index");
+        tracing::info!(tenant = %tenant.0, messages = count, materials_and_scripts = contents,
+            ms = started.elapsed().as_millis() as u64, "rebuilt the search index");
         Ok(())
     }
 

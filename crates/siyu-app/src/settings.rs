@@ -18,6 +18,9 @@ pub struct Settings {
     pub ingest: IngestSettings,
     pub wecom: WecomSettings,
     pub search: SearchSettings,
+    pub storage: StorageSettings,
+    pub materials: MaterialSettings,
+    pub sidebar: SidebarSettings,
     pub webhooks: WebhookSettings,
     pub log: LogSettings,
 }
@@ -102,6 +105,58 @@ pub struct WebhookSettings {
     pub allow_private_networks: bool,
 }
 
+/// Where uploaded files (material files and thumbnails) are kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSettings {
+    /// `local` (a directory) or `s3` (any S3-compatible object store).
+    pub backend: String,
+    /// `local`: the directory. Empty: beside the SQLite database file (`<file>.blobs`), else `./siyu-blobs`.
+    pub dir: String,
+    pub s3: S3Settings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Settings {
+    /// e.g. `https://s3.cn-north-1.amazonaws.com.cn` or `http://127.0.0.1:9000` (path-style requests).
+    pub endpoint: String,
+    pub bucket: String,
+    pub region: String,
+    pub access_key: String,
+    pub secret_key: SecretString,
+    pub timeout_secs: u64,
+}
+
+/// The material library's upload limits, in bytes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaterialSettings {
+    pub image_max_bytes: u64,
+    pub video_max_bytes: u64,
+    pub file_max_bytes: u64,
+}
+
+impl MaterialSettings {
+    pub fn limits(&self) -> siyu_domain::material::Limits {
+        siyu_domain::material::Limits {
+            image_bytes: self.image_max_bytes,
+            video_bytes: self.video_max_bytes,
+            file_bytes: self.file_max_bytes,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SidebarSettings {
+    /// Let anyone open the staff sidebar in a normal browser as a staff member they pick (`/sidebar?dev=1`).
+    /// Off in `serve`; `siyu demo` turns it on. Signed-in console users may use it either way.
+    pub dev_identity: bool,
+    /// How long a sidebar sign-in lasts, in hours.
+    pub session_hours: i64,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogSettings {
@@ -155,6 +210,25 @@ impl Settings {
         anyhow::ensure!(self.security.session_absolute_hours > 0, "security.session_absolute_hours must be positive");
         anyhow::ensure!(self.security.login_max_failures > 0, "security.login_max_failures must be positive");
         anyhow::ensure!(self.worker.batch_size > 0, "worker.batch_size must be positive");
+        anyhow::ensure!(self.sidebar.session_hours > 0, "sidebar.session_hours must be positive");
+        anyhow::ensure!(
+            matches!(self.storage.backend.as_str(), "local" | "s3"),
+            "storage.backend must be \"local\" or \"s3\""
+        );
+        if self.storage.backend == "s3" {
+            let s3 = &self.storage.s3;
+            anyhow::ensure!(
+                s3.endpoint.starts_with("http://") || s3.endpoint.starts_with("https://"),
+                "storage.s3.endpoint must be an http(s) URL"
+            );
+            anyhow::ensure!(!s3.bucket.is_empty() && !s3.access_key.is_empty(), "storage.s3 needs a bucket and keys");
+        }
+        anyhow::ensure!(
+            self.materials.image_max_bytes > 0
+                && self.materials.video_max_bytes > 0
+                && self.materials.file_max_bytes > 0,
+            "materials.*_max_bytes must be positive"
+        );
         anyhow::ensure!(self.wecom.api_base.ends_with('/'), "wecom.api_base must end with /");
         anyhow::ensure!(
             self.wecom.quota_per_minute > 0 && self.wecom.quota_per_hour > 0,

@@ -114,6 +114,21 @@ pub struct ImportProgress {
     pub skipped: usize,
 }
 
+/// Writes `headers` in bold as the first row of `ws`, column `i` `width(i)` characters wide (the reports'
+/// XLSX exports).
+pub(crate) fn xlsx_headers(
+    ws: &mut rust_xlsxwriter::Worksheet,
+    headers: &[&str],
+    width: impl Fn(usize) -> f64,
+) -> Result<(), rust_xlsxwriter::XlsxError> {
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    for (i, h) in headers.iter().enumerate() {
+        ws.write_string_with_format(0, i as u16, *h, &bold)?;
+        ws.set_column_width(i as u16, width(i))?;
+    }
+    Ok(())
+}
+
 /// The row errors as a CSV (UTF-8 with BOM for Excel): `行号, 列, 错误码, 说明`.
 pub fn errors_csv(errors: &[RowError]) -> AppResult<Vec<u8>> {
     let mut out = "\u{feff}".as_bytes().to_vec();

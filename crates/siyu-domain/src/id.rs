@@ -140,4 +140,12 @@ id_type!(
     ScriptGroupId,
     /// A quick-reply script (话术).
     ScriptId,
+    /// A tracked link (one per target × staff × customer).
+    LinkId,
+    /// One open of a tracked link.
+    LinkOpenId,
+    /// A material of the library (素材).
+    MaterialId,
+    /// A folder of the material library.
+    MaterialFolderId,
 );

@@ -19,6 +19,8 @@ pub mod id;
 pub mod identity;
 pub mod job;
 pub mod journey;
+pub mod link;
+pub mod material;
 pub mod order;
 pub mod page;
 pub mod phone;

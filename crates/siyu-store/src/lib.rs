@@ -8,7 +8,8 @@
 //! [`on_pool!`] macro runs it on whichever pool is active; where the dialects differ the module holds a
 //! `sqlite` and a `postgres` string side by side. Architecture invariants:
 //! - no query without a tenant id, except on the platform tables `accounts`, `sessions`, `login_throttle`,
-//!   `wecom_callback_routes` (which tenant a WeCom callback URL belongs to);
+//!   `wecom_callback_routes` (which tenant a WeCom callback URL belongs to) and `tenants.link_key` (which
+//!   tenant a public link code belongs to);
 //! - no sqlx type leaves this crate: methods speak domain types and [`StoreError`].
 
 mod reader;
@@ -34,6 +35,8 @@ pub mod idempotency;
 pub mod identities;
 pub mod jobs;
 pub mod journeys;
+pub mod links;
+pub mod materials;
 pub mod notes;
 pub mod orders;
 pub mod privacy;
@@ -41,6 +44,7 @@ pub mod rfm;
 pub mod scripts;
 pub mod segments;
 pub mod sessions;
+pub mod sidebar;
 pub mod signals;
 pub mod sources;
 pub mod stages;

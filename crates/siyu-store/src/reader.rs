@@ -207,6 +207,7 @@ fn bind(stmt: &mut Statement<'_>, args: &[Arg]) -> Result<(), StoreError> {
             }
             Arg::OptText(v) => stmt.raw_bind_parameter(index, v)?,
             Arg::OptBytes(v) => stmt.raw_bind_parameter(index, v)?,
+            Arg::OptInt(v) => stmt.raw_bind_parameter(index, v)?,
             Arg::Json(v) => stmt.raw_bind_parameter(index, v.to_string())?,
         }
     }

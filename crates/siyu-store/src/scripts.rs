@@ -29,6 +29,17 @@ pub struct ScriptRow {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A script with its group's owner, for the search index.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct IndexedScript {
+    pub id: Uuid,
+    pub group_id: Uuid,
+    pub owner_key: String,
+    pub title: String,
+    pub body: String,
+    pub updated_at: DateTime<Utc>,
+}
+
 const SCRIPT_COLUMNS: &str = "id, group_id, title, body, attachments, position, uses, last_used_at, updated_at";
 
 /// The repository of scripts (`store.scripts()`).
@@ -167,6 +178,13 @@ impl Scripts<'_> {
         let sql = "DELETE FROM scripts WHERE tenant_id = $1 AND id = $2";
         let n = exec!(self.0, p => sqlx::query(sql).bind(tenant.0).bind(id.0).execute(p).await)?;
         if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    /// Every script of the tenant with its group's owner (the search index's rebuild).
+    pub async fn for_index(&self, tenant: TenantId) -> Result<Vec<IndexedScript>, StoreError> {
+        let sql = "SELECT s.id, s.group_id, g.owner_key, s.title, s.body, s.updated_at FROM scripts s JOIN script_groups g \
+                   ON g.tenant_id = s.tenant_id AND g.id = s.group_id WHERE s.tenant_id = $1 ORDER BY s.created_at, s.id";
+        Ok(on_pool!(self.0, p => sqlx::query_as(sql).bind(tenant.0).fetch_all(p).await)?)
     }
 
     /// Counts one use of a script.

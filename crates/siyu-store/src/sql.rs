@@ -22,6 +22,7 @@ pub(crate) enum Arg {
     OptTime(Option<DateTime<Utc>>),
     OptText(Option<String>),
     OptBytes(Option<Vec<u8>>),
+    OptInt(Option<i64>),
     Json(serde_json::Value),
 }
 
@@ -99,6 +100,7 @@ macro_rules! bind_args {
                 $crate::sql::Arg::OptTime(v) => q.bind(v),
                 $crate::sql::Arg::OptText(v) => q.bind(v),
                 $crate::sql::Arg::OptBytes(v) => q.bind(v),
+                $crate::sql::Arg::OptInt(v) => q.bind(v),
                 $crate::sql::Arg::Json(v) => q.bind(sqlx::types::Json(v)),
             };
         }

@@ -11,8 +11,10 @@ pub mod group_sops;
 pub mod idempotency;
 pub mod journey_versions;
 pub mod journeys;
+pub mod links;
 pub mod live_codes;
 pub mod mass_sends;
+pub mod materials;
 pub mod merges;
 pub mod moments;
 pub mod orders;
@@ -59,6 +61,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(group_sops::router())
         .merge(archive::router())
         .merge(scripts::router())
+        .merge(materials::router())
+        .merge(links::router())
         .merge(mass_sends::router())
         .merge(moments::router())
         .merge(transfers::router())

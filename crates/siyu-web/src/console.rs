@@ -11,10 +11,12 @@ pub mod identity;
 pub mod journeys;
 pub mod live_codes;
 pub mod mass_sends;
+pub mod materials;
 pub mod moments;
 pub mod orders;
 pub mod page;
 pub mod platform;
+pub mod radar;
 pub mod scripts;
 pub mod segments;
 pub mod sources;
@@ -58,6 +60,8 @@ pub fn router() -> axum::Router<AppState> {
         .merge(customers::router())
         .merge(archive::router())
         .merge(scripts::router())
+        .merge(materials::router())
+        .merge(radar::router())
         .merge(tags::router())
         .merge(users::router())
         .merge(tokens::router())

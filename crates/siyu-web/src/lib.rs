@@ -12,8 +12,10 @@ pub mod console;
 pub mod error;
 pub mod i18n;
 pub mod ingest;
+pub mod links;
 pub mod openapi;
 pub mod routes;
+pub mod sidebar;
 pub mod state;
 pub mod wecom;
 
@@ -44,8 +46,10 @@ pub fn router(app: App) -> Router {
     Router::new()
         .merge(api::router(&state).layer(axum::extract::DefaultBodyLimit::max(body_limit)))
         .merge(ingest::router())
+        .merge(links::router())
         .merge(wecom::router())
         .merge(console::router())
+        .merge(sidebar::router())
         .merge(openapi::router())
         .route("/", get(|| async { Redirect::to("/console") }))
         .route("/healthz", get(|| async { "ok" }))
@@ -54,6 +58,14 @@ pub fn router(app: App) -> Router {
         .route(
             "/static/htmx.min.js",
             get(|| async { asset("text/javascript; charset=utf-8", include_str!("../static/htmx.min.js")) }),
+        )
+        .route(
+            "/static/sidebar.css",
+            get(|| async { asset("text/css; charset=utf-8", include_str!("../static/sidebar.css")) }),
+        )
+        .route(
+            "/static/sidebar.js",
+            get(|| async { asset("text/javascript; charset=utf-8", include_str!("../static/sidebar.js")) }),
         )
         .route(
             "/static/segment_builder.js",

@@ -82,6 +82,14 @@ use crate::state::AppState;
         api::scripts::list_script_groups, api::scripts::create_script_group, api::scripts::rename_script_group,
         api::scripts::delete_script_group, api::scripts::create_script, api::scripts::get_script,
         api::scripts::update_script, api::scripts::delete_script, api::scripts::use_script,
+        api::materials::list_materials, api::materials::create_material, api::materials::upload_material,
+        api::materials::get_material, api::materials::update_material, api::materials::delete_material,
+        api::materials::replace_material_file, api::materials::material_file, api::materials::material_thumbnail,
+        api::materials::material_versions, api::materials::restore_material_version, api::materials::material_stats,
+        api::materials::record_material_send, api::materials::list_material_folders,
+        api::materials::create_material_folder, api::materials::update_material_folder,
+        api::materials::delete_material_folder, api::materials::search_content,
+        api::links::mint_link, api::links::list_links, api::links::get_link, api::links::radar_stats,
     ),
     modifiers(&Bearer)
 )]

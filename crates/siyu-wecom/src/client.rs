@@ -78,6 +78,7 @@ pub struct Client {
     tokens: Arc<Mutex<HashMap<TokenKey, CachedToken>>>,
     refreshing: Arc<Mutex<HashMap<TokenKey, Arc<tokio::sync::Mutex<()>>>>>,
     limiter: Arc<dyn RateLimiter>,
+    tickets: Arc<crate::jsapi::TicketCache>,
 }
 
 impl Client {
@@ -87,7 +88,19 @@ impl Client {
             .timeout(config.timeout)
             .build()
             .map_err(|e| WecomError::Transport { path: String::new(), message: e.to_string() })?;
-        Ok(Client { http, config: Arc::new(config), tokens: Arc::default(), refreshing: Arc::default(), limiter })
+        Ok(Client {
+            http,
+            config: Arc::new(config),
+            tokens: Arc::default(),
+            refreshing: Arc::default(),
+            limiter,
+            tickets: Arc::default(),
+        })
+    }
+
+    /// The JS-SDK tickets this client (and its clones) hold.
+    pub(crate) fn tickets(&self) -> &crate::jsapi::TicketCache {
+        &self.tickets
     }
 
     /// The configuration this client was built with.

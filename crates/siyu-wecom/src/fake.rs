@@ -22,6 +22,7 @@ mod limits;
 mod mass;
 mod messages;
 mod moments;
+mod oauth;
 mod push;
 mod request;
 mod router;

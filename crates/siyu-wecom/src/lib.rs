@@ -11,6 +11,7 @@ pub mod callback;
 pub mod client;
 pub mod crypto;
 pub mod error;
+pub mod jsapi;
 pub mod jssdk;
 pub mod limiter;
 

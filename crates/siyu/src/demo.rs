@@ -13,6 +13,8 @@ pub mod brand;
 mod calendar;
 mod events;
 mod journeys;
+mod links;
+mod materials;
 mod orders;
 pub mod people;
 pub mod wecom;
@@ -44,6 +46,8 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     settings.database.url = format!("sqlite://{}", file.display());
     settings.server.listen = listen.to_string();
+    // The demo has no WeCom client to open the sidebar in: let a browser pick a staff identity.
+    settings.sidebar.dev_identity = true;
     let app = App::connect(settings, true).await?;
     let owner = match find(&app).await.map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))? {
         Some((_, owner)) => {
@@ -132,6 +136,8 @@ pub async fn seed(app: &App, customers: u64) -> anyhow::Result<Brand> {
     app.rebuild_aggregates(brand.tenant, &mut |_| {}).await.map_err(err)?;
     let orders = orders::seed(app, &brand.owner).await?;
     journeys::seed(app, &brand.owner).await?;
+    links::seed(app, &brand.owner).await?;
+    materials::seed(app, &brand.owner).await?;
     app.store.tenants().rename(brand.tenant, TENANT_NAME).await?;
     let secs = started.elapsed().as_secs_f64();
     println!(

@@ -10,7 +10,6 @@ use siyu_domain::archive::behaviour::{find_links, find_phones, host_matches, is_
 use siyu_domain::archive::{Action, ArchivedMessage, ConversationKey, Party, RuleKind};
 use siyu_domain::id::{CorpId, TenantId};
 use siyu_store::archive::{Conversation, ConversationUpsert, NewAlert, NewMessage};
-use siyu_store::wecom::NewNotice;
 
 use super::rules::CompiledRule;
 use crate::error::{AppError, AppResult};
@@ -356,29 +355,5 @@ impl App {
         let content = format!("【会话预警·{rule_name}】{place}\n{excerpt}");
         let key = format!("alert:{}", alert.0);
         self.queue_text_notice(tenant, corp, userid, staff.user_id, &key, content).await
-    }
-
-    /// Queues a text app message to one staff member, once per dedupe key, with WeCom's duplicate check on
-    /// (a re-send after a crash is dropped by WeCom); whether it was new.
-    pub(crate) async fn queue_text_notice(
-        &self,
-        tenant: TenantId,
-        corp: CorpId,
-        userid: &str,
-        user: siyu_domain::id::UserId,
-        key: &str,
-        content: String,
-    ) -> AppResult<bool> {
-        let agent = self.store.wecom().corp(tenant, corp).await?.agent_id;
-        let mut message = siyu_wecom::api::AppMessage::new(siyu_wecom::api::AppMessageBody::Text {
-            text: siyu_wecom::api::Text { content },
-        })
-        .to_users(&[userid]);
-        message.agentid = agent;
-        message.enable_duplicate_check = true;
-        message.duplicate_check_interval = Some(4 * 3600);
-        let body = serde_json::to_string(&message).map_err(AppError::internal)?;
-        let notice = NewNotice { corp, userid, user, dedupe_key: key, task: None, body: &body };
-        Ok(self.store.wecom().insert_notice(tenant, &notice, self.now()).await?)
     }
 }

@@ -371,12 +371,8 @@ impl App {
         let offset = self.tenant_offset(actor.tenant).await?;
         let xlsx = |e: rust_xlsxwriter::XlsxError| AppError::internal(e);
         let mut book = rust_xlsxwriter::Workbook::new();
-        let bold = rust_xlsxwriter::Format::new().set_bold();
         let ws = book.add_worksheet();
-        for (i, h) in headers.iter().enumerate() {
-            ws.write_string_with_format(0, i as u16, *h, &bold).map_err(xlsx)?;
-            ws.set_column_width(i as u16, if i >= 6 { 40 } else { 16 }).map_err(xlsx)?;
-        }
+        crate::transfer::xlsx_headers(ws, headers, |i| if i >= 6 { 40.0 } else { 16.0 }).map_err(xlsx)?;
         for (r, a) in rows.iter().enumerate() {
             let place = a.group_name.clone().or(a.customer_name.clone()).unwrap_or_default();
             let cells = [

@@ -73,6 +73,28 @@ pub(crate) fn task_message(
 }
 
 impl App {
+    /// Queues a text app message to one staff member, once per dedupe key, with WeCom's duplicate check on
+    /// (a re-send after a crash is dropped by WeCom); whether it was new. Archive alerts and digests and
+    /// link-open alerts use it.
+    pub(crate) async fn queue_text_notice(
+        &self,
+        tenant: TenantId,
+        corp: CorpId,
+        userid: &str,
+        user: UserId,
+        key: &str,
+        content: String,
+    ) -> AppResult<bool> {
+        let agent = self.store.wecom().corp(tenant, corp).await?.agent_id;
+        let mut message = AppMessage::new(AppMessageBody::Text { text: Text { content } }).to_users(&[userid]);
+        message.agentid = agent;
+        message.enable_duplicate_check = true;
+        message.duplicate_check_interval = Some(DUPLICATE_CHECK_SECS);
+        let body = serde_json::to_string(&message).map_err(AppError::internal)?;
+        let notice = NewNotice { corp, userid, user, dedupe_key: key, task: None, body: &body };
+        Ok(self.store.wecom().insert_notice(tenant, &notice, self.now()).await?)
+    }
+
     /// Runs the notice sweep in the background soon (coalesced: one sweep at a time is enough).
     pub(crate) fn notify_staff_soon(&self) {
         if self.wecom.notices_queued.swap(true, Ordering::AcqRel) {

@@ -1,8 +1,8 @@
 //! Merging one customer into another inside a transaction, and reading the merge log.
 //!
-//! The absorbed customer's identities, events, orders, notes, timeline and staff tasks move to the survivor;
-//! its tags and follows move where the survivor has no equivalent (same tag, a tag of the same exclusive group, a
-//! follow by the same staff member). Its row is removed, and the merge log keeps a snapshot of it and of
+//! The absorbed customer's identities, events, orders, notes, timeline, staff tasks, links, link opens and
+//! material usage move to the survivor; its tags and follows move where the survivor has no equivalent (same
+//! tag, a tag of the same exclusive group, a follow by the same staff member). Its row is removed, and the merge log keeps a snapshot of it and of
 //! everything that moved, so an un-merge restores it under the same id.
 
 use chrono::{DateTime, Utc};
@@ -63,10 +63,14 @@ pub struct MovedRows {
     pub events: u64,
     #[serde(default)]
     pub consents: Vec<SnapConsent>,
-    /// The absorbed customer's staff tasks (open and closed), which follow it to the survivor.
+    /// Rows of the [`FOLLOWERS`] tables that moved to the survivor, by table.
     #[serde(default)]
-    pub tasks: Vec<Uuid>,
+    pub rows: std::collections::BTreeMap<String, Vec<Uuid>>,
 }
+
+/// Tables whose rows simply follow their customer on a merge (and come back on an un-merge), by `id`: staff
+/// tasks, tracked links and their opens, material usage.
+pub(crate) const FOLLOWERS: [&str; 4] = ["staff_tasks", "links", "link_opens", "material_usage"];
 
 /// One row of the merge log, with whether it was undone.
 #[derive(Debug, Clone)]
@@ -156,15 +160,16 @@ macro_rules! merge_customer {
                 purpose, status, source, changed_by: by, changed_at: at, applied, replaced,
             });
         }
-        for table in ["notes", "timeline", "staff_tasks"] {
+        for table in ["notes", "timeline"].into_iter().chain($crate::graph::merges::FOLLOWERS) {
             let sql = format!("UPDATE {table} SET customer_id = $3 WHERE tenant_id = $1 AND customer_id = $2 RETURNING id");
             let ids: Vec<(uuid::Uuid,)> =
                 sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(t.0).bind(a).bind(s).fetch_all(&mut *$tx).await?;
-            let ids = ids.into_iter().map(|r| r.0).collect();
+            let ids: Vec<uuid::Uuid> = ids.into_iter().map(|r| r.0).collect();
             match table {
                 "notes" => moved.notes = ids,
                 "timeline" => moved.timeline = ids,
-                _ => moved.tasks = ids,
+                _ if ids.is_empty() => {}
+                _ => { moved.rows.insert(table.to_owned(), ids); }
             }
         }
         // Custom fields the survivor lacks are filled from the absorbed customer; its activity time is kept.

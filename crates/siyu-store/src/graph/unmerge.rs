@@ -59,7 +59,11 @@ impl Graph<'_> {
         moves.extend(move_back("orders", "id", p, tenant, &orders));
         moves.extend(move_back("notes", "id", p, tenant, &m.moved.notes));
         moves.extend(move_back("timeline", "id", p, tenant, &m.moved.timeline));
-        moves.extend(move_back("staff_tasks", "id", p, tenant, &m.moved.tasks));
+        for table in super::merges::FOLLOWERS {
+            if let Some(ids) = m.moved.rows.get(table) {
+                moves.extend(move_back(table, "id", p, tenant, ids));
+            }
+        }
         // The absorbed customer returns under its id, as it was when merged.
         let restored = siyu_domain::customer::Customer { updated_at: p.at, ..m.snapshot.clone() };
         in_write_tx!(self.0, tx => {

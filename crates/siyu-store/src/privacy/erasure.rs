@@ -118,6 +118,10 @@ pub const ERASURE_STEPS: &[ErasureStep] = &[
     // Moments they could see, commented on or liked.
     both("moment_visible", "DELETE FROM moment_visible WHERE tenant_id = $1 AND customer_id = $2"),
     both("moment_interactions", "DELETE FROM moment_interactions WHERE tenant_id = $1 AND customer_id = $2"),
+    // What staff sent them from the sidebar.
+    both("sidebar_sends", "DELETE FROM sidebar_sends WHERE tenant_id = $1 AND customer_id = $2"),
+    // Material sends and opens keep counting (sent, opened) but no longer say who the customer was.
+    both("material_usage", "UPDATE material_usage SET customer_id = NULL WHERE tenant_id = $1 AND customer_id = $2"),
     // Entries keep their kind, time, source and actor; payloads (names, tags, masked ids) go.
     both(
         "timeline",
@@ -157,6 +161,13 @@ pub const ERASURE_STEPS: &[ErasureStep] = &[
     both("customer_rfm", "DELETE FROM customer_rfm WHERE tenant_id = $1 AND customer_id = $2"),
     both("customer_clv", "DELETE FROM customer_clv WHERE tenant_id = $1 AND customer_id = $2"),
     both("segment_dirty", "DELETE FROM segment_dirty WHERE tenant_id = $1 AND customer_id = $2"),
+    // Tracked links sent to them and every open of those (user agents, IP hashes, reading times).
+    both(
+        "link_opens",
+        "DELETE FROM link_opens WHERE tenant_id = $1 AND (customer_id = $2 OR link_id IN \
+         (SELECT id FROM links WHERE tenant_id = $1 AND customer_id = $2))",
+    ),
+    both("links", "DELETE FROM links WHERE tenant_id = $1 AND customer_id = $2"),
     // Journeys: the person's runs stop and leave no trace of what they were sent.
     both("journey_instances", "DELETE FROM journey_instances WHERE tenant_id = $1 AND customer_id = $2"),
     both("journey_steps", "DELETE FROM journey_steps WHERE tenant_id = $1 AND customer_id = $2"),

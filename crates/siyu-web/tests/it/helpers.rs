@@ -20,6 +20,8 @@ pub fn test_settings() -> Settings {
     s.security.argon2_iterations = 1;
     // The tests' webhook receivers listen on 127.0.0.1.
     s.webhooks.allow_private_networks = true;
+    // Material files: never in the working directory (on PostgreSQL there is no SQLite file to sit beside).
+    s.storage.dir = std::env::temp_dir().join("siyu-test-blobs").to_string_lossy().into_owned();
     s
 }
 

@@ -258,6 +258,26 @@ async fn objects(t: &TestApp, f: &Fixture) -> HashMap<&'static str, String> {
     };
     t.app.store.wecom().insert_group_welcome(f.tenant.id, &welcome).await.unwrap();
     ids.insert("group_welcome", welcome.id.to_string());
+    // A material (an uploaded image, so file and thumbnail routes have something to refuse) in a folder.
+    let (_, folder) = t.api("POST", "/api/v1/material-folders", &f.token, Some(json!({"name": "海报"}))).await;
+    ids.insert("material_folder", folder["id"].as_str().unwrap().to_string());
+    let material = crate::materials::upload(
+        t,
+        &f.token,
+        json!({"kind": "image", "title": "图"}),
+        "a.png",
+        &siyu_app::materials::thumbnail::sample_png(40, 20, 1),
+    )
+    .await;
+    assert_eq!(material.0, 201, "{}", material.1);
+    ids.insert("material", material.1["id"].as_str().unwrap().to_string());
+    ids.insert("material_version", "1".to_string());
+    // A tracked link for the customer.
+    let body =
+        json!({"url": "https://shop.example.com", "title": "链接", "staff_id": f.owner.id, "customer_id": customer});
+    let (s, link) = t.api("POST", "/api/v1/links", &f.token, Some(body)).await;
+    assert_eq!(s, 201, "{link}");
+    ids.insert("link", link["id"].as_str().unwrap().to_string());
     ids.insert("customer", customer);
     ids
 }
@@ -268,6 +288,9 @@ fn resolve(path: &str, ids: &HashMap<&'static str, String>) -> String {
         match p {
             p if p.starts_with("/api/v1/customers") || p.starts_with("/console/customers") => "customer",
             p if p.contains("/group-tags/") => "group_tag",
+            p if p.starts_with("/api/v1/links/") => "link",
+            p if p.contains("/material-folders/") => "material_folder",
+            p if p.contains("/materials/") => "material",
             p if p.contains("/script-groups/") || p.starts_with("/console/scripts/groups/") => "script_group",
             p if p.contains("/scripts/") => "script",
             p if p.contains("/archive/conversations/") || p.contains("/archive/chats/") => "conversation",
@@ -317,6 +340,7 @@ fn resolve(path: &str, ids: &HashMap<&'static str, String>) -> String {
             "note_id" => "note",
             "user_id" => "user",
             "tag_id" => "tag",
+            "version" => "material_version",
             _ => resource(path),
         };
         out.push_str(ids.get(key).map(String::as_str).unwrap_or("00000000-0000-0000-0000-000000000000"));
@@ -363,6 +387,9 @@ fn body_for(method: &str, path: &str, ids: &HashMap<&'static str, String>) -> Op
             json!({"title": "标题", "body": "内容"})
         }
         ("POST", "/api/v1/scripts/{id}/use") => json!({}),
+        ("PUT", "/api/v1/materials/{id}") => json!({"kind": "image", "title": "改名"}),
+        ("POST", "/api/v1/materials/{id}/sends") => json!({"dedupe_key": "k1"}),
+        ("PUT", "/api/v1/material-folders/{id}") => json!({"name": "改名"}),
         ("POST", "/api/v1/archive/alerts/{id}/verdict") => json!({"status": "confirmed"}),
         ("POST", "/api/v1/archive/word-lists/{id}/words") => json!({"words": ["加微信"]}),
         ("PUT", "/api/v1/archive/rules/{id}") => json!({"kind": "phone", "name": "改名"}),

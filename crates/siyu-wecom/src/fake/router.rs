@@ -16,8 +16,8 @@ use serde_json::{Map, Value, json};
 use super::request::{ApiError, ApiResult, Ctx};
 use super::state::{Corp, Env, State};
 use super::{
-    Inner, LoggedRequest, contacts, group_welcome, groups, join_ways, limits, mass, messages, moments, staff, tags,
-    tokens, transfers, ways, welcome,
+    Inner, LoggedRequest, contacts, group_welcome, groups, join_ways, limits, mass, messages, moments, oauth, staff,
+    tags, tokens, transfers, ways, welcome,
 };
 
 /// An API handler: one corp's data and the request.
@@ -28,6 +28,7 @@ fn route(path: &str) -> Option<Handler> {
     let handler: Handler = match path {
         "get_jsapi_ticket" => tokens::get_jsapi_ticket,
         "ticket/get" => tokens::get_agent_ticket,
+        "auth/getuserinfo" => oauth::getuserinfo,
         "department/list" => staff::department_list,
         "user/list" => staff::user_list,
         "user/list_id" => staff::user_list_id,

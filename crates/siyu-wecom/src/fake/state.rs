@@ -143,6 +143,8 @@ pub(crate) struct Corp {
     /// Groups received per (new owner, day number).
     pub group_transfers: HashMap<(String, i64), u32>,
     pub tickets: Vec<IssuedTicket>,
+    /// Unspent web OAuth2 codes (`auth/getuserinfo`).
+    pub oauth_codes: HashMap<String, super::oauth::OauthCode>,
     pub app_messages: Vec<AppMessage>,
     /// Events produced by the passing of time (transfer takeovers), delivered by `deliver_pending`.
     pub outbox: Vec<String>,
@@ -182,6 +184,7 @@ impl Corp {
             unassigned: BTreeMap::new(),
             group_transfers: HashMap::new(),
             tickets: Vec::new(),
+            oauth_codes: HashMap::new(),
             app_messages: Vec::new(),
             outbox: Vec::new(),
             archive: Default::default(),

@@ -125,6 +125,7 @@ pub fn describe(tr: Tr, e: &TimelineEntry, names: &HashMap<UserId, String>) -> (
             parts.into_iter().filter(|x| !x.is_empty()).collect::<Vec<_>>().join(" · ")
         }
         kinds::TASK_CREATED | kinds::TASK_COMPLETED => quoted(s(p, "title")),
+        siyu_domain::link::LINK_OPENED => quoted(s(p, "title")),
         "customer_transferred" | "transfer_failed" => {
             let who = |name: &str, userid: &str| if s(p, name).is_empty() { s(p, userid) } else { s(p, name) };
             let mut parts = vec![format!("{} → {}", who("from_name", "from"), who("to_name", "to"))];

@@ -1,0 +1,118 @@
+//! The sidebar's material tab: the library as the member may see it, searched with the tenant's index, and
+//! each material turned into the `sendChatMessage` arguments that send it to the open chat's customer. A
+//! text goes as text and a mini-program card as a card; anything else goes as a news card whose link is the
+//! tracked link minted for (material, member, customer), so the customer's opens reach the interaction
+//! radar, the journeys and the material's statistics. The send is counted in the material's usage ledger
+//! once per send id, when the page reports WeCom's success.
+
+use serde_json::{Value, json};
+use siyu_domain::id::{CustomerId, MaterialId};
+use siyu_domain::link::NewLink;
+use siyu_domain::material::MaterialKind;
+
+use crate::error::AppResult;
+use crate::materials::MaterialQuery;
+use crate::{Actor, App};
+
+/// A material as the send tab lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SidebarMaterial {
+    pub id: MaterialId,
+    pub kind: MaterialKind,
+    pub title: String,
+    /// The text, the description or the file name, shortened.
+    pub summary: String,
+}
+
+/// The most characters of a news card's description.
+const DESC_CHARS: usize = 60;
+
+fn excerpt(text: &str, max: usize) -> String {
+    let mut out: String = text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(max).collect();
+    if text.chars().count() > max {
+        out.push('…');
+    }
+    out
+}
+
+impl App {
+    /// The materials the member may send to `customer` that match `query` (all, newest first, when empty).
+    pub async fn sidebar_materials(
+        &self,
+        actor: &Actor,
+        customer: CustomerId,
+        query: &str,
+    ) -> AppResult<Vec<SidebarMaterial>> {
+        self.ensure_visible(actor, customer).await?;
+        let q = MaterialQuery {
+            q: Some(query.trim().to_owned()).filter(|q| !q.is_empty()),
+            limit: Some(30),
+            ..MaterialQuery::default()
+        };
+        let page = self.list_materials(actor, &q).await?;
+        Ok(page
+            .items
+            .into_iter()
+            .map(|item| {
+                let m = item.material;
+                let v = &m.current;
+                let source =
+                    if v.body.trim().is_empty() { v.file_name.clone().unwrap_or_default() } else { v.body.clone() };
+                SidebarMaterial { id: m.id, kind: m.kind, title: v.title.clone(), summary: excerpt(&source, 80) }
+            })
+            .collect())
+    }
+
+    /// The `sendChatMessage` arguments that send `material` to `customer` (see the module documentation).
+    pub async fn sidebar_material_message(
+        &self,
+        actor: &Actor,
+        customer: CustomerId,
+        material: MaterialId,
+    ) -> AppResult<Value> {
+        let m = self.get_material(actor, material).await?;
+        self.ensure_visible(actor, customer).await?;
+        let v = &m.current;
+        Ok(match m.kind {
+            MaterialKind::Text => json!({"msgtype": "text", "text": {"content": v.body}}),
+            MaterialKind::Miniprogram => json!({"msgtype": "miniprogram", "miniprogram": {
+                "appid": v.content.appid, "title": v.title, "imgUrl": v.content.cover_url, "page": v.content.pagepath,
+            }}),
+            _ => {
+                let input = NewLink {
+                    material_id: Some(m.id.0),
+                    url: None,
+                    title: None,
+                    staff_id: actor.user,
+                    customer_id: Some(customer),
+                    open_tag_id: None,
+                    show_page: false,
+                };
+                let (link, _) = self.mint_link(actor, &input).await?;
+                let short_url = self.short_url(&link.code);
+                let picture = matches!(m.kind, MaterialKind::Image | MaterialKind::Poster) && v.has_thumbnail;
+                let image = match (&v.content.cover_url, picture) {
+                    (Some(cover), _) => Some(cover.clone()),
+                    (None, true) => Some(format!("{short_url}/file?thumb=true")),
+                    (None, false) => None,
+                };
+                let desc =
+                    if v.body.trim().is_empty() { v.file_name.clone().unwrap_or_default() } else { v.body.clone() };
+                json!({"msgtype": "news", "news": {
+                    "link": short_url, "title": v.title, "desc": excerpt(&desc, DESC_CHARS), "imgUrl": image,
+                }})
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::excerpt;
+
+    #[test]
+    fn an_excerpt_folds_whitespace_and_marks_a_cut() {
+        assert_eq!(excerpt("春季  新品\n上市", 10), "春季 新品 上市");
+        assert_eq!(excerpt("一二三四五六", 3), "一二三…");
+    }
+}

@@ -1,0 +1,426 @@
+//! Console: 素材库 (material library). `/console/materials` shows the folder tree, tag and kind filters, a
+//! search box (matches marked), the grid with thumbnails and, for content managers, the upload form and
+//! folder forms; `/console/materials/{id}` shows a preview, the edit and visibility form, the versions with
+//! restore, and the usage statistics as a bar chart. Refused forms show their error inline.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, Request, State};
+use axum::response::{IntoResponse, Redirect};
+use serde::Deserialize;
+use siyu_app::AppError;
+use siyu_app::materials::usage::MaterialStats;
+use siyu_app::materials::{FolderInput, MaterialItem, MaterialQuery};
+use siyu_domain::access::Permission;
+use siyu_domain::id::{DepartmentId, MaterialFolderId, MaterialId, UserId};
+use siyu_domain::material::{
+    Material, MaterialContent, MaterialFolder, MaterialInput, MaterialKind, MaterialVersion, MaterialVisibility, QrSlot,
+};
+use siyu_domain::tenancy::{Department, Member};
+
+use crate::api::materials::{file_response, read_multipart};
+use crate::auth::ConsoleActor;
+use crate::console::customers::parse_id;
+use crate::console::customers::view::{FormErrors, fmt_time, text};
+use crate::console::page::{Chrome, ConsoleResult, FormPost, check_csrf, render};
+use crate::routes::Routes;
+use crate::state::AppState;
+
+const PATH: &str = "/console/materials";
+
+pub fn router() -> Router<AppState> {
+    Routes::new()
+        .get(PATH, list)
+        .post("/console/material-folders", create_folder)
+        .post("/console/material-folders/{id}/delete", delete_folder)
+        .get("/console/materials/{id}", detail)
+        .post("/console/materials/{id}/delete", delete)
+        .post("/console/materials/{id}/versions/{version}/restore", restore)
+        .get("/console/materials/{id}/file", file)
+        .get("/console/materials/{id}/thumbnail", thumbnail)
+        .into_router()
+        .merge(
+            // Uploads read their body themselves, up to the largest material limit.
+            Routes::new()
+                .post(PATH, create)
+                .post("/console/materials/{id}", update)
+                .into_router()
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Filters {
+    q: Option<String>,
+    kind: Option<String>,
+    folder: Option<String>,
+    tag: Option<String>,
+    cursor: Option<String>,
+}
+
+/// A folder in the tree, with its depth.
+struct FolderLine {
+    folder: MaterialFolder,
+    depth: usize,
+}
+
+fn tree(folders: &[MaterialFolder]) -> Vec<FolderLine> {
+    fn walk(all: &[MaterialFolder], parent: Option<MaterialFolderId>, depth: usize, out: &mut Vec<FolderLine>) {
+        for f in all.iter().filter(|f| f.parent_id == parent) {
+            if out.iter().any(|l| l.folder.id == f.id) || depth > 16 {
+                continue;
+            }
+            out.push(FolderLine { folder: f.clone(), depth });
+            walk(all, Some(f.id), depth + 1, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(folders, None, 0, &mut out);
+    out
+}
+
+#[derive(Template)]
+#[template(path = "materials.html")]
+struct ListPage {
+    chrome: Chrome,
+    items: Vec<MaterialItem>,
+    next_cursor: Option<String>,
+    folders: Vec<FolderLine>,
+    tags: Vec<(String, i64)>,
+    kinds: Vec<&'static str>,
+    q: String,
+    kind: String,
+    folder: String,
+    tag: String,
+    can_manage: bool,
+    errors: FormErrors,
+}
+
+impl ListPage {
+    fn indent(&self, l: &FolderLine) -> String {
+        "— ".repeat(l.depth)
+    }
+    fn filter_url(&self, key: &str, value: &str) -> String {
+        let mut pairs = vec![
+            ("q", self.q.as_str()),
+            ("kind", self.kind.as_str()),
+            ("folder", self.folder.as_str()),
+            ("tag", self.tag.as_str()),
+        ];
+        for p in &mut pairs {
+            if p.0 == key {
+                p.1 = value;
+            }
+        }
+        let query: Vec<String> =
+            pairs.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| format!("{k}={}", url_encode(v))).collect();
+        format!("{PATH}?{}", query.join("&"))
+    }
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+async fn list_page(state: &AppState, ca: &ConsoleActor, f: Filters, errors: FormErrors) -> ConsoleResult {
+    let chrome = Chrome::new(&ca.user, Some(&ca.actor), "materials");
+    let kind = f.kind.as_deref().and_then(MaterialKind::parse);
+    let folder = match f.folder.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => Some(MaterialFolderId(parse_id(s)?)),
+        None => None,
+    };
+    let query = MaterialQuery {
+        q: f.q.clone(),
+        kind,
+        folder_id: folder,
+        tag: f.tag.clone().filter(|t| !t.is_empty()),
+        cursor: f.cursor.clone(),
+        limit: Some(48),
+    };
+    let page = state.app.list_materials(&ca.actor, &query).await?;
+    let folders = state.app.material_folders(&ca.actor).await?;
+    Ok(render(&ListPage {
+        items: page.items,
+        next_cursor: page.next_cursor,
+        folders: tree(&folders),
+        tags: state.app.material_tags(&ca.actor).await?,
+        kinds: MaterialKind::ALL.iter().map(|k| k.as_str()).collect(),
+        q: f.q.unwrap_or_default(),
+        kind: kind.map(|k| k.as_str().to_string()).unwrap_or_default(),
+        folder: folder.map(|f| f.to_string()).unwrap_or_default(),
+        tag: f.tag.unwrap_or_default(),
+        can_manage: ca.actor.can(Permission::ContentManage),
+        errors,
+        chrome,
+    }))
+}
+
+async fn list(State(state): State<AppState>, ca: ConsoleActor, Query(f): Query<Filters>) -> ConsoleResult {
+    list_page(&state, &ca, f, FormErrors::default()).await
+}
+
+fn refusable(e: &AppError) -> bool {
+    matches!(
+        e,
+        AppError::Invalid(_)
+            | AppError::Conflict(_)
+            | AppError::Forbidden
+            | AppError::Material(_)
+            | AppError::PayloadTooLarge
+    )
+}
+
+fn all(fields: &[(String, String)], key: &str) -> Vec<String> {
+    fields.iter().filter(|(k, _)| k == key).map(|(_, v)| v.clone()).filter(|v| !v.is_empty()).collect()
+}
+
+/// The material of a posted form.
+fn posted(fields: &[(String, String)], kind: MaterialKind) -> Result<MaterialInput, AppError> {
+    let opt = |k: &str| Some(text(fields, k)).filter(|v| !v.trim().is_empty());
+    let folder_id = match opt("folder_id") {
+        Some(s) => Some(MaterialFolderId(parse_id(&s).map_err(|_| AppError::invalid("folder_id", "unknown_folder"))?)),
+        None => None,
+    };
+    let ids = |key: &str| -> Result<Vec<uuid::Uuid>, AppError> {
+        all(fields, key)
+            .iter()
+            .map(|s| uuid::Uuid::try_parse(s).map_err(|_| AppError::invalid("visibility", "unknown")))
+            .collect()
+    };
+    let qr = match (opt("qr_x"), opt("qr_y"), opt("qr_size")) {
+        (Some(x), Some(y), Some(size)) => {
+            let n = |s: String| s.trim().parse::<u32>().map_err(|_| AppError::invalid("content.qr", "out_of_range"));
+            Some(QrSlot { x: n(x)?, y: n(y)?, size: n(size)? })
+        }
+        _ => None,
+    };
+    Ok(MaterialInput {
+        kind,
+        title: text(fields, "title"),
+        body: text(fields, "body"),
+        folder_id,
+        tags: text(fields, "tags").split([',', '，', ' ']).map(str::to_string).collect(),
+        visibility: MaterialVisibility {
+            departments: ids("departments")?.into_iter().map(DepartmentId).collect(),
+            staff: ids("staff")?.into_iter().map(UserId).collect(),
+        },
+        content: MaterialContent {
+            url: opt("url"),
+            cover_url: opt("cover_url"),
+            appid: opt("appid"),
+            pagepath: opt("pagepath"),
+            qr,
+        },
+    })
+}
+
+async fn create(State(state): State<AppState>, ca: ConsoleActor, req: Request) -> ConsoleResult {
+    let tr = Chrome::new(&ca.user, Some(&ca.actor), "materials").tr;
+    let result = async {
+        let parts = read_multipart(&state, req).await?;
+        check_csrf(&ca.user, &text(&parts.fields, "_csrf")).map_err(|e| e.0)?;
+        let kind =
+            MaterialKind::parse(&text(&parts.fields, "kind")).ok_or_else(|| AppError::invalid("kind", "required"))?;
+        let input = posted(&parts.fields, kind)?;
+        state.app.create_material(&ca.actor, input, parts.file).await
+    }
+    .await;
+    match result {
+        Ok(m) => Ok(Redirect::to(&format!("{PATH}/{}", m.id)).into_response()),
+        Err(e) if refusable(&e) => {
+            list_page(&state, &ca, Filters::default(), FormErrors::from_error(tr, &e, "file")).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn create_folder(State(state): State<AppState>, post: FormPost) -> ConsoleResult {
+    let FormPost { ca, fields } = post;
+    let parent_id = match Some(text(&fields, "parent_id")).filter(|s| !s.is_empty()) {
+        Some(s) => Some(MaterialFolderId(parse_id(&s)?)),
+        None => None,
+    };
+    match state.app.create_material_folder(&ca.actor, &FolderInput { name: text(&fields, "name"), parent_id }).await {
+        Ok(_) => Ok(Redirect::to(PATH).into_response()),
+        Err(e) if refusable(&e) => {
+            let tr = Chrome::new(&ca.user, Some(&ca.actor), "materials").tr;
+            list_page(&state, &ca, Filters::default(), FormErrors::from_error(tr, &e, "name")).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn delete_folder(State(state): State<AppState>, Path(id): Path<String>, post: FormPost) -> ConsoleResult {
+    let id = MaterialFolderId(parse_id(&id)?);
+    match state.app.delete_material_folder(&post.ca.actor, id).await {
+        Ok(()) => Ok(Redirect::to(PATH).into_response()),
+        Err(e) if refusable(&e) => {
+            let tr = Chrome::new(&post.ca.user, Some(&post.ca.actor), "materials").tr;
+            list_page(&state, &post.ca, Filters::default(), FormErrors::from_error(tr, &e, "name")).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// One bar of the per-staff chart.
+struct Bar {
+    name: String,
+    sent: i64,
+    opened: i64,
+    sent_width: i64,
+    opened_width: i64,
+}
+
+#[derive(Template)]
+#[template(path = "material.html")]
+struct DetailPage {
+    chrome: Chrome,
+    m: Material,
+    versions: Vec<MaterialVersion>,
+    stats: MaterialStats,
+    bars: Vec<Bar>,
+    folders: Vec<FolderLine>,
+    departments: Vec<Department>,
+    members: Vec<Member>,
+    can_manage: bool,
+    errors: FormErrors,
+}
+
+impl DetailPage {
+    fn time(&self, v: &MaterialVersion) -> String {
+        fmt_time(&v.created_at)
+    }
+    fn has_dept(&self, d: &Department) -> bool {
+        self.m.visibility.departments.contains(&d.id)
+    }
+    fn has_staff(&self, u: &Member) -> bool {
+        self.m.visibility.staff.contains(&u.user_id)
+    }
+    fn in_folder(&self, l: &FolderLine) -> bool {
+        self.m.folder_id == Some(l.folder.id)
+    }
+    fn indent(&self, l: &FolderLine) -> String {
+        "— ".repeat(l.depth)
+    }
+    fn tags_text(&self) -> String {
+        self.m.tags.join(", ")
+    }
+    fn is_image(&self) -> bool {
+        self.m.kind.is_image()
+    }
+    fn has_file(&self) -> bool {
+        self.m.kind.has_file()
+    }
+    fn is_current(&self, v: &MaterialVersion) -> bool {
+        v.version == self.m.current.version
+    }
+    fn content(&self) -> &MaterialContent {
+        &self.m.current.content
+    }
+    fn opt<'a>(&self, v: &'a Option<String>) -> &'a str {
+        v.as_deref().unwrap_or("")
+    }
+}
+
+async fn detail_page(state: &AppState, ca: &ConsoleActor, id: MaterialId, errors: FormErrors) -> ConsoleResult {
+    let chrome = Chrome::new(&ca.user, Some(&ca.actor), "materials");
+    let m = state.app.get_material(&ca.actor, id).await?;
+    let versions = state.app.material_versions(&ca.actor, id).await?;
+    let stats = state.app.material_stats(&ca.actor, id).await?;
+    let max = stats.by_staff.iter().map(|s| s.sent.max(s.opened)).max().unwrap_or(0).max(1);
+    let bars = stats
+        .by_staff
+        .iter()
+        .map(|s| Bar {
+            name: s.name.clone().unwrap_or_else(|| chrome.t("materials.no_staff").to_string()),
+            sent: s.sent,
+            opened: s.opened,
+            sent_width: s.sent * 360 / max,
+            opened_width: s.opened * 360 / max,
+        })
+        .collect();
+    let can_manage = ca.actor.can(Permission::ContentManage);
+    let (departments, members) = if can_manage {
+        (state.app.departments(&ca.actor).await?, state.app.list_members(&ca.actor).await?)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let folders = tree(&state.app.material_folders(&ca.actor).await?);
+    Ok(render(&DetailPage { m, versions, stats, bars, folders, departments, members, can_manage, errors, chrome }))
+}
+
+async fn detail(State(state): State<AppState>, ca: ConsoleActor, Path(id): Path<String>) -> ConsoleResult {
+    detail_page(&state, &ca, MaterialId(parse_id(&id)?), FormErrors::default()).await
+}
+
+async fn update(
+    State(state): State<AppState>,
+    ca: ConsoleActor,
+    Path(id): Path<String>,
+    req: Request,
+) -> ConsoleResult {
+    let id = MaterialId(parse_id(&id)?);
+    let tr = Chrome::new(&ca.user, Some(&ca.actor), "materials").tr;
+    let result = async {
+        let current = state.app.get_material(&ca.actor, id).await?;
+        let parts = read_multipart(&state, req).await?;
+        check_csrf(&ca.user, &text(&parts.fields, "_csrf")).map_err(|e| e.0)?;
+        let input = posted(&parts.fields, current.kind)?;
+        state.app.update_material(&ca.actor, id, input, parts.file).await
+    }
+    .await;
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("{PATH}/{id}")).into_response()),
+        Err(e) if refusable(&e) => detail_page(&state, &ca, id, FormErrors::from_error(tr, &e, "file")).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn delete(State(state): State<AppState>, Path(id): Path<String>, post: FormPost) -> ConsoleResult {
+    state.app.delete_material(&post.ca.actor, MaterialId(parse_id(&id)?)).await?;
+    Ok(Redirect::to(PATH).into_response())
+}
+
+async fn restore(
+    State(state): State<AppState>,
+    Path((id, version)): Path<(String, i64)>,
+    post: FormPost,
+) -> ConsoleResult {
+    let id = MaterialId(parse_id(&id)?);
+    state.app.restore_material_version(&post.ca.actor, id, version).await?;
+    Ok(Redirect::to(&format!("{PATH}/{id}")).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct VersionParam {
+    version: Option<i64>,
+}
+
+async fn file(
+    State(state): State<AppState>,
+    ca: ConsoleActor,
+    Path(id): Path<String>,
+    Query(p): Query<VersionParam>,
+) -> ConsoleResult {
+    let f = state.app.material_file(&ca.actor, MaterialId(parse_id(&id)?), p.version, false).await?;
+    let inline = f.mime.starts_with("image/") || f.mime.starts_with("video/");
+    Ok(file_response(f, inline))
+}
+
+async fn thumbnail(
+    State(state): State<AppState>,
+    ca: ConsoleActor,
+    Path(id): Path<String>,
+    Query(p): Query<VersionParam>,
+) -> ConsoleResult {
+    let f = state.app.material_file(&ca.actor, MaterialId(parse_id(&id)?), p.version, true).await?;
+    Ok(file_response(f, true))
+}
