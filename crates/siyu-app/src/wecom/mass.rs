@@ -3,8 +3,8 @@
 //!
 //! Exactly once: a recipient is planned once per send (unique row); a chunk is claimed (`sending`) before its
 //! call and marked sent with the msgid (and its fail_list) in one transaction; its recipients are then
-//! settled (marked sent, written to the journey outbox) in short batches while the next chunk is sent, and
-//! settled again, idempotently, by any later run of the job, so a crash mid-settle loses nothing. A chunk found `sending` (the worker died between the
+//! settled (marked sent, written to the journey outbox) while the next chunk is sent, and settled again,
+//! idempotently, by any later run of the job, so a crash before settling loses nothing. A chunk found `sending` (the worker died between the
 //! call and the commit) is first looked up in WeCom — a template by the same sender, same text, created since
 //! the claim, whose recipients are the chunk's — and adopted if found; only if WeCom has no such template is
 //! it sent again. A spent rate budget puts the chunk back and the job in the queue until the window opens.
@@ -311,12 +311,11 @@ impl App {
         }
     }
 
-    /// Settles a sent chunk of customers: its recipients become `sent` and enter the journey outbox, a batch
-    /// per short transaction (`siyu_store::wecom` `settle_chunk_batch`), so on SQLite the next chunk's claim
-    /// and rate budget wait for one batch, not for ten thousand rows.
+    /// Settles a sent chunk of customers: its recipients become `sent` and enter the journey outbox
+    /// (`siyu_store::wecom` `settle_chunk`), while the next chunk's call goes out.
     async fn settle(&self, tenant: TenantId, send: &MassSend, settle: Option<Settle>) -> AppResult<()> {
         let Some(s) = settle else { return Ok(()) };
-        while self.store.wecom().settle_chunk_batch(tenant, send.id, s.chunk, &s.msgid, self.now()).await? > 0 {}
+        self.store.wecom().settle_chunk(tenant, send.id, s.chunk, &s.msgid, self.now()).await?;
         Ok(())
     }
 

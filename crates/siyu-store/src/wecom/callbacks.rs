@@ -42,10 +42,33 @@ pub struct CallbackRecord {
 
 const COLUMNS: &str = "id, corp_row_id, kind, body, status, attempts, received_at, processed_at, error";
 
+/// The INSERT of one callback row (duplicates of its dedupe key do nothing).
+macro_rules! insert_row {
+    ($tenant:expr, $c:expr) => {{
+        let (tenant, c): (TenantId, &NewCallback) = ($tenant, $c);
+        sqlx::query(
+            "INSERT INTO wecom_callbacks (tenant_id, id, corp_row_id, dedupe_key, kind, priority, body, event, \
+             status, next_at, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $9) \
+             ON CONFLICT (tenant_id, corp_row_id, dedupe_key) DO NOTHING",
+        )
+        .bind(tenant.0)
+        .bind(c.id.0)
+        .bind(c.corp.0)
+        .bind(c.dedupe_key.as_str())
+        .bind(c.kind.as_str())
+        .bind(c.priority)
+        .bind(c.body.as_str())
+        .bind(Json(c.event.clone()))
+        .bind(c.at)
+    }};
+}
+
 impl Wecom<'_> {
     /// Stores a callback; `false` when the same event was stored before (a WeCom retry).
     pub async fn insert_callback(&self, tenant: TenantId, c: &NewCallback) -> Result<bool, StoreError> {
-        Ok(self.insert_callbacks(&[(tenant, c)]).await?.first().copied().unwrap_or(false))
+        // One statement in autocommit: an explicit transaction would add two round trips.
+        let n = exec!(self.0, p => insert_row!(tenant, c).execute(p).await)?;
+        Ok(n == 1)
     }
 
     /// Stores callbacks of any tenants in one transaction (the inbox's group commit); for each, whether it was
@@ -54,13 +77,7 @@ impl Wecom<'_> {
         let fresh = in_write_tx!(self.0, tx => {
             let mut fresh = Vec::with_capacity(rows.len());
             for (tenant, c) in rows {
-                let n = sqlx::query(
-                    "INSERT INTO wecom_callbacks (tenant_id, id, corp_row_id, dedupe_key, kind, priority, body, event, \
-                     status, next_at, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $9) \
-                     ON CONFLICT (tenant_id, corp_row_id, dedupe_key) DO NOTHING")
-                    .bind(tenant.0).bind(c.id.0).bind(c.corp.0).bind(&c.dedupe_key).bind(&c.kind).bind(c.priority)
-                    .bind(&c.body).bind(Json(&c.event)).bind(c.at)
-                    .execute(&mut *tx).await?.rows_affected();
+                let n = insert_row!(*tenant, c).execute(&mut *tx).await?.rows_affected();
                 fresh.push(n == 1);
             }
             fresh
