@@ -111,9 +111,14 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Pending>) {
 
 async fn commit(store: &Store, group: Vec<Pending>) {
     let started = std::time::Instant::now();
-    let rows: Vec<(TenantId, &NewCallback)> = group.iter().map(|p| (p.tenant, &p.row)).collect();
-    let result = store.wecom().insert_callbacks(&rows).await;
-    drop(rows);
+    // A lone row goes in as one statement; a group in one transaction.
+    let result = match group.as_slice() {
+        [one] => store.wecom().insert_callback(one.tenant, &one.row).await.map(|new| vec![new]),
+        _ => {
+            let rows: Vec<(TenantId, &NewCallback)> = group.iter().map(|p| (p.tenant, &p.row)).collect();
+            store.wecom().insert_callbacks(&rows).await
+        }
+    };
     match result {
         Ok(fresh) => {
             for (p, new) in group.into_iter().zip(fresh) {
