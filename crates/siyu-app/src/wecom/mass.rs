@@ -228,7 +228,7 @@ impl App {
         Ok(Some(serde_json::to_value(counts).map_err(AppError::internal)?))
     }
 
-    async fn plan_mass_send(&self, tenant: TenantId, handle: &CorpHandle, send: &MassSend) -> AppResult<MassCounts> {
+    async fn plan_mass_send(&self, tenant: TenantId, handle: &CorpHandle, send: &MassSend) -> AppResult<()> {
         let offset = self.tenant_offset(tenant).await?;
         let local = self.now().with_timezone(&offset).date_naive();
         let midnight = |d: chrono::NaiveDate| {
@@ -243,7 +243,8 @@ impl App {
             at: self.now(),
         };
         if send.audience.groups.is_some() {
-            return Ok(self.store.wecom().plan_group_mass_send(tenant, send, &limits).await?);
+            self.store.wecom().plan_group_mass_send(tenant, send, &limits).await?;
+            return Ok(());
         }
         Ok(self.store.wecom().plan_mass_send(tenant, send, &limits).await?)
     }

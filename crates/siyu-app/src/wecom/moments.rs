@@ -7,9 +7,10 @@
 //! list of the corp's moments (same text, created since the claim, not one of ours) and adopted; it is
 //! submitted again only when WeCom has none ten minutes on (creation is asynchronous).
 //!
-//! Results are pulled on demand: who published (`get_moment_task`), whom it reached
-//! (`get_moment_send_result`) and the comments and likes (`get_moment_comments`), which land on the
-//! customers' timelines once each.
+//! Results: who published (`get_moment_task`), whom it reached (`get_moment_send_result`) and the comments
+//! and likes (`get_moment_comments`), which land on the customers' timelines once each. The moment's job
+//! pulls them on its own 1 h, 6 h, 24 h and 72 h after publishing (staff publish over the first hours,
+//! customers react over days), then ends; an operator can pull them at any time as well.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,8 @@ use crate::{Actor, App};
 pub const MOMENT_JOB: &str = "wecom_moment";
 /// How often a moment being created is polled.
 const POLL_SECS: i64 = 5;
+/// When, after publishing, the job pulls a moment's results on its own.
+const REFRESH_AFTER_HOURS: [i64; 4] = [1, 6, 24, 72];
 
 /// The moment form.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -176,10 +179,17 @@ impl App {
     pub async fn refresh_moment_results(&self, actor: &Actor, id: MomentId) -> AppResult<MomentView> {
         actor.require(Permission::CustomersRead)?;
         let m = self.store.wecom().moment(actor.tenant, id).await?;
-        let Some(moment_id) = m.moment_id.clone() else {
+        if m.moment_id.is_none() {
             return Err(AppError::Conflict("the moment is not in WeCom yet".into()));
-        };
+        }
         let handle = self.corp_handle(actor.tenant, m.corp).await?;
+        self.pull_moment_results(actor.tenant, &handle, &m).await?;
+        self.moment(actor, id).await
+    }
+
+    /// Pulls a published moment's results into the store (see the module documentation).
+    async fn pull_moment_results(&self, tenant: TenantId, handle: &CorpHandle, m: &Moment) -> AppResult<()> {
+        let Some(moment_id) = m.moment_id.clone() else { return Ok(()) };
         let (client, creds) = (&handle.client, &handle.contact);
         let mut senders = Vec::new();
         let mut cursor = String::new();
@@ -215,10 +225,44 @@ impl App {
             }));
         }
         let wecom = self.store.wecom();
-        wecom
-            .save_moment_results(actor.tenant, &m, &handle.corp_id, &senders, &visible, &interactions, self.now())
-            .await?;
-        self.moment(actor, id).await
+        wecom.save_moment_results(tenant, m, &handle.corp_id, &senders, &visible, &interactions, self.now()).await?;
+        Ok(())
+    }
+
+    /// The next time after now the job pulls `m`'s results, if any is left.
+    fn next_refresh(&self, m: &Moment) -> Option<DateTime<Utc>> {
+        let published = m.published_at?;
+        REFRESH_AFTER_HOURS.iter().map(|h| published + Duration::hours(*h)).find(|at| *at > self.now())
+    }
+
+    /// A published moment's job: pulls the results when one of their times has come, then waits for the next
+    /// one or ends.
+    async fn refresh_on_schedule(
+        &self,
+        tenant: TenantId,
+        job: &Job,
+        handle: &CorpHandle,
+        m: &Moment,
+    ) -> AppResult<Option<serde_json::Value>> {
+        let first = m.published_at.map(|at| at + Duration::hours(REFRESH_AFTER_HOURS[0]));
+        if first.is_some_and(|first| self.now() >= first) {
+            match self.pull_moment_results(tenant, handle, m).await {
+                Ok(()) => {}
+                Err(e @ (AppError::RateLimited { .. } | AppError::Unavailable)) => {
+                    let wait = if let AppError::RateLimited { retry_after_secs } = e { retry_after_secs } else { 30 };
+                    self.store.jobs().defer(tenant, job.id, self.now() + Duration::seconds(wait as i64)).await?;
+                    return Ok(None);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        match self.next_refresh(m) {
+            Some(at) => {
+                self.store.jobs().defer(tenant, job.id, at).await?;
+                Ok(None)
+            }
+            None => Ok(Some(serde_json::json!({"status": "published", "moment_id": m.moment_id}))),
+        }
     }
 
     pub(crate) async fn run_moment(&self, tenant: TenantId, job: &Job) -> AppResult<Option<serde_json::Value>> {
@@ -247,6 +291,7 @@ impl App {
                 }
             },
             MomentStatus::Creating => return self.poll_moment(tenant, job, &handle, &m).await,
+            MomentStatus::Published => return self.refresh_on_schedule(tenant, job, &handle, &m).await,
             done => return Ok(Some(serde_json::json!({"status": done.as_str()}))),
         }
         let (from, set) = ([MomentStatus::Scheduled], MomentSet::default());
@@ -328,7 +373,8 @@ impl App {
         };
         let set = MomentSet { moment_id: Some(&result.moment_id), invalid: Some(&invalid), ..MomentSet::default() };
         wecom.move_moment(tenant, m.id, &from, MomentStatus::Published, set, self.now()).await?;
-        Ok(Some(serde_json::json!({"status": "published", "moment_id": result.moment_id})))
+        let published = wecom.moment(tenant, m.id).await?;
+        self.refresh_on_schedule(tenant, job, handle, &published).await
     }
 
     /// The moment WeCom holds for a submit whose answer was lost: corp-created since the claim, same text,

@@ -98,6 +98,57 @@ async fn a_moment_is_polled_until_wecom_made_it_and_its_reach_and_comments_land_
 }
 
 #[tokio::test]
+async fn a_published_moments_results_are_pulled_on_their_own_after_one_six_24_and_72_hours_then_no_more() {
+    let (t, f, fake, corp, clock, ext) = setup().await;
+    let body = json!({"corp": corp["id"], "name": "周末活动", "content": {"text": "周末到店有礼"},
+        "visibility": {"staff": ["zhangsan"]}});
+    let (_, m) = t.api("POST", "/api/v1/moments", &f.token, Some(body)).await;
+    let id = m["id"].as_str().unwrap().to_owned();
+    let pass = |seconds: i64| {
+        clock.advance(Duration::seconds(seconds));
+        fake.clock().advance(seconds);
+    };
+    t.app.run_due_work().await.unwrap();
+    for _ in 0..2 {
+        pass(5);
+        t.app.run_due_work().await.unwrap();
+    }
+    let m = moment(&t, &f, &id).await;
+    assert_eq!(m["status"], "published", "{m}");
+    let moment_id = m["moment_id"].as_str().unwrap().to_owned();
+    fake.staff_publishes_moment(CORP, &moment_id, "zhangsan").unwrap();
+    fake.customer_likes_moment(CORP, &moment_id, "zhangsan", &ext[0]).unwrap();
+
+    // Not yet: the first pull is an hour after publishing.
+    pass(30 * 60);
+    t.app.run_due_work().await.unwrap();
+    assert_eq!(fake.calls("externalcontact/get_moment_task"), 0);
+    pass(31 * 60);
+    t.app.run_due_work().await.unwrap();
+    assert_eq!(fake.calls("externalcontact/get_moment_task"), 1);
+    let m = moment(&t, &f, &id).await;
+    assert_eq!((m["published"].as_i64(), m["visible"].as_i64(), m["likes"].as_i64()), (Some(1), Some(2), Some(1)));
+
+    // A comment made later is picked up by a later pull; one pull per time (the access token expires between
+    // them, so the fake's call count is not the measure), none after three days.
+    fake.customer_comments_moment(CORP, &moment_id, "zhangsan", &ext[1]).unwrap();
+    let mut pulled_at = m["results_at"].clone();
+    assert!(pulled_at.is_string(), "{m}");
+    for (hours, pulls) in [(5, true), (18, true), (48, true), (100, false)] {
+        pass(hours * 3600);
+        t.app.run_due_work().await.unwrap();
+        let once = moment(&t, &f, &id).await["results_at"].clone();
+        t.app.run_due_work().await.unwrap();
+        assert_eq!(moment(&t, &f, &id).await["results_at"], once, "pulled twice after {hours} more hours");
+        assert_eq!(once != pulled_at, pulls, "after {hours} more hours");
+        pulled_at = once;
+    }
+    assert_eq!(moment(&t, &f, &id).await["comments"].as_i64(), Some(1));
+    let commented = kinds_on_timeline(&t, &f, &ext[1]).await;
+    assert_eq!(commented.iter().filter(|k| *k == "moment_commented").count(), 1, "{commented:?}");
+}
+
+#[tokio::test]
 async fn a_scheduled_moment_waits_for_its_time_and_a_cancelled_one_is_never_submitted() {
     let (t, f, fake, corp, clock, _ext) = setup().await;
     let at = (t.app.now() + Duration::hours(2)).to_rfc3339();

@@ -191,8 +191,13 @@ async fn connected(app: &App, fake: &FakeHandle) -> anyhow::Result<(Actor, CorpI
         ..CorpInput::default()
     };
     let corp = app.connect_corp(&owner, &input).await.map_err(err)?.corp.id;
-    app.queue_wecom_sync(&owner, corp).await.map_err(err)?;
+    let sync = app.queue_wecom_sync(&owner, corp).await.map_err(err)?;
     app.run_due_work().await.map_err(err)?;
+    // The staff are in; the sync's later phases (contacts, reconciling each member's customers) wait out the
+    // per-minute quota shared with the send and would otherwise run inside the timed send, against the
+    // million customers seeded next. A worker runs them alongside the send; here they are not the subject.
+    let summary = serde_json::json!({"stopped": "after the staff phase, by the benchmark"});
+    app.store.jobs().finish(owner.tenant, sync.id, Ok(&summary), app.now()).await?;
     Ok((owner, corp))
 }
 
