@@ -185,7 +185,7 @@ impl App {
                 let Some(version) = version else { continue };
                 let entries: Vec<Entry<'_>> = members
                     .iter()
-                    .map(|c| Entry { journey: id, version, customer: *c, start: &n.id, reentry: g.reentry })
+                    .map(|c| Entry { journey: id, version, customer: *c, start: &n.id, reentry: g.reentry, key: None })
                     .collect();
                 self.store.journeys().enrol_many(tenant, &entries, self.now()).await?;
             }
@@ -238,7 +238,7 @@ impl App {
         }
         let g = self.store.journeys().version(tenant, journey, version).await?;
         let Some(start) = g.nodes.iter().find(|n| n.kind.is_trigger()) else { return Ok(None) };
-        let entry = Entry { journey, version, customer, start: &start.id, reentry: g.reentry };
+        let entry = Entry { journey, version, customer, start: &start.id, reentry: g.reentry, key: None };
         Ok(self.store.journeys().enrol(tenant, &entry, self.now()).await?)
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod blobs;
 pub mod index;
+pub mod poster;
 pub mod s3;
 pub mod thumbnail;
 pub mod usage;
@@ -14,7 +15,7 @@ pub mod usage;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use siyu_domain::access::Permission;
-use siyu_domain::id::{DepartmentId, MaterialFolderId, MaterialId, UserId};
+use siyu_domain::id::{DepartmentId, MaterialFolderId, MaterialId, TagId, UserId};
 use siyu_domain::material::{
     Material, MaterialContent, MaterialFolder, MaterialInput, MaterialKind, MaterialVersion, MaterialVisibility,
     accept_file, clean_file_name, folder_name,
@@ -144,6 +145,7 @@ impl App {
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
         let tags = self.store.materials().tags_of(actor.tenant, &ids).await?;
         let audience = self.store.materials().audience_of(actor.tenant, &ids).await?;
+        let open_tags = self.store.materials().open_tags_of(actor.tenant, &ids).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let current = self.store.materials().version(actor.tenant, MaterialId(r.id), r.version).await?;
@@ -165,6 +167,7 @@ impl App {
                 folder_id: r.folder_id.map(MaterialFolderId),
                 tags: tags.iter().filter(|t| t.material_id == r.id).map(|t| t.tag.clone()).collect(),
                 visibility,
+                open_tag_ids: open_tags.iter().filter(|t| t.material_id == r.id).map(|t| TagId(t.tag_id)).collect(),
                 current: version_of(&current),
                 created_at: r.created_at,
                 updated_at: r.updated_at,
@@ -225,7 +228,20 @@ impl App {
             tags: input.tags.clone(),
             departments: input.visibility.departments.iter().map(|d| d.0).collect(),
             staff: input.visibility.staff.iter().map(|s| s.0).collect(),
+            open_tags: input.open_tag_ids.iter().map(|t| t.0).collect(),
         }
+    }
+
+    /// Checks the tags given on open exist in the tenant.
+    async fn check_open_tags(&self, actor: &Actor, tags: &[TagId]) -> AppResult<()> {
+        for tag in tags {
+            match self.store.tags().tag(actor.tenant, *tag).await {
+                Ok(_) => {}
+                Err(siyu_store::StoreError::NotFound) => return Err(AppError::invalid("open_tag_ids", "unknown_tag")),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
     }
 
     /// Makes a material (needs `content_manage`). Image, video, file and poster materials need `file`.
@@ -238,11 +254,15 @@ impl App {
         actor.require(Permission::ContentManage)?;
         let input = input.check()?;
         self.check_folder(actor, input.folder_id).await?;
+        self.check_open_tags(actor, &input.open_tag_ids).await?;
         let stored = match file {
             Some(up) => Some(self.store_material_file(actor, input.kind, up).await?),
             None if input.kind.has_file() => return Err(AppError::invalid("file", "required")),
             None => None,
         };
+        if let Some(s) = &stored {
+            input.check_slot(s.dims.map(|d| d.0), s.dims.map(|d| d.1))?;
+        }
         let id = MaterialId::new();
         let first = self.version_row(actor, id, 1, &input, stored.as_ref(), None)?;
         self.store.materials().insert(actor.tenant, input.kind.as_str(), &first, &Self::meta_of(&input)).await?;
@@ -306,11 +326,16 @@ impl App {
         }
         let input = input.check()?;
         self.check_folder(actor, input.folder_id).await?;
+        self.check_open_tags(actor, &input.open_tag_ids).await?;
         let current = self.store.materials().version(actor.tenant, id, row.version).await?;
         let stored = match file {
             Some(up) => Some(self.store_material_file(actor, input.kind, up).await?),
             None => None,
         };
+        match &stored {
+            Some(s) => input.check_slot(s.dims.map(|d| d.0), s.dims.map(|d| d.1))?,
+            None => input.check_slot(current.width, current.height)?,
+        }
         let old_content: MaterialContent = serde_json::from_str(&current.content).unwrap_or_default();
         let changed = stored.as_ref().is_some_and(|s| Some(&s.blob_key) != current.blob_key.as_ref())
             || input.title != current.title
@@ -345,6 +370,7 @@ impl App {
             tags: material.tags.clone(),
             departments: material.visibility.departments.iter().map(|d| d.0).collect(),
             staff: material.visibility.staff.iter().map(|s| s.0).collect(),
+            open_tags: material.open_tag_ids.iter().map(|t| t.0).collect(),
         };
         self.store.materials().add_version(actor.tenant, &v, &meta).await?;
         self.audit(
@@ -365,9 +391,10 @@ impl App {
     pub async fn delete_material(&self, actor: &Actor, id: MaterialId) -> AppResult<()> {
         actor.require(Permission::ContentManage)?;
         let row = self.store.materials().get(actor.tenant, id).await?;
+        let posters = self.rendered_poster_keys(actor.tenant, &row).await;
         let keys = self.store.materials().delete(actor.tenant, id).await?;
         self.unindex(actor.tenant, siyu_search::DocKind::Material, id.0).await;
-        for key in keys.iter().filter_map(|k| BlobKey::parse(k)) {
+        for key in keys.iter().filter_map(|k| BlobKey::parse(k)).chain(posters) {
             if let Err(e) = self.blobs.delete(&key).await {
                 tracing::warn!(key = %key, error = %e, "material file not deleted");
             }

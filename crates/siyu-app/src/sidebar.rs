@@ -8,9 +8,13 @@
 //!   console users (admins pick anyone, others only themselves) or when `sidebar.dev_identity` is on (the
 //!   demo). Its tokens say so, and the page shows it.
 //! - `sidebar/panel.rs`: the customer panel (profile, tags, notes, stage, tasks) and `sidebar/send.rs` what
-//!   staff send (scripts, materials) with the sends recorded once per send id.
+//!   staff send (scripts, materials) with the sends recorded once per send id; `sidebar/groups.rs` the panel
+//!   of a customer group's chat (`getCurExternalChat`); `sidebar/media.rs` image materials uploaded to
+//!   WeCom as temporary media and sent by media_id.
 
+mod groups;
 mod materials;
+mod media;
 mod panel;
 mod send;
 
@@ -29,7 +33,9 @@ use siyu_wecom::jsapi::{self, TicketKind};
 use siyu_wecom::jssdk::{self, JsConfig};
 use uuid::Uuid;
 
+pub use groups::{Audience, GROUP_NICKNAME, SidebarGroup};
 pub use materials::SidebarMaterial;
+pub use media::MEDIA_REFRESH_MARGIN_SECS;
 pub use panel::{SidebarProfile, TagChoice};
 pub use send::{SentItem, SidebarScript, SidebarSend};
 
@@ -39,7 +45,7 @@ use crate::wecom::wecom_error;
 use crate::{Actor, App};
 
 /// The JS-SDK interfaces the sidebar asks for in `wx.config` and `wx.agentConfig`.
-pub const JS_API_LIST: [&str; 3] = ["getCurExternalContact", "getContext", "sendChatMessage"];
+pub const JS_API_LIST: [&str; 4] = ["getCurExternalContact", "getCurExternalChat", "getContext", "sendChatMessage"];
 
 /// How long an OAuth2 round trip may take, in seconds.
 const STATE_TTL: i64 = 600;

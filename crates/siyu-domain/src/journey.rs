@@ -95,6 +95,9 @@ pub enum NodeKind {
         template: String,
         #[serde(default)]
         attachments: Vec<String>,
+        /// What a frequency cap does to this send: skip it (the default) or defer it to the next allowed day.
+        #[serde(default, skip_serializing_if = "OnCap::is_skip")]
+        on_cap: OnCap,
     },
     Tag {
         #[serde(default)]
@@ -125,12 +128,33 @@ pub enum NodeKind {
     Exit,
 }
 
+/// What a send node does when the customer's frequency cap for its channel is used up (reference §3:
+/// "defer to the next allowed slot, or skip").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnCap {
+    /// Record the send as `skipped` and move on (Klaviyo's Smart Sending).
+    #[default]
+    Skip,
+    /// Hold the run at the node until the start of the customer's next local day (after quiet hours, with
+    /// the deterministic jitter), counted as a deferral.
+    Defer,
+}
+
+impl OnCap {
+    pub fn is_skip(&self) -> bool {
+        *self == OnCap::Skip
+    }
+}
+
 /// What starts an instance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "on", rename_all = "snake_case")]
 pub enum Trigger {
-    /// An event (ingested or internal), with property filters; `key` names a property that keys the instance
-    /// (one per `order_id`, say).
+    /// An event (ingested or internal), with property filters; `key` names a property that keys the instance:
+    /// one live run per (customer, key value), so two orders give two runs and a repeated event with the
+    /// same value none; the journey's event waits then match only events carrying the run's value. An event
+    /// without the property starts nothing.
     Event {
         name: String,
         #[serde(default)]
@@ -184,7 +208,8 @@ pub enum Wait {
     },
     /// Day `day` after the customer entered their current stage, at a local time (day 0 = the entry date).
     StageDay { day: u32, at: String },
-    /// An event (outputs `event` and `timeout`).
+    /// An event (outputs `event` and `timeout`). In a keyed journey ([`JourneyGraph::entry_key`]) only an
+    /// event whose key property equals the run's entry key answers it.
     Event {
         name: String,
         #[serde(default)]
@@ -261,6 +286,14 @@ impl NodeKind {
 }
 
 impl JourneyGraph {
+    /// The property that keys the journey's runs: the `key` of its (first keyed) event trigger.
+    pub fn entry_key(&self) -> Option<&str> {
+        self.nodes.iter().find_map(|n| match &n.kind {
+            NodeKind::Trigger { trigger: Trigger::Event { key: Some(k), .. } } => Some(k.as_str()),
+            _ => None,
+        })
+    }
+
     pub fn node(&self, id: &str) -> Option<&Node> {
         self.nodes.iter().find(|n| n.id == id)
     }

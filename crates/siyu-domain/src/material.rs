@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Invalid;
-use crate::id::{DepartmentId, MaterialFolderId, MaterialId, UserId};
+use crate::id::{DepartmentId, MaterialFolderId, MaterialId, TagId, UserId};
 pub use sniff::{Family, Sniffed, sniff};
 
 pub const MAX_TITLE_CHARS: usize = 80;
@@ -21,6 +21,11 @@ pub const MAX_TAG_CHARS: usize = 20;
 pub const MAX_AUDIENCE: usize = 200;
 pub const MAX_URL_CHARS: usize = 2048;
 pub const MAX_FOLDER_NAME_CHARS: usize = 30;
+/// Tags a material may give to a customer who opens one of its tracked links.
+pub const MAX_OPEN_TAGS: usize = 10;
+/// The smallest and largest QR slot side of a poster, in pixels.
+pub const MIN_QR_SIDE: u32 = 32;
+pub const MAX_QR_SIDE: u32 = 4096;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -142,12 +147,29 @@ pub fn clean_file_name(name: &str) -> String {
     if cleaned.is_empty() { "file".to_string() } else { cleaned }
 }
 
-/// Where a poster's QR code goes, in pixels of the poster image.
+/// Where a poster's QR code goes, in pixels of the poster image: the square's top-left corner and side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QrSlot {
     pub x: u32,
     pub y: u32,
     pub size: u32,
+}
+
+impl QrSlot {
+    /// Whether the square lies inside a `width` × `height` image.
+    pub fn fits(&self, width: u32, height: u32) -> bool {
+        self.x.checked_add(self.size).is_some_and(|r| r <= width)
+            && self.y.checked_add(self.size).is_some_and(|b| b <= height)
+    }
+
+    /// The slot of a poster that names none: a quarter of the shorter side, in the bottom-right corner with a
+    /// margin of an eighth of the square (never smaller than [`MIN_QR_SIDE`] when the image allows it).
+    pub fn default_for(width: u32, height: u32) -> Self {
+        let short = width.min(height);
+        let size = (short / 4).max(MIN_QR_SIDE.min(short)).min(MAX_QR_SIDE);
+        let margin = size / 8;
+        Self { x: width.saturating_sub(size + margin), y: height.saturating_sub(size + margin), size }
+    }
 }
 
 /// The kind's own fields (stored as JSON).
@@ -192,7 +214,8 @@ impl MaterialVisibility {
 pub struct MaterialInput {
     pub kind: MaterialKind,
     pub title: String,
-    /// Text: the message; other kinds: a description.
+    /// Text: the message; other kinds: a description (a link's is sent with it; the others' stays in the
+    /// library, for staff and search).
     #[serde(default)]
     pub body: String,
     #[serde(default)]
@@ -203,6 +226,10 @@ pub struct MaterialInput {
     pub visibility: MaterialVisibility,
     #[serde(default)]
     pub content: MaterialContent,
+    /// Tags given to a customer on their first open of any tracked link of this material (besides the
+    /// link's own tag). Changed in place, like tags (no new version).
+    #[serde(default)]
+    pub open_tag_ids: Vec<TagId>,
 }
 
 fn http_url(field: &str, url: &str) -> Result<String, Invalid> {
@@ -247,6 +274,15 @@ impl MaterialInput {
             return Err(Invalid::new("body", "too_long"));
         }
         self.tags = clean_tags(&self.tags)?;
+        let mut seen = Vec::with_capacity(self.open_tag_ids.len());
+        self.open_tag_ids.retain(|t| {
+            let new = !seen.contains(t);
+            seen.push(*t);
+            new
+        });
+        if self.open_tag_ids.len() > MAX_OPEN_TAGS {
+            return Err(Invalid::new("open_tag_ids", "too_many"));
+        }
         let v = &mut self.visibility;
         v.departments.sort_unstable_by_key(|d| d.0);
         v.departments.dedup();
@@ -287,7 +323,7 @@ impl MaterialInput {
             }
             MaterialKind::Poster => {
                 if let Some(q) = c.qr
-                    && (q.size < 32 || q.size > 4096 || q.x > 16_384 || q.y > 16_384)
+                    && (q.size < MIN_QR_SIDE || q.size > MAX_QR_SIDE || q.x > 16_384 || q.y > 16_384)
                 {
                     return Err(Invalid::new("content.qr", "out_of_range"));
                 }
@@ -296,6 +332,16 @@ impl MaterialInput {
             MaterialKind::Image | MaterialKind::Video | MaterialKind::File => MaterialContent::default(),
         };
         Ok(self)
+    }
+
+    /// Checks a poster's QR slot against its image's size (when both are known).
+    pub fn check_slot(&self, width: Option<i64>, height: Option<i64>) -> Result<(), Invalid> {
+        let (Some(q), Some(w), Some(h)) = (self.content.qr, width, height) else { return Ok(()) };
+        let (w, h) = (u32::try_from(w).unwrap_or(0), u32::try_from(h).unwrap_or(0));
+        if self.kind == MaterialKind::Poster && !q.fits(w, h) {
+            return Err(Invalid::new("content.qr", "outside_image"));
+        }
+        Ok(())
     }
 }
 
@@ -366,6 +412,8 @@ pub struct Material {
     pub folder_id: Option<MaterialFolderId>,
     pub tags: Vec<String>,
     pub visibility: MaterialVisibility,
+    /// Tags given to a customer who opens one of its tracked links.
+    pub open_tag_ids: Vec<TagId>,
     pub current: MaterialVersion,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -52,6 +52,19 @@ pub struct Entry<'a> {
     /// The trigger node the run starts at.
     pub start: &'a str,
     pub reentry: Reentry,
+    /// The key value of a keyed event trigger: one live run, and the re-entry rule, per value.
+    pub key: Option<&'a str>,
+}
+
+/// One of a customer's runs of a journey.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerRun {
+    pub entry_seq: i64,
+    /// The key value of a keyed event trigger's run.
+    pub entry_key: Option<String>,
+    pub node: String,
+    pub status: String,
+    pub next_run_at: Option<DateTime<Utc>>,
 }
 
 /// An outbox row as a dispatcher sees it.
@@ -81,13 +94,15 @@ pub(crate) fn bucket(customer: CustomerId) -> i64 {
 }
 
 /// Starts a run in `$tx` (see [`Journeys::enrol`]); yields the entry's sequence number, `None` when the
-/// re-entry rule or a live run keeps the customer out.
+/// re-entry rule or a live run keeps the customer out. Entry numbers count all of the customer's entries;
+/// the live run and the re-entry rule are those of the entry's key value (`''`: unkeyed).
 macro_rules! enrol_in_tx {
     ($tx:ident, $tenant:expr, $e:expr, $at:expr) => {{
         let e: &$crate::journeys::Entry<'_> = $e;
         let (tenant, at): (siyu_domain::id::TenantId, chrono::DateTime<chrono::Utc>) = ($tenant, $at);
-        let past: Vec<(i64, String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
-            "SELECT entry_seq, status, entered_at FROM journey_instances \
+        let key = e.key.unwrap_or("");
+        let all: Vec<(i64, String, chrono::DateTime<chrono::Utc>, String)> = sqlx::query_as(
+            "SELECT entry_seq, status, entered_at, entry_key FROM journey_instances \
              WHERE tenant_id = $1 AND journey_id = $2 AND customer_id = $3 ORDER BY entry_seq",
         )
         .bind(tenant.0)
@@ -95,6 +110,8 @@ macro_rules! enrol_in_tx {
         .bind(e.customer.0)
         .fetch_all(&mut *$tx)
         .await?;
+        let last_seq = all.last().map_or(0, |p| p.0);
+        let past: Vec<_> = all.into_iter().filter(|p| p.3 == key).collect();
         let live = past.iter().any(|p| siyu_domain::journey::step::Status::parse(&p.1).is_some_and(|s| s.is_live()));
         let allowed = !live
             && match (e.reentry, past.last()) {
@@ -107,11 +124,11 @@ macro_rules! enrol_in_tx {
                 (siyu_domain::journey::Reentry::AtMost { times }, Some(_)) => (past.len() as u64) < u64::from(times),
             };
         if allowed {
-            let seq = past.last().map_or(1, |p| p.0 + 1);
+            let seq = last_seq + 1;
             sqlx::query(
                 "INSERT INTO journey_instances (tenant_id, journey_id, customer_id, entry_seq, version, node, status, \
-                 next_run_at, bucket, entered_at, node_entered_at, held_out, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, $7, $7, false, $7)",
+                 next_run_at, bucket, entered_at, node_entered_at, held_out, updated_at, entry_key) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, $7, $7, false, $7, $9)",
             )
             .bind(tenant.0)
             .bind(e.journey.0)
@@ -121,6 +138,7 @@ macro_rules! enrol_in_tx {
             .bind(e.start.to_string())
             .bind(at)
             .bind($crate::journeys::bucket(e.customer))
+            .bind(key.to_string())
             .execute(&mut *$tx)
             .await?;
             Some(seq)
@@ -218,8 +236,8 @@ impl Journeys<'_> {
         Ok(started)
     }
 
-    /// Wakes the customer's runs waiting for `event`: due now, with the event kept for their next step.
-    /// Returns how many were woken.
+    /// Wakes the customer's runs waiting for `event` (whatever their key): due now, with the event kept for
+    /// their next step. Returns how many were woken.
     pub async fn wake(
         &self,
         tenant: TenantId,
@@ -308,6 +326,30 @@ impl Journeys<'_> {
             .bind(tenant.0).bind(customer.0).fetch_all(p).await)?)
     }
 
+    /// A customer's runs of one journey, by entry: (entry, key value, node, status, next run).
+    pub async fn runs_of(
+        &self,
+        tenant: TenantId,
+        journey: JourneyId,
+        customer: CustomerId,
+    ) -> Result<Vec<CustomerRun>, StoreError> {
+        type Row = (i64, String, String, String, Option<DateTime<Utc>>);
+        let rows: Vec<Row> = on_pool!(self.0, p => sqlx::query_as(
+            "SELECT entry_seq, entry_key, node, status, next_run_at FROM journey_instances \
+             WHERE tenant_id = $1 AND journey_id = $2 AND customer_id = $3 ORDER BY entry_seq")
+            .bind(tenant.0).bind(journey.0).bind(customer.0).fetch_all(p).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(entry_seq, key, node, status, next_run_at)| CustomerRun {
+                entry_seq,
+                entry_key: Some(key).filter(|k| !k.is_empty()),
+                node,
+                status,
+                next_run_at,
+            })
+            .collect())
+    }
+
     /// One journey's status and live version.
     pub async fn status(&self, tenant: TenantId, id: JourneyId) -> Result<(String, Option<i64>), StoreError> {
         let row: Option<(String, Option<i64>)> = on_pool!(self.0, p => sqlx::query_as(
@@ -373,5 +415,6 @@ pub(crate) fn instance_of(
         defer_count: u32::try_from(r.defer_count).unwrap_or(0),
         exit_reason: r.exit_reason.clone(),
         held_out: r.held_out,
+        entry_key: Some(r.entry_key.clone()).filter(|k| !k.is_empty()),
     })
 }

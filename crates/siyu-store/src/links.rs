@@ -3,7 +3,7 @@
 //! A link is unique per tenant by its code and by the hash of its (target, staff, customer) triple; an open
 //! by its dedupe key. Recording an open is one transaction: the open, the link's counters and, for a known
 //! customer, the `link_opened` timeline entry (whose trigger queues the journey signal), so a retried
-//! request changes nothing twice.
+//! request changes nothing twice. The radar's figures are grouped in SQL ([`Links::radar`]).
 
 use chrono::{DateTime, Utc};
 use siyu_domain::id::{CustomerId, LinkId, LinkOpenId, TenantId};
@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::sql::{Arg, Sql, dyn_query_as};
 use crate::statements::insert_timeline;
-use crate::{StoreError, exec, in_tx, on_pool};
+use crate::{BackendKind, StoreError, exec, in_tx, on_pool};
 
 /// A link as stored, with its staff member's and customer's names.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -112,6 +112,55 @@ pub struct OpenQuery {
     pub since: Option<DateTime<Utc>>,
     pub limit: i64,
 }
+
+/// Which opens the radar counts: the tenant's since a time, of the visible staff members, with days
+/// told in the tenant's fixed UTC offset.
+#[derive(Debug, Clone)]
+pub struct RadarQuery {
+    pub since: DateTime<Utc>,
+    /// Only opens of these staff members' links (the actor's data scope); `None` is everyone's.
+    pub visible_staff: Option<Vec<Uuid>>,
+    /// The tenant's UTC offset in seconds (a local day is `opened_at + offset` truncated to the date).
+    pub offset_secs: i32,
+    /// How many links to rank (the top links).
+    pub top_links: i64,
+}
+
+/// Figures of a set of opens: how many, distinct known customers, and the reading time summed over the
+/// opens that reported one (`reads` of them).
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct RadarFigures {
+    pub opens: i64,
+    pub unique_customers: i64,
+    pub read_secs: i64,
+    pub reads: i64,
+}
+
+/// The figures of one link or one staff member.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RadarGroupRow {
+    pub id: Uuid,
+    /// The link's title or the staff member's name.
+    pub name: Option<String>,
+    #[sqlx(flatten)]
+    pub figures: RadarFigures,
+}
+
+/// The radar over a window, grouped in the database (no open is read into memory).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RadarRows {
+    pub total: RadarFigures,
+    /// Opens per local day (`YYYY-MM-DD`), days without opens absent, oldest first.
+    pub per_day: Vec<(String, i64)>,
+    /// The most opened links first (then most customers, then id), at most `top_links`.
+    pub links: Vec<RadarGroupRow>,
+    /// Every staff member with opens, ranked like the links.
+    pub staff: Vec<RadarGroupRow>,
+}
+
+const RADAR_FIGURES: &str = "COUNT(*) AS opens, COUNT(DISTINCT o.customer_id) AS unique_customers, \
+     CAST(COALESCE(SUM(CASE WHEN o.duration_secs > 0 THEN o.duration_secs ELSE 0 END), 0) AS BIGINT) AS read_secs, \
+     COUNT(CASE WHEN o.duration_secs > 0 THEN 1 END) AS reads";
 
 /// The repository of links (`store.links()`).
 pub struct Links<'a>(&'a crate::Store);
@@ -291,6 +340,45 @@ impl Links<'_> {
         let n = exec!(self.0, p => sqlx::query(sql).bind(tenant.0).bind(open.0).bind(link.0).bind(secs).bind(at)
             .execute(p).await)?;
         Ok(n > 0)
+    }
+
+    /// The radar's figures over the opens `q` names: totals, per local day, the top links and every staff
+    /// member, each one grouped statement (the same figures as tallying every open).
+    pub async fn radar(&self, tenant: TenantId, q: &RadarQuery) -> Result<RadarRows, StoreError> {
+        let from = |select: &str| {
+            let mut sql = Sql::new(select);
+            sql.push(" FROM link_opens o JOIN links l ON l.tenant_id = o.tenant_id AND l.id = o.link_id");
+            if select.contains("a.display_name") {
+                sql.push(" LEFT JOIN accounts a ON a.user_id = o.staff_id");
+            }
+            sql.push(" WHERE o.tenant_id = ").bind(Arg::Uuid(tenant.0));
+            sql.push(" AND o.opened_at >= ").bind(Arg::Time(q.since));
+            if let Some(staff) = &q.visible_staff {
+                sql.push(" AND o.staff_id IN ").bind_list(staff.iter().copied());
+            }
+            sql
+        };
+        let total = from(&format!("SELECT {RADAR_FIGURES}"));
+        let total = on_pool!(self.0, p => dyn_query_as!(RadarFigures, total).fetch_one(p).await)?;
+        // The offset is a number siyu computed (seconds east of UTC), never user text.
+        let n = q.offset_secs;
+        let day = match self.0.kind() {
+            BackendKind::Sqlite => format!("strftime('%Y-%m-%d', o.opened_at, '{n:+} seconds')"),
+            BackendKind::Postgres => {
+                format!("to_char((o.opened_at AT TIME ZONE 'UTC') + INTERVAL '{n} seconds', 'YYYY-MM-DD')")
+            }
+        };
+        let mut days = from(&format!("SELECT {day} AS day, COUNT(*) AS opens"));
+        days.push(" GROUP BY day ORDER BY day");
+        let per_day = on_pool!(self.0, p => dyn_query_as!((String, i64), days).fetch_all(p).await)?;
+        let ranked = " ORDER BY opens DESC, unique_customers DESC, id";
+        let mut links = from(&format!("SELECT o.link_id AS id, MAX(l.title) AS name, {RADAR_FIGURES}"));
+        links.push(" GROUP BY o.link_id").push(ranked).push(" LIMIT ").bind(Arg::Int(q.top_links));
+        let links = on_pool!(self.0, p => dyn_query_as!(RadarGroupRow, links).fetch_all(p).await)?;
+        let mut staff = from(&format!("SELECT o.staff_id AS id, MAX(a.display_name) AS name, {RADAR_FIGURES}"));
+        staff.push(" GROUP BY o.staff_id").push(ranked);
+        let staff = on_pool!(self.0, p => dyn_query_as!(RadarGroupRow, staff).fetch_all(p).await)?;
+        Ok(RadarRows { total, per_day, links, staff })
     }
 
     /// Opens newest first.

@@ -1,5 +1,5 @@
 //! The material library: `material_folders`, `materials`, `material_versions`, `material_tags`,
-//! `material_audience`; the usage ledger is in [`usage`].
+//! `material_audience`, `material_open_tags`; the usage ledger is in [`usage`].
 
 pub mod usage;
 
@@ -82,13 +82,21 @@ pub struct MaterialFilter {
     pub limit: i64,
 }
 
-/// The metadata written with a material: folder, tags, audience.
+/// The metadata written with a material: folder, tags, audience, tags given on open.
 #[derive(Debug, Clone, Default)]
 pub struct MaterialMeta {
     pub folder_id: Option<Uuid>,
     pub tags: Vec<String>,
     pub departments: Vec<Uuid>,
     pub staff: Vec<Uuid>,
+    pub open_tags: Vec<Uuid>,
+}
+
+/// A tag a material gives to a customer who opens one of its tracked links.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OpenTagRow {
+    pub material_id: Uuid,
+    pub tag_id: Uuid,
 }
 
 const COLUMNS: &str = "id, kind, folder_id, title, version, created_by, created_at, updated_at";
@@ -138,6 +146,12 @@ fn write_meta(t: TenantId, id: Uuid, meta: &MaterialMeta, out: &mut Vec<Sql>) {
     let key = || vec![Arg::Uuid(t.0), Arg::Uuid(id)];
     out.push(Sql::with("DELETE FROM material_tags WHERE tenant_id = $1 AND material_id = $2", key()));
     out.push(Sql::with("DELETE FROM material_audience WHERE tenant_id = $1 AND material_id = $2", key()));
+    out.push(Sql::with("DELETE FROM material_open_tags WHERE tenant_id = $1 AND material_id = $2", key()));
+    if !meta.open_tags.is_empty() {
+        let mut sql = Sql::new("INSERT INTO material_open_tags (tenant_id, material_id, tag_id) VALUES ");
+        sql.values(meta.open_tags.iter().map(|tag| vec![Arg::Uuid(t.0), Arg::Uuid(id), Arg::Uuid(*tag)]));
+        out.push(sql);
+    }
     if !meta.tags.is_empty() {
         let mut sql = Sql::new("INSERT INTO material_tags (tenant_id, material_id, tag) VALUES ");
         sql.values(meta.tags.iter().map(|tag| vec![Arg::Uuid(t.0), Arg::Uuid(id), Arg::Text(tag.clone())]));
@@ -371,13 +385,24 @@ impl Materials<'_> {
         Ok(on_pool!(self.0, p => dyn_query_as!(AudienceRow, sql).fetch_all(p).await)?)
     }
 
+    /// The tags these materials give on open.
+    pub async fn open_tags_of(&self, tenant: TenantId, ids: &[Uuid]) -> Result<Vec<OpenTagRow>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new("SELECT material_id, tag_id FROM material_open_tags WHERE tenant_id = ");
+        sql.bind(Arg::Uuid(tenant.0)).push(" AND material_id IN ").bind_list(ids.iter().copied());
+        sql.push(" ORDER BY material_id, tag_id");
+        Ok(on_pool!(self.0, p => dyn_query_as!(OpenTagRow, sql).fetch_all(p).await)?)
+    }
+
     /// Every tag in use, with how many materials carry it.
     pub async fn tag_counts(&self, tenant: TenantId) -> Result<Vec<(String, i64)>, StoreError> {
         let sql = "SELECT tag, COUNT(*) FROM material_tags WHERE tenant_id = $1 GROUP BY tag ORDER BY tag";
         Ok(on_pool!(self.0, p => sqlx::query_as(sql).bind(tenant.0).fetch_all(p).await)?)
     }
 
-    /// Deletes a material with its versions, tags and audience (the usage ledger stays). Returns the blob
+    /// Deletes a material with its versions, tags, audience and open tags (the usage ledger stays). Returns the blob
     /// keys it used that no other material version of the tenant uses.
     pub async fn delete(&self, tenant: TenantId, id: MaterialId) -> Result<Vec<String>, StoreError> {
         let sql = "SELECT DISTINCT k FROM (SELECT blob_key AS k FROM material_versions WHERE tenant_id = $1 AND \
@@ -388,7 +413,7 @@ impl Materials<'_> {
             on_pool!(self.0, p => sqlx::query_scalar(sql).bind(tenant.0).bind(id.0).fetch_all(p).await)?;
         let key = || vec![Arg::Uuid(tenant.0), Arg::Uuid(id.0)];
         let n = in_tx!(self.0, tx => {
-            for table in ["material_tags", "material_audience", "material_versions"] {
+            for table in ["material_tags", "material_audience", "material_open_tags", "material_versions"] {
                 let sql = Sql::with(&format!("DELETE FROM {table} WHERE tenant_id = $1 AND material_id = $2"), key());
                 dyn_query!(sql).execute(&mut *tx).await?;
             }

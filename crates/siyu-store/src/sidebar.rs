@@ -6,6 +6,9 @@ use siyu_domain::id::{CustomerId, ScriptId, TenantId, UserId};
 
 use crate::{StoreError, in_tx};
 
+mod groups;
+pub use groups::{GroupCustomer, GroupSent, NewGroupSend};
+
 /// One send the sidebar reports.
 #[derive(Debug, Clone)]
 pub struct NewSend<'a> {

@@ -46,10 +46,12 @@ pub struct SignalRow {
 pub struct Reactions<'a> {
     pub signal: Uuid,
     pub customer: CustomerId,
-    /// Journeys whose live run of the customer ends, with the reason.
-    pub exits: Vec<(JourneyId, String)>,
-    /// Runs (journey, entry) waiting for this event, and the event name their step sees.
-    pub wakes: Vec<(JourneyId, i64, String)>,
+    /// Journeys whose live runs of the customer end, with the reason and, for a keyed exit, the one key
+    /// value whose run ends (`None`: every live run).
+    pub exits: Vec<(JourneyId, String, Option<String>)>,
+    /// Runs (journey, entry) waiting for this event, the event name their step sees and the run's key value
+    /// (`None`: unkeyed), which the wake checks again under the write.
+    pub wakes: Vec<(JourneyId, i64, String, Option<String>)>,
     pub stage: Option<StageMove>,
     pub enrols: Vec<Entry<'a>>,
 }
@@ -130,22 +132,24 @@ impl Signals<'_> {
                 if present.is_none() {
                     continue;
                 }
-                for (journey, reason) in &r.exits {
+                for (journey, reason, key) in &r.exits {
                     // A new epoch fences out a worker holding the run, so its late write cannot revive it.
                     done.exits += sqlx::query(
                         "UPDATE journey_instances SET status = 'exited', exit_reason = $4, next_run_at = NULL, \
                          wait_event = NULL, resume_event = NULL, lease_epoch = lease_epoch + 1, node_entered_at = $5, \
                          updated_at = $5 WHERE tenant_id = $1 AND journey_id = $2 AND customer_id = $3 \
-                         AND status IN ('running', 'waiting_time', 'waiting_event')")
+                         AND status IN ('running', 'waiting_time', 'waiting_event') AND (entry_key = $6 OR $7)")
                         .bind(tenant.0).bind(journey.0).bind(r.customer.0).bind(reason.clone()).bind(now)
+                        .bind(key.clone().unwrap_or_default()).bind(key.is_none())
                         .execute(&mut *tx).await?.rows_affected();
                 }
-                for (journey, entry, event) in &r.wakes {
+                for (journey, entry, event, key) in &r.wakes {
                     done.wakes += sqlx::query(
                         "UPDATE journey_instances SET resume_event = $5, next_run_at = $6, updated_at = $6 \
                          WHERE tenant_id = $1 AND journey_id = $2 AND customer_id = $3 AND entry_seq = $4 \
-                         AND status = 'waiting_event' AND wait_event = $5")
+                         AND status = 'waiting_event' AND wait_event = $5 AND entry_key = $7")
                         .bind(tenant.0).bind(journey.0).bind(r.customer.0).bind(entry).bind(event.clone()).bind(now)
+                        .bind(key.clone().unwrap_or_default())
                         .execute(&mut *tx).await?.rows_affected();
                 }
                 if let Some(m) = &r.stage
@@ -174,22 +178,35 @@ pub struct Waiting {
     pub node: String,
     pub wait_event: String,
     pub node_entered_at: DateTime<Utc>,
+    /// The key value the run was entered with (keyed event triggers).
+    pub entry_key: Option<String>,
 }
 
 impl Signals<'_> {
-    /// The runs of `customers` waiting for an event.
-    pub async fn waiting(&self, tenant: TenantId, customers: &[CustomerId]) -> Result<Vec<Waiting>, StoreError> {
-        type WaitRow = (Uuid, Uuid, i64, i64, String, Option<String>, DateTime<Utc>);
+    /// The runs waiting for one of the (customer, event name) pairs: looked up directly through the
+    /// `(tenant_id, customer_id, wait_event, entry_key)` index, never by scanning a customer's runs. The
+    /// caller compares a keyed run's `entry_key` with the event's key property.
+    pub async fn waiting(&self, tenant: TenantId, wanted: &[(CustomerId, String)]) -> Result<Vec<Waiting>, StoreError> {
+        type WaitRow = (Uuid, Uuid, i64, i64, String, Option<String>, DateTime<Utc>, String);
+        let mut wanted: Vec<&(CustomerId, String)> = wanted.iter().collect();
+        wanted.sort();
+        wanted.dedup();
         let mut out = Vec::new();
-        for chunk in customers.chunks(500) {
+        for chunk in wanted.chunks(400) {
+            // Each branch names the whole index prefix, so both databases probe the index per pair (SQLite's
+            // OR-by-union, PostgreSQL's bitmap OR) instead of reading the tenant's waiting runs.
             let mut sql = Sql::new(
-                "SELECT journey_id, customer_id, entry_seq, version, node, wait_event, node_entered_at \
-                 FROM journey_instances WHERE tenant_id = ",
+                "SELECT journey_id, customer_id, entry_seq, version, node, wait_event, node_entered_at, entry_key \
+                 FROM journey_instances WHERE status = 'waiting_event' AND (",
             );
-            sql.bind(Arg::Uuid(tenant.0)).push(" AND status = 'waiting_event' AND customer_id IN (");
-            in_list(&mut sql, chunk);
+            for (i, (c, event)) in chunk.iter().enumerate() {
+                sql.push(if i > 0 { " OR (tenant_id = " } else { "(tenant_id = " }).bind(Arg::Uuid(tenant.0));
+                sql.push(" AND customer_id = ").bind(Arg::Uuid(c.0));
+                sql.push(" AND wait_event = ").bind(Arg::Text(event.clone())).push(")");
+            }
+            sql.push(")");
             let rows: Vec<WaitRow> = on_pool!(self.0, p => dyn_query_as!(WaitRow, sql).fetch_all(p).await)?;
-            out.extend(rows.into_iter().map(|(j, c, entry_seq, version, node, wait, at)| Waiting {
+            out.extend(rows.into_iter().map(|(j, c, entry_seq, version, node, wait, at, key)| Waiting {
                 journey: JourneyId(j),
                 customer: CustomerId(c),
                 entry_seq,
@@ -197,6 +214,7 @@ impl Signals<'_> {
                 node,
                 wait_event: wait.unwrap_or_default(),
                 node_entered_at: at,
+                entry_key: Some(key).filter(|k| !k.is_empty()),
             }));
         }
         Ok(out)

@@ -85,6 +85,7 @@ use crate::state::AppState;
         api::materials::list_materials, api::materials::create_material, api::materials::upload_material,
         api::materials::get_material, api::materials::update_material, api::materials::delete_material,
         api::materials::replace_material_file, api::materials::material_file, api::materials::material_thumbnail,
+        api::materials::material_poster,
         api::materials::material_versions, api::materials::restore_material_version, api::materials::material_stats,
         api::materials::record_material_send, api::materials::list_material_folders,
         api::materials::create_material_folder, api::materials::update_material_folder,

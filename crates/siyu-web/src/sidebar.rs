@@ -6,14 +6,16 @@
 //! - `GET /sidebar?dev=1` / `POST /sidebar/dev`: the development identity (开发身份) picker, for console users
 //!   or when `sidebar.dev_identity` is on.
 //! - `GET /sidebar/jsconfig?url=`: `wx.config` + `wx.agentConfig` parameters.
-//! - `sidebar/panel.rs`: the customer panel and its actions; `sidebar/send.rs`: scripts, materials, tasks;
-//!   `sidebar/console.rs`: the console page with the URL to configure in WeCom.
+//! - `sidebar/panel.rs`: the customer panel and its actions; `sidebar/group.rs`: the group panel of a
+//!   customer group's chat; `sidebar/send.rs`: scripts, materials, tasks; `sidebar/console.rs`: the console
+//!   page with the URL to configure in WeCom.
 //!
 //! Every change is a POST carrying the sign-in's CSRF token (`X-Sidebar-Csrf` or `_csrf`). Customer and task
 //! ids travel in the query or form, never in the path: a customer outside the member's data scope or in
 //! another tenant answers 404 like a missing one.
 
 pub mod console;
+mod group;
 mod panel;
 mod send;
 
@@ -46,6 +48,7 @@ pub fn router() -> axum::Router<AppState> {
         .get("/sidebar/jsconfig", jsconfig)
         .into_router()
         .merge(panel::router())
+        .merge(group::router())
         .merge(send::router())
         .merge(console::router())
 }
@@ -156,6 +159,8 @@ struct EntryQuery {
     dev: Option<String>,
     /// The development identity's chosen customer.
     external_userid: Option<String>,
+    /// The development identity's chosen customer group (its chat_id).
+    chat_id: Option<String>,
 }
 
 #[derive(Template)]
@@ -168,7 +173,11 @@ struct Page {
     dev: bool,
     /// In the development identity, the customer picked instead of `getCurExternalContact`.
     dev_external: String,
+    /// In the development identity, the group chat picked instead of `getCurExternalChat`.
+    dev_chat: String,
     contacts: Vec<(String, String)>,
+    /// The development identity's groups, as (chat_id, name).
+    groups: Vec<(String, String)>,
 }
 
 #[derive(Template)]
@@ -206,6 +215,7 @@ async fn entry(State(state): State<AppState>, headers: HeaderMap, Query(q): Quer
     {
         app.sidebar_actor(&identity, None, None).await.map_err(fail)?;
         let contacts = if identity.dev { app.sidebar_dev_contacts(&identity).await.map_err(fail)? } else { vec![] };
+        let groups = if identity.dev { app.sidebar_dev_groups(&identity).await.map_err(fail)? } else { vec![] };
         let page = Page {
             tr,
             csrf: app.sidebar_csrf(&token),
@@ -219,7 +229,9 @@ async fn entry(State(state): State<AppState>, headers: HeaderMap, Query(q): Quer
             userid: identity.userid.clone(),
             dev: identity.dev,
             dev_external: q.external_userid.clone().filter(|_| identity.dev).unwrap_or_default(),
+            dev_chat: q.chat_id.clone().filter(|_| identity.dev).unwrap_or_default(),
             contacts,
+            groups,
         };
         return Ok(crate::console::page::render(&page));
     }

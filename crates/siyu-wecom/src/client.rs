@@ -70,6 +70,12 @@ struct CachedToken {
 
 type TokenKey = (String, String);
 
+/// A request body with its content type.
+struct Payload {
+    bytes: Vec<u8>,
+    content_type: String,
+}
+
 /// The WeCom API client. Cheap to clone; clones share the token cache and the limiter.
 #[derive(Clone)]
 pub struct Client {
@@ -126,7 +132,21 @@ impl Client {
         body: &B,
     ) -> Result<T, WecomError> {
         let body = serde_json::to_vec(body).map_err(|e| WecomError::Invalid(e.to_string()))?;
-        self.call(creds, path, &[], Some(body)).await
+        let payload = Payload { bytes: body, content_type: "application/json; charset=utf-8".into() };
+        self.call(creds, path, &[], Some(payload)).await
+    }
+
+    /// A POST of a `multipart/form-data` body (built by the caller, boundary in `content_type`) on `path`
+    /// with `query`, the token added (`media/upload`).
+    pub async fn post_multipart<T: DeserializeOwned>(
+        &self,
+        creds: &CorpCredentials,
+        path: &str,
+        query: &[(&str, String)],
+        content_type: String,
+        body: Vec<u8>,
+    ) -> Result<T, WecomError> {
+        self.call(creds, path, query, Some(Payload { bytes: body, content_type })).await
     }
 
     /// Checks the credentials: fetches a fresh token (the console's "test connection").
@@ -140,14 +160,14 @@ impl Client {
         creds: &CorpCredentials,
         path: &str,
         query: &[(&str, String)],
-        body: Option<Vec<u8>>,
+        body: Option<Payload>,
     ) -> Result<T, WecomError> {
         let mut auth_retried = false;
         let mut busy_attempts = 0u32;
         loop {
             self.wait_for_budget(&creds.corp_id, path).await?;
             let token = self.token(creds).await?;
-            let reply = self.send(path, &token, query, body.as_deref()).await?;
+            let reply = self.send(path, &token, query, body.as_ref()).await?;
             let errcode = reply.get("errcode").and_then(Value::as_i64).unwrap_or(0);
             if errcode == 0 {
                 return serde_json::from_value(reply)
@@ -195,16 +215,14 @@ impl Client {
         path: &str,
         token: &str,
         query: &[(&str, String)],
-        body: Option<&[u8]>,
+        body: Option<&Payload>,
     ) -> Result<Value, WecomError> {
         let url = format!("{}{}", self.config.base_url, path);
         let mut params: Vec<(&str, &str)> = Vec::with_capacity(query.len() + 1);
         params.push(("access_token", token));
         params.extend(query.iter().map(|(k, v)| (*k, v.as_str())));
         let request = match body {
-            Some(body) => {
-                self.http.post(&url).header("content-type", "application/json; charset=utf-8").body(body.to_vec())
-            }
+            Some(body) => self.http.post(&url).header("content-type", &body.content_type).body(body.bytes.clone()),
             None => self.http.get(&url),
         };
         read_reply(path, request.query(&params)).await

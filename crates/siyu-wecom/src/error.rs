@@ -31,7 +31,9 @@ pub fn classify(errcode: i64) -> ErrorClass {
         45009 | 45033 | 45011 => ErrorClass::RateLimited,
         40001 | 40013 | 48002 | 60011 | 60020 | 84074 => ErrorClass::Permanent,
         41051 => ErrorClass::Done,
-        40003 | 40029 | 60111 | 46004 | 40058 | 40068 | 40071 | 40096 | 40129 | 41001 | 81013 | 81017 | 84061 => {
+        40003 | 40029 | 60111 | 46004 | 40058 | 40068 | 40071 | 40096 | 40129 | 41001 | 81013 | 81017 | 84061
+        // Temporary media: invalid media, type, size, image or video size, missing or empty file.
+        | 40004 | 40005 | 40006 | 40009 | 40011 | 41005 | 44001 => {
             ErrorClass::InvalidInput
         }
         // Unknown codes: do not hammer WeCom with retries of something we do not understand.

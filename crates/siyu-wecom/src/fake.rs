@@ -20,6 +20,7 @@ mod groups;
 mod join_ways;
 mod limits;
 mod mass;
+mod media;
 mod messages;
 mod moments;
 mod oauth;
@@ -50,6 +51,7 @@ pub use config::FakeConfig;
 pub use contacts::{Added, CustomerEdit, CustomerSetup, ImportedFollow};
 pub use groups::CreatedGroup;
 pub use join_ways::Joined;
+pub use media::StoredMedia;
 pub use messages::AppMessage;
 pub use push::{Delivery, PushRecord};
 pub use state::CorpSetup;
@@ -138,6 +140,7 @@ impl FakeWecom {
         });
         let app = axum::Router::new()
             .route("/cgi-bin/{*path}", axum::routing::any(router::dispatch))
+            .layer(axum::extract::DefaultBodyLimit::max(media::MAX_BODY_BYTES))
             .with_state(Arc::clone(&inner));
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
         tokio::spawn(async move {

@@ -74,7 +74,14 @@ impl App {
                     .map_or(now, |t| t.to_utc().max(now));
                 let entries: Vec<Entry<'_>> = customers
                     .iter()
-                    .map(|c| Entry { journey: *id, version: *version, customer: *c, start: &n.id, reentry: g.reentry })
+                    .map(|c| Entry {
+                        journey: *id,
+                        version: *version,
+                        customer: *c,
+                        start: &n.id,
+                        reentry: g.reentry,
+                        key: None,
+                    })
                     .collect();
                 started += journeys.enrol_many(tenant, &entries, due).await?;
             }

@@ -27,6 +27,9 @@ pub struct NodeMetrics {
     pub entered: i64,
     /// Live runs at the node now.
     pub waiting: i64,
+    /// Of those, sends deferred to later: by quiet hours, or by a frequency cap on a node with
+    /// `on_cap: defer` (they send at the next allowed slot).
+    pub deferred: i64,
     /// Runs that finished at the node.
     pub completed: i64,
     /// Runs that left the journey early at the node (all reasons).
@@ -179,6 +182,7 @@ pub fn metrics(g: &JourneyGraph, facts: &JourneyFacts, version: Option<i64>) -> 
             kind: n.kind.name().to_string(),
             entered: entered.get(&n.id).copied().unwrap_or(0),
             waiting: f.waiting,
+            deferred: f.deferred,
             completed: f.done,
             exited: f.exited.values().sum(),
             sent: status("sent"),

@@ -33,10 +33,11 @@ const WAKE_SLACK: Duration = Duration::minutes(5);
 struct Decided {
     signal: uuid::Uuid,
     customer: CustomerId,
-    exits: Vec<(JourneyId, String)>,
-    wakes: Vec<(JourneyId, i64, String)>,
+    exits: Vec<(JourneyId, String, Option<String>)>,
+    wakes: Vec<(JourneyId, i64, String, Option<String>)>,
     stage: Option<StageMove>,
-    enrols: Vec<(JourneyId, i64, String, Reentry)>,
+    /// (journey, version, start node, re-entry rule, key value)
+    enrols: Vec<(JourneyId, i64, String, Reentry, Option<String>)>,
 }
 
 /// A tenant's live journeys with their graphs.
@@ -75,7 +76,12 @@ impl App {
                 customers.dedup();
                 let mut current = self.store.stages().current(tenant, &customers).await?;
                 let paid = self.store.signals().paid_orders(tenant, &customers).await?;
-                let waiting = self.store.signals().waiting(tenant, &customers).await?;
+                // The waits the batch's events may answer, by (customer, event name).
+                let happenings: Vec<Happening> =
+                    batch.iter().map(|s| Happening::read(&s.source, &s.kind, s.segment, s.payload.as_ref())).collect();
+                let wanted: Vec<(CustomerId, String)> =
+                    batch.iter().zip(&happenings).map(|(s, h)| (s.customer, h.event_name().to_string())).collect();
+                let waiting = self.store.signals().waiting(tenant, &wanted).await?;
                 for w in &waiting {
                     if let std::collections::hash_map::Entry::Vacant(slot) = graphs.entry((w.journey, w.version)) {
                         slot.insert(self.store.journeys().version(tenant, w.journey, w.version).await?);
@@ -83,8 +89,7 @@ impl App {
                 }
                 let now = self.now();
                 let mut out = Vec::with_capacity(batch.len());
-                for s in &batch {
-                    let h = Happening::read(&s.source, &s.kind, s.segment, s.payload.as_ref());
+                for (s, h) in batch.iter().zip(happenings) {
                     let mut r = Decided {
                         signal: s.id,
                         customer: s.customer,
@@ -119,17 +124,26 @@ impl App {
                     for (id, version, g) in &live.0 {
                         let re = react(*id, g, &h, s.at, now);
                         if let Some(reason) = re.exit {
-                            r.exits.push((*id, reason));
+                            r.exits.push((*id, reason, re.exit_key));
                         }
                         if let Some(start) = re.enrol {
-                            r.enrols.push((*id, *version, start, g.reentry));
+                            r.enrols.push((*id, *version, start, g.reentry, re.key));
+                        }
+                        if let Some(reason) = re.refused {
+                            // A keyed trigger's event without the key property: nothing to key a run by.
+                            metrics::counter!("siyu_journey_enrol_refused_total", "reason" => reason).increment(1);
+                            tracing::debug!(journey = %id, customer = %s.customer, reason, "journey entry refused");
                         }
                     }
-                    for w in
-                        waiting.iter().filter(|w| w.customer == s.customer && s.at >= w.node_entered_at - WAKE_SLACK)
-                    {
-                        if graphs.get(&(w.journey, w.version)).is_some_and(|g| wakes(g, &w.node, &h)) {
-                            r.wakes.push((w.journey, w.entry_seq, w.wait_event.clone()));
+                    let answered = waiting.iter().filter(|w| {
+                        w.customer == s.customer
+                            && w.wait_event == h.event_name()
+                            && s.at >= w.node_entered_at - WAKE_SLACK
+                    });
+                    for w in answered {
+                        let g = graphs.get(&(w.journey, w.version));
+                        if g.is_some_and(|g| wakes(g, &w.node, &h, w.entry_key.as_deref())) {
+                            r.wakes.push((w.journey, w.entry_seq, w.wait_event.clone(), w.entry_key.clone()));
                         }
                     }
                     out.push(r);
@@ -145,12 +159,13 @@ impl App {
                         enrols: r
                             .enrols
                             .iter()
-                            .map(|(journey, version, start, reentry)| Entry {
+                            .map(|(journey, version, start, reentry, key)| Entry {
                                 journey: *journey,
                                 version: *version,
                                 customer: r.customer,
                                 start,
                                 reentry: *reentry,
+                                key: key.as_deref(),
                             })
                             .collect(),
                     })

@@ -46,6 +46,9 @@ impl CustomerView for View {
             _ => false,
         }
     }
+    fn capped(&self, channel: &str) -> bool {
+        !self.opted_out && self.allowance.borrow().get(channel).is_some_and(|left| *left <= 0)
+    }
 }
 
 impl App {
@@ -108,6 +111,13 @@ impl App {
                     };
                     let wake = c.resume_event.as_deref().map_or(Wake::Clock, Wake::Event);
                     let (instance, effects) = step(g, c.instance.clone(), &view, now, wake);
+                    let before = &c.instance;
+                    if instance.defer_count > 0
+                        && (instance.node != before.node || instance.defer_count > before.defer_count)
+                    {
+                        // Held at a send by quiet hours or a frequency cap (`on_cap: defer`): it goes later.
+                        metrics::counter!("siyu_journey_sends_deferred_total").increment(1);
+                    }
                     for e in &effects {
                         if let Action::Send { channel, .. } = &e.action {
                             *decided.entry((customer, channel.clone())).or_default() += 1;

@@ -1,14 +1,14 @@
 //! Opening a tracked link: `/l/{code}` finds the tenant by the code's key and the link by (tenant, code),
 //! records the open once per visitor and half-hour window, and for a known customer sets off, exactly once
-//! per open: the open tag on their first open of the link, an app message to the link's staff member (at
-//! most one per customer, link and hour), the `link_opened` timeline entry (written with the open, it is
-//! also the journey signal) and the material's usage count. A retried or replayed request finds its open
+//! per open: the open tags on their first open of the link (the link's and its material's), an app message
+//! to the link's staff member (at most one per customer, link and hour), the `link_opened` timeline entry
+//! (written with the open, it is also the journey signal) and the material's usage count. A retried or replayed request finds its open
 //! and only finishes what a crash left undone (`effects_done`); so does the worker's sweep
 //! ([`App::finish_link_opens`]) for opens nobody retried. Bots, previews and HEAD requests are not
 //! opens. Reading time comes in as beats, bounded and kept as the longest per open.
 
 use serde_json::json;
-use siyu_domain::id::{CustomerId, LinkId, LinkOpenId, TenantId, TimelineId, UserId};
+use siyu_domain::id::{CustomerId, LinkId, LinkOpenId, TagId, TenantId, TimelineId, UserId};
 use siyu_domain::link::{self, LINK_OPENED};
 use siyu_domain::timeline::TimelineEntry;
 use siyu_store::links::{LinkRow, NewOpen};
@@ -204,15 +204,20 @@ impl App {
         }
         if let Some(c) = open.customer_id.map(CustomerId) {
             self.store.customers().touch_active(tenant, c, open.opened_at).await?;
-            if let Some(tag) = l.open_tag_id.map(siyu_domain::id::TagId)
-                && !self.store.links().opened_before(tenant, LinkId(l.id), c, id).await?
-                && let Ok(t) = self.store.tags().tag(tenant, tag).await
-            {
-                let ctx = ChangeContext { actor: None, source: "link", reason: "link_opened", at: open.opened_at };
-                let change = TagChange { tag, tag_name: t.name, add: true };
-                let applied = self.store.tags().change(tenant, c, &[change], &ctx).await?;
-                self.queue_tag_push(tenant, c, &applied).await;
-                self.after_customer_change(tenant, c).await;
+            let tags = self.open_tags(tenant, l).await?;
+            if !tags.is_empty() && !self.store.links().opened_before(tenant, LinkId(l.id), c, id).await? {
+                let mut changes = Vec::with_capacity(tags.len());
+                for tag in tags {
+                    if let Ok(t) = self.store.tags().tag(tenant, tag).await {
+                        changes.push(TagChange { tag, tag_name: t.name, add: true });
+                    }
+                }
+                if !changes.is_empty() {
+                    let ctx = ChangeContext { actor: None, source: "link", reason: "link_opened", at: open.opened_at };
+                    let applied = self.store.tags().change(tenant, c, &changes, &ctx).await?;
+                    self.queue_tag_push(tenant, c, &applied).await;
+                    self.after_customer_change(tenant, c).await;
+                }
             }
             self.alert_link_owner(tenant, l, c, open.customer_name.as_deref().unwrap_or(""), open.opened_at).await?;
         }
@@ -232,6 +237,20 @@ impl App {
         }
         self.store.links().mark_effects_done(tenant, id).await?;
         Ok(())
+    }
+
+    /// The tags an open of the link gives: the link's own, then its material's (as the library holds them
+    /// now), each once. Tags deleted since are skipped when applied.
+    async fn open_tags(&self, tenant: TenantId, l: &LinkRow) -> AppResult<Vec<TagId>> {
+        let mut tags: Vec<TagId> = l.open_tag_id.map(TagId).into_iter().collect();
+        if let Some(m) = l.material_id {
+            for row in self.store.materials().open_tags_of(tenant, &[m]).await? {
+                if !tags.contains(&TagId(row.tag_id)) {
+                    tags.push(TagId(row.tag_id));
+                }
+            }
+        }
+        Ok(tags)
     }
 
     /// Tells the link's staff member in WeCom that the customer opened it: one app message per customer,

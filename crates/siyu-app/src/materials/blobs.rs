@@ -30,6 +30,13 @@ impl BlobKey {
         Self(format!("{}/{}", tenant.0.hyphenated(), hex::encode(digest)))
     }
 
+    /// The key of a file siyu derives and caches (a poster drawn for a staff member): the SHA-256 of what
+    /// names it, in the same shape as a content key (never equal to one: the name is prefixed).
+    pub fn derived(tenant: TenantId, name: &str) -> Self {
+        let digest = Sha256::digest(format!("siyu-derived\n{name}").as_bytes());
+        Self(format!("{}/{}", tenant.0.hyphenated(), hex::encode(digest)))
+    }
+
     /// A key read back (from the database): only the exact shape [`BlobKey::for_content`] makes.
     pub fn parse(s: &str) -> Option<Self> {
         let (tenant, hash) = s.split_once('/')?;

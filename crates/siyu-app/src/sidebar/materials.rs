@@ -1,15 +1,18 @@
 //! The sidebar's material tab: the library as the member may see it, searched with the tenant's index, and
-//! each material turned into the `sendChatMessage` arguments that send it to the open chat's customer. A
-//! text goes as text and a mini-program card as a card; anything else goes as a news card whose link is the
-//! tracked link minted for (material, member, customer), so the customer's opens reach the interaction
-//! radar, the journeys and the material's statistics. The send is counted in the material's usage ledger
-//! once per send id, when the page reports WeCom's success.
+//! each material turned into the `sendChatMessage` arguments that send it to the open chat (a customer or a
+//! customer group). A text goes as text, a mini-program card as a card and an image (JPG or PNG) as an
+//! image by its WeCom media_id (`sidebar/media.rs`); anything else goes as a news card whose link is the
+//! tracked link minted for (material, member, customer) — for a group, the member's link for the material
+//! without a customer — so opens reach the interaction radar, the journeys and the material's statistics.
+//! The send is counted in the material's usage ledger once per send id, when the page reports WeCom's
+//! success.
 
 use serde_json::{Value, json};
-use siyu_domain::id::{CustomerId, MaterialId};
+use siyu_domain::id::MaterialId;
 use siyu_domain::link::NewLink;
 use siyu_domain::material::MaterialKind;
 
+use super::{Audience, SidebarIdentity};
 use crate::error::AppResult;
 use crate::materials::MaterialQuery;
 use crate::{Actor, App};
@@ -36,14 +39,15 @@ fn excerpt(text: &str, max: usize) -> String {
 }
 
 impl App {
-    /// The materials the member may send to `customer` that match `query` (all, newest first, when empty).
+    /// The materials the member may send to `audience` that match `query` (all, newest first, when empty).
     pub async fn sidebar_materials(
         &self,
         actor: &Actor,
-        customer: CustomerId,
+        identity: &SidebarIdentity,
+        audience: Audience,
         query: &str,
     ) -> AppResult<Vec<SidebarMaterial>> {
-        self.ensure_visible(actor, customer).await?;
+        self.sidebar_audience(actor, identity, audience).await?;
         let q = MaterialQuery {
             q: Some(query.trim().to_owned()).filter(|q| !q.is_empty()),
             limit: Some(30),
@@ -63,28 +67,38 @@ impl App {
             .collect())
     }
 
-    /// The `sendChatMessage` arguments that send `material` to `customer` (see the module documentation).
+    /// The `sendChatMessage` arguments that send `material` to `audience` (see the module documentation).
     pub async fn sidebar_material_message(
         &self,
         actor: &Actor,
-        customer: CustomerId,
+        identity: &SidebarIdentity,
+        audience: Audience,
         material: MaterialId,
     ) -> AppResult<Value> {
         let m = self.get_material(actor, material).await?;
-        self.ensure_visible(actor, customer).await?;
+        self.sidebar_audience(actor, identity, audience).await?;
         let v = &m.current;
+        if matches!(m.kind, MaterialKind::Image | MaterialKind::Poster)
+            && let Some(mediaid) = self.sidebar_image_media(actor, identity, &m).await?
+        {
+            return Ok(json!({"msgtype": "image", "image": {"mediaid": mediaid}}));
+        }
         Ok(match m.kind {
             MaterialKind::Text => json!({"msgtype": "text", "text": {"content": v.body}}),
             MaterialKind::Miniprogram => json!({"msgtype": "miniprogram", "miniprogram": {
                 "appid": v.content.appid, "title": v.title, "imgUrl": v.content.cover_url, "page": v.content.pagepath,
             }}),
             _ => {
+                let customer = match audience {
+                    Audience::Customer(c) => Some(c),
+                    Audience::Group(_) => None,
+                };
                 let input = NewLink {
                     material_id: Some(m.id.0),
                     url: None,
                     title: None,
                     staff_id: actor.user,
-                    customer_id: Some(customer),
+                    customer_id: customer,
                     open_tag_id: None,
                     show_page: false,
                 };

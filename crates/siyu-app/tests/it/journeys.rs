@@ -73,7 +73,7 @@ async fn setup(ctx: &Ctx) -> (JourneyId, CustomerId, DateTime<Utc>) {
 }
 
 fn entry(journey: JourneyId, customer: CustomerId, reentry: Reentry) -> Entry<'static> {
-    Entry { journey, version: 1, customer, start: "t", reentry }
+    Entry { journey, version: 1, customer, start: "t", reentry, key: None }
 }
 
 fn run(c: &Claimed, now: DateTime<Utc>) -> StepWrite {

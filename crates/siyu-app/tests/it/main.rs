@@ -8,6 +8,7 @@ mod audience_syncs;
 mod identity;
 mod identity_props;
 mod import_jobs;
+mod journey_keys;
 mod journey_metrics;
 mod journey_versions;
 mod journeys;

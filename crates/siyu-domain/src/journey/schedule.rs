@@ -30,6 +30,13 @@ pub fn stage_day(entered_at: DateTime<Utc>, offset: FixedOffset, day: u32, at: N
     instant(date, at, offset).unwrap_or(entered_at)
 }
 
+/// The start (local midnight) of the local calendar day after `now`'s: when a daily frequency cap opens
+/// again.
+pub fn next_local_day(now: DateTime<Utc>, offset: FixedOffset) -> DateTime<Utc> {
+    let tomorrow = now.with_timezone(&offset).date_naive() + Duration::days(1);
+    instant(tomorrow, NaiveTime::MIN, offset).unwrap_or(now + Duration::days(1))
+}
+
 /// Local times when nothing is sent (22:00–08:00 by default); the window may span midnight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QuietHours {
@@ -120,6 +127,13 @@ mod tests {
         assert_eq!(q.release(utc("2026-12-06T19:00:00Z"), shanghai(), 21, 15), utc("2026-12-07T00:05:00Z"));
         // 12:00 local goes at once.
         assert_eq!(q.release(utc("2026-12-07T04:00:00Z"), shanghai(), 7, 15), utc("2026-12-07T04:00:00Z"));
+    }
+
+    #[test]
+    fn the_next_local_day_starts_at_local_midnight_whatever_the_utc_date() {
+        // 23:30 local on Dec 7 (15:30 UTC) and 00:30 local on Dec 7 (16:30 UTC on Dec 6).
+        assert_eq!(next_local_day(utc("2026-12-07T15:30:00Z"), shanghai()), utc("2026-12-07T16:00:00Z"));
+        assert_eq!(next_local_day(utc("2026-12-06T16:30:00Z"), shanghai()), utc("2026-12-07T16:00:00Z"));
     }
 
     #[test]

@@ -120,6 +120,16 @@ impl Happening {
         }
     }
 
+    /// The value of property `name` as a key (`order_id` of an order event): a non-empty string, or a
+    /// number written out; anything else (missing, empty, null, an object) is no key.
+    pub fn key(&self, name: &str) -> Option<String> {
+        match self.properties()?.get(name)? {
+            Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+
     /// Whether the happening is the named event with every filter holding.
     pub fn is_event(&self, name: &str, filters: &[PropertyFilter]) -> bool {
         if self.event_name() != name {
@@ -136,15 +146,26 @@ impl Happening {
 pub struct Reaction {
     /// Start a run at this trigger node (its re-entry rule still applies).
     pub enrol: Option<String>,
+    /// The run's key value, for a keyed event trigger (one live run per value).
+    pub key: Option<String>,
+    /// Why a matching trigger started nothing (`missing_key`: the event lacks the key property).
+    pub refused: Option<&'static str>,
     /// End the live run, with this reason.
     pub exit: Option<String>,
+    /// In a keyed journey, an exit event carrying the key property ends only the run of that value (the
+    /// order that was paid); otherwise every live run of the customer ends.
+    pub exit_key: Option<String>,
 }
 
 /// How a live journey reacts to a signal that happened at `at`, seen at `now`.
 pub fn react(id: JourneyId, g: &JourneyGraph, h: &Happening, at: DateTime<Utc>, now: DateTime<Utc>) -> Reaction {
+    let mut by_event = false;
     let exit = g.exit_on.iter().find_map(|e| {
         let hit = match (e, h) {
-            (ExitOn::Event { name }, _) => h.event_name() == name,
+            (ExitOn::Event { name }, _) => {
+                by_event = h.event_name() == name;
+                by_event
+            }
             (ExitOn::SegmentExit { segment }, Happening::SegmentExit(s)) => s == segment,
             (ExitOn::StageChange, Happening::StageChanged { journey, .. }) => *journey != Some(id),
             (ExitOn::OptOut, Happening::OptedOut) => true,
@@ -156,13 +177,22 @@ pub fn react(id: JourneyId, g: &JourneyGraph, h: &Happening, at: DateTime<Utc>, 
     // always ends one.
     let fresh = now - at <= FRESH;
     let exit = exit.filter(|_| fresh || *h == Happening::OptedOut);
-    let enrol = g
-        .nodes
-        .iter()
-        .find(|n| matches!(&n.kind, NodeKind::Trigger { trigger } if starts(trigger, h)))
-        .filter(|_| fresh)
-        .map(|n| n.id.clone());
-    Reaction { enrol, exit }
+    let trigger = g.nodes.iter().find_map(|n| match &n.kind {
+        NodeKind::Trigger { trigger } if fresh && starts(trigger, h) => Some((n, trigger)),
+        _ => None,
+    });
+    let exit_key = g.entry_key().filter(|_| by_event && exit.is_some()).and_then(|k| h.key(k));
+    let mut r = Reaction { exit, exit_key, ..Reaction::default() };
+    match trigger {
+        Some((_, Trigger::Event { key: Some(k), .. })) if h.key(k).is_none() => r.refused = Some("missing_key"),
+        Some((n, Trigger::Event { key: Some(k), .. })) => {
+            r.enrol = Some(n.id.clone());
+            r.key = h.key(k);
+        }
+        Some((n, _)) => r.enrol = Some(n.id.clone()),
+        None => {}
+    }
+    r
 }
 
 fn starts(t: &Trigger, h: &Happening) -> bool {
@@ -179,10 +209,16 @@ fn starts(t: &Trigger, h: &Happening) -> bool {
 }
 
 /// Whether a run waiting at `node` of `g` is answered by the happening (the caller checks it happened
-/// after the run reached the wait).
-pub fn wakes(g: &JourneyGraph, node: &str, h: &Happening) -> bool {
+/// after the run reached the wait). A run entered with a key value (`entry_key`) is answered only by an
+/// event whose key property (the graph's [`JourneyGraph::entry_key`]) has that value: `order_paid` of its
+/// own order, not of another.
+pub fn wakes(g: &JourneyGraph, node: &str, h: &Happening, entry_key: Option<&str>) -> bool {
+    let keyed = match (g.entry_key(), entry_key) {
+        (Some(k), Some(value)) => h.key(k).as_deref() == Some(value),
+        _ => true,
+    };
     match g.node(node).map(|n| &n.kind) {
-        Some(NodeKind::Wait { wait: Wait::Event { name, filters, .. } }) => h.is_event(name, filters),
+        Some(NodeKind::Wait { wait: Wait::Event { name, filters, .. } }) => keyed && h.is_event(name, filters),
         _ => false,
     }
 }

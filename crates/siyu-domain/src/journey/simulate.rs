@@ -138,6 +138,11 @@ impl CustomerView for View<'_> {
             false
         }
     }
+    fn capped(&self, channel: &str) -> bool {
+        let Some(cap) = self.s.daily_cap.filter(|_| !self.s.opted_out) else { return false };
+        let day = self.now.with_timezone(&self.s.offset).date_naive();
+        self.sent.borrow().get(&(channel.to_string(), day)).copied().unwrap_or(0) >= cap
+    }
     fn quiet_hours(&self) -> QuietHours {
         self.s.quiet_hours
     }
@@ -163,6 +168,7 @@ pub fn simulate(g: &JourneyGraph, journey: JourneyId, customer: CustomerId, s: &
         defer_count: 0,
         exit_reason: None,
         held_out: false,
+        entry_key: None,
     };
     let mut events = s.events.clone();
     events.sort_by_key(|e| e.at);

@@ -4,21 +4,23 @@
 //! (branch → send → tag) collapse within one step until the next wait, an exit or the end of a path.
 //!
 //! Quiet hours defer a send (the instance waits at the send node until the morning, with a deterministic
-//! jitter, counting deferrals); a frequency cap or an opt-out skips it. The store's ledger makes every
+//! jitter, counting deferrals); an opt-out skips it, and so does a frequency cap unless the node says
+//! `on_cap: defer`, which holds it until the customer's next local day (after quiet hours, with the same
+//! jitter and the same deferral limit). The store's ledger makes every
 //! (entry, node) effect happen at most once however often a step is replayed.
 
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::schedule::{QuietHours, next_local_time, stage_day};
+use super::schedule::{QuietHours, next_local_day, next_local_time, stage_day};
 use super::split::{held_out, pick, stable_hash};
 use super::validate::parse_time;
-use super::{JourneyGraph, Node, NodeKind, Wait};
+use super::{JourneyGraph, Node, NodeKind, OnCap, Wait};
 use crate::id::{CustomerId, JourneyId, TagId};
 
 /// Most nodes one step passes through (a validated graph has no cycle without a wait).
 pub const MAX_HOPS: usize = 256;
-/// Most times quiet hours may hold one send before it is skipped.
+/// Most times quiet hours or a frequency cap may hold one send before it is skipped.
 pub const MAX_DEFERRALS: u32 = 3;
 /// Jitter added after quiet hours, in minutes.
 pub const QUIET_JITTER_MINUTES: u32 = 15;
@@ -79,6 +81,8 @@ pub struct Instance {
     pub exit_reason: Option<String>,
     /// Took a holdout's `holdout` output: its sends are withheld from here on.
     pub held_out: bool,
+    /// The value of the journey's key property this run was entered with (keyed event triggers).
+    pub entry_key: Option<String>,
 }
 
 /// What a step may ask about the customer now.
@@ -92,6 +96,11 @@ pub trait CustomerView {
     /// Whether a marketing message may go through `channel` now (opt-out, frequency caps); asked once per
     /// send about to go, so a view may count what a step has already sent.
     fn may_send(&self, channel: &str) -> bool;
+    /// Whether `may_send` refused `channel` only because the frequency cap is used up (no opt-out), so a
+    /// send that says `on_cap: defer` may wait for the next day.
+    fn capped(&self, _channel: &str) -> bool {
+        false
+    }
     fn quiet_hours(&self) -> QuietHours {
         QuietHours::default()
     }
@@ -117,7 +126,8 @@ pub enum Action {
     Withheld {
         channel: String,
     },
-    /// A send skipped by an opt-out, a cap or too many deferrals.
+    /// A send skipped by an opt-out, a cap (`cap_or_opt_out`) or too many deferrals (`quiet_hours`,
+    /// `frequency_cap`).
     Skipped {
         channel: String,
         reason: String,
@@ -211,14 +221,10 @@ pub fn step(
                 i.held_out |= held;
                 Some(if held { "holdout" } else { "treatment" }.into())
             }
-            NodeKind::Send { channel, template, attachments } => {
+            NodeKind::Send { channel, template, attachments, on_cap } => {
                 let offset = view.offset();
-                let release = view.quiet_hours().release(
-                    now,
-                    offset,
-                    stable_hash(&[node.id.as_bytes(), i.customer.0.as_bytes()]),
-                    QUIET_JITTER_MINUTES,
-                );
+                let jitter_key = stable_hash(&[node.id.as_bytes(), i.customer.0.as_bytes()]);
+                let release = view.quiet_hours().release(now, offset, jitter_key, QUIET_JITTER_MINUTES);
                 // Quiet hours first: a held send has not used the customer's daily allowance yet.
                 let action = if release > now && i.defer_count < MAX_DEFERRALS {
                     i.status = Status::WaitingTime;
@@ -228,7 +234,19 @@ pub fn step(
                 } else if release > now {
                     Action::Skipped { channel: channel.clone(), reason: "quiet_hours".into() }
                 } else if !view.may_send(channel) {
-                    Action::Skipped { channel: channel.clone(), reason: "cap_or_opt_out".into() }
+                    let defer = *on_cap == OnCap::Defer && view.capped(channel);
+                    if defer && i.defer_count < MAX_DEFERRALS {
+                        // The next local day, or the end of its quiet hours, plus the node's jitter.
+                        let day = next_local_day(now, offset);
+                        let slot = view.quiet_hours().release(day, offset, jitter_key, QUIET_JITTER_MINUTES);
+                        let slot = if slot == day { day + jitter(jitter_key) } else { slot };
+                        i.status = Status::WaitingTime;
+                        i.next_run_at = Some(slot);
+                        i.defer_count += 1;
+                        return (i, effects);
+                    }
+                    let reason = if defer { "frequency_cap" } else { "cap_or_opt_out" };
+                    Action::Skipped { channel: channel.clone(), reason: reason.into() }
                 } else if i.held_out {
                     Action::Withheld { channel: channel.clone() }
                 } else {
@@ -270,6 +288,11 @@ pub fn step(
         }
     }
     (end(i, now, "too_many_hops"), effects)
+}
+
+/// The deterministic jitter of a deferred send (as quiet hours add it).
+fn jitter(key: u64) -> Duration {
+    Duration::minutes((key % (u64::from(QUIET_JITTER_MINUTES) + 1)) as i64)
 }
 
 fn emit(effects: &mut Vec<Effect>, i: &Instance, node: &Node, action: Action) {

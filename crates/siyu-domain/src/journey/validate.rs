@@ -2,7 +2,8 @@
 //! stable code: no trigger, duplicate or empty ids, an edge from a port the node does not have or to a node
 //! that does not exist, an edge into a trigger, nodes no trigger reaches, a cycle with no wait on it (an
 //! endless loop within one step), missing or broken templates, unknown channels, tags, segments, stages or
-//! journeys, times that are not `HH:MM`, bad weights and percentages.
+//! journeys, times that are not `HH:MM`, bad weights and percentages, an empty key property or event
+//! triggers keyed by different properties.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -79,6 +80,16 @@ pub fn validate(g: &JourneyGraph, catalog: &dyn GraphCatalog) -> Vec<GraphError>
         }
         node_problems(&n.kind, id, catalog, &mut out);
     }
+    // A keyed journey has one key: its waits match events by that property.
+    if let Some(k) = g.entry_key() {
+        for n in &g.nodes {
+            if let NodeKind::Trigger { trigger: Trigger::Event { key: Some(other), .. } } = &n.kind
+                && other != k
+            {
+                out.push(err(Some(&n.id), "mixed_keys", other.clone()));
+            }
+        }
+    }
     for id in unreachable(g) {
         out.push(err(Some(&id), "unreachable", id.clone()));
     }
@@ -97,6 +108,9 @@ fn node_problems(kind: &NodeKind, id: Option<&str>, catalog: &dyn GraphCatalog, 
     match kind {
         NodeKind::Trigger { trigger } => match trigger {
             Trigger::Event { name, .. } if name.trim().is_empty() => out.push(err(id, "empty_event_name", "")),
+            Trigger::Event { key: Some(k), .. } if k.trim().is_empty() || k.len() > 64 => {
+                out.push(err(id, "bad_key", k.clone()));
+            }
             Trigger::SegmentEnter { segment, .. } | Trigger::SegmentExit { segment }
                 if !catalog.has_segment(*segment) =>
             {
@@ -292,6 +306,21 @@ mod tests {
         ]));
         assert_eq!(codes(&g), []);
         assert_eq!(g.follow("w", "timeout").map(|n| n.id.as_str()), Some("task"));
+    }
+
+    #[test]
+    fn a_keyed_journey_needs_a_key_name_and_one_key_for_all_its_event_triggers() {
+        let g = graph(json!([
+            {"id": "a", "type": "trigger", "trigger": {"on": "event", "name": "cart_created", "key": "cart_id"},
+             "next": {"next": "s"}},
+            {"id": "b", "type": "trigger", "trigger": {"on": "event", "name": "order_created", "key": "order_id"},
+             "next": {"next": "s"}},
+            {"id": "c", "type": "trigger", "trigger": {"on": "event", "name": "coupon", "key": " "}, "next": {"next": "s"}},
+            {"id": "s", "type": "send", "channel": "sandbox", "template": "hi", "on_cap": "defer"}
+        ]));
+        let found = codes(&g);
+        assert!(found.contains(&at("b", "mixed_keys")) && found.contains(&at("c", "bad_key")), "{found:?}");
+        assert!(!found.iter().any(|f| f.0.as_deref() == Some("a") || f.0.as_deref() == Some("s")), "{found:?}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ fn input(kind: MaterialKind) -> MaterialInput {
         tags: Vec::new(),
         visibility: MaterialVisibility::default(),
         content: MaterialContent::default(),
+        open_tag_ids: Vec::new(),
     }
 }
 
@@ -82,4 +83,46 @@ fn texts_need_a_body_and_tags_are_trimmed_and_deduplicated() {
     assert_eq!(text.check().unwrap().tags, vec!["活动", "新品"]);
     let many: Vec<String> = (0..11).map(|i| format!("t{i}")).collect();
     assert_eq!(clean_tags(&many).unwrap_err().reason, "too_many");
+}
+
+#[test]
+fn every_kind_keeps_its_description_and_a_poster_slot_must_lie_inside_its_image() {
+    let mut image = input(MaterialKind::Image);
+    image.body = "说明".into();
+    assert_eq!(image.check().unwrap().body, "说明", "an image keeps its description");
+    let mut link = input(MaterialKind::Link);
+    link.body = "说明".into();
+    link.content.url = Some("https://shop.example.com".into());
+    assert_eq!(link.check().unwrap().body, "说明", "a link's body is its description");
+    let mut poster = input(MaterialKind::Poster);
+    poster.content.qr = Some(QrSlot { x: 10, y: 10, size: 40 });
+    let poster = poster.check().unwrap();
+    assert!(poster.check_slot(Some(64), Some(64)).is_ok());
+    assert_eq!(poster.check_slot(Some(40), Some(64)).unwrap_err().reason, "outside_image");
+    assert!(poster.check_slot(None, None).is_ok(), "unknown size: judged when the file comes");
+    let mut small = input(MaterialKind::Poster);
+    small.content.qr = Some(QrSlot { x: 0, y: 0, size: 8 });
+    assert_eq!(small.check().unwrap_err().field, "content.qr");
+}
+
+#[test]
+fn a_poster_without_a_slot_gets_one_in_its_bottom_right_corner() {
+    let q = QrSlot::default_for(750, 1334);
+    assert_eq!(q.size, 187);
+    assert!(q.fits(750, 1334));
+    assert!(q.x > 500 && q.y > 1100, "{q:?}");
+    let tiny = QrSlot::default_for(20, 20);
+    assert!(tiny.fits(20, 20), "{tiny:?}");
+    assert!(!QrSlot { x: u32::MAX, y: 0, size: 40 }.fits(100, 100), "no overflow");
+}
+
+#[test]
+fn open_tags_are_deduplicated_and_limited() {
+    let mut text = input(MaterialKind::Text);
+    text.body = "x".into();
+    let t = TagId(uuid::Uuid::now_v7());
+    text.open_tag_ids = vec![t, t];
+    assert_eq!(text.clone().check().unwrap().open_tag_ids, vec![t]);
+    text.open_tag_ids = (0..11).map(|_| TagId(uuid::Uuid::now_v7())).collect();
+    assert_eq!(text.check().unwrap_err().field, "open_tag_ids");
 }

@@ -47,6 +47,7 @@ pub(crate) struct InstanceRow {
     pub exit_reason: Option<String>,
     pub held_out: bool,
     pub lease_epoch: i64,
+    pub entry_key: String,
 }
 
 /// A claimed instance: the run, the version it pins, the event that woke it and the lease's fencing epoch.
@@ -80,7 +81,7 @@ pub struct WriteReport {
 }
 
 const COLUMNS: &str = "journey_id, customer_id, entry_seq, version, node, status, next_run_at, wait_event, resume_event, \
-     entered_at, node_entered_at, defer_count, exit_reason, held_out, lease_epoch";
+     entered_at, node_entered_at, defer_count, exit_reason, held_out, lease_epoch, entry_key";
 
 impl Journeys<'_> {
     /// Takes up to `limit` due instances of the tenant, oldest first, and leases them until `lease_until`

@@ -22,6 +22,8 @@ pub struct NodeFacts {
     pub reached: i64,
     /// Runs at the node and still live (waiting, or held by quiet hours).
     pub waiting: i64,
+    /// Of those, sends held for later: by quiet hours or, with `on_cap: defer`, by a frequency cap.
+    pub deferred: i64,
     /// Runs that finished at the node (an exit node or the end of a path).
     pub done: i64,
     /// Runs that left the journey early at the node, by reason.
@@ -94,16 +96,21 @@ impl Journeys<'_> {
         let (t, j) = (tenant.0, journey.0);
 
         // Where runs are and how they ended.
-        let sql = "SELECT node, status, COALESCE(exit_reason, ''), COUNT(*) FROM journey_instances \
+        // (A run held at a send has a deferral count; one waiting at a wait node never has.)
+        let sql = "SELECT node, status, COALESCE(exit_reason, ''), COUNT(*), \
+             COUNT(CASE WHEN status = 'waiting_time' AND defer_count > 0 THEN 1 END) FROM journey_instances \
              WHERE tenant_id = $1 AND journey_id = $2 AND ($3 IS NULL OR version = $3) GROUP BY node, status, exit_reason";
-        let rows: Vec<(String, String, String, i64)> = on_pool!(self.0, p => sqlx::query_as(sql)
+        let rows: Vec<(String, String, String, i64, i64)> = on_pool!(self.0, p => sqlx::query_as(sql)
             .bind(t).bind(j).bind(version).fetch_all(p).await)?;
-        for (node, status, reason, n) in rows {
+        for (node, status, reason, n, deferred) in rows {
             let f = out.nodes.entry(node).or_default();
             match status.as_str() {
                 "done" => f.done += n,
                 "exited" => *f.exited.entry(reason).or_default() += n,
-                _ => f.waiting += n,
+                _ => {
+                    f.waiting += n;
+                    f.deferred += deferred;
+                }
             }
         }
 

@@ -9,6 +9,7 @@ mod orders;
 mod platform;
 mod privacy;
 mod queue;
+mod radar;
 mod schema;
 mod tags;
 mod uploads;

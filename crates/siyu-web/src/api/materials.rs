@@ -1,6 +1,6 @@
 //! The material library (素材库): materials (JSON for text, link and mini-program cards; multipart uploads
 //! for images, videos, files and posters), versions and restore, usage statistics, file and thumbnail
-//! downloads, folders, and a search over materials and scripts.
+//! downloads, posters drawn with a staff member's QR code, folders, and a search over materials and scripts.
 
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Request, State};
@@ -12,7 +12,7 @@ use siyu_app::AppError;
 use siyu_app::materials::index::{ContentResults, ContentSearch};
 use siyu_app::materials::usage::MaterialStats;
 use siyu_app::materials::{FolderInput, MaterialFile, MaterialPage, MaterialQuery, Upload};
-use siyu_domain::id::{CustomerId, MaterialFolderId, MaterialId};
+use siyu_domain::id::{CustomerId, MaterialFolderId, MaterialId, UserId};
 use siyu_domain::material::{Material, MaterialFolder, MaterialInput, MaterialVersion};
 
 use crate::auth::ApiActor;
@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .delete("/api/v1/materials/{id}", delete_material)
         .get("/api/v1/materials/{id}/file", material_file)
         .get("/api/v1/materials/{id}/thumbnail", material_thumbnail)
+        .get("/api/v1/materials/{id}/poster", material_poster)
         .get("/api/v1/materials/{id}/versions", material_versions)
         .post("/api/v1/materials/{id}/versions/{version}/restore", restore_material_version)
         .get("/api/v1/materials/{id}/stats", material_stats)
@@ -214,6 +215,7 @@ pub async fn replace_material_file(
             tags: current.tags,
             visibility: current.visibility,
             content: current.current.content,
+            open_tag_ids: current.open_tag_ids,
         }
     };
     let file = parts.file.ok_or_else(|| AppError::invalid("file", "required"))?;
@@ -260,6 +262,31 @@ pub async fn material_thumbnail(
     ApiQuery(p): ApiQuery<VersionParam>,
 ) -> Result<Response, ApiError> {
     let f = s.app.material_file(&a, id, p.version, true).await?;
+    Ok(file_response(f, true))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PosterParam {
+    /// The staff member whose QR code is drawn (default: the caller).
+    pub staff_id: Option<UserId>,
+}
+
+/// A poster drawn for a staff member (PNG, the poster's size): the QR code of their tracked link of the
+/// poster (minted on first use) in the poster's QR slot (default: the bottom-right corner). Cached per
+/// version and staff member.
+#[utoipa::path(get, path = "/api/v1/materials/{id}/poster", tag = "content",
+    params(("id" = MaterialId, Path), PosterParam),
+    responses((status = 200, description = "PNG"), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn material_poster(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiPath(id): ApiPath<MaterialId>,
+    ApiQuery(p): ApiQuery<PosterParam>,
+) -> Result<Response, ApiError> {
+    let f = s.app.material_poster(&a, id, p.staff_id).await?;
     Ok(file_response(f, true))
 }
 

@@ -1,18 +1,21 @@
 //! Console: 素材库 (material library). `/console/materials` shows the folder tree, tag and kind filters, a
-//! search box (matches marked), the grid with thumbnails and, for content managers, the upload form and
-//! folder forms; `/console/materials/{id}` shows a preview, the edit and visibility form, the versions with
-//! restore, and the usage statistics as a bar chart. Refused forms show their error inline.
+//! search box (matches marked), the grid with thumbnails and, for content managers, the upload form (only
+//! the chosen kind's fields, by a small script; every field with its label without it) and folder forms;
+//! `/console/materials/{id}` shows a preview (a poster drawn with a staff member's QR code), the edit form
+//! with the visibility editor and the tags given on open, the versions with restore, and the usage
+//! statistics as a bar chart. Refused forms keep what was typed and show their error at the field.
 
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, Request, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use siyu_app::AppError;
 use siyu_app::materials::usage::MaterialStats;
 use siyu_app::materials::{FolderInput, MaterialItem, MaterialQuery};
 use siyu_domain::access::Permission;
-use siyu_domain::id::{DepartmentId, MaterialFolderId, MaterialId, UserId};
+use siyu_domain::id::{DepartmentId, MaterialFolderId, MaterialId, TagId, UserId};
 use siyu_domain::material::{
     Material, MaterialContent, MaterialFolder, MaterialInput, MaterialKind, MaterialVersion, MaterialVisibility, QrSlot,
 };
@@ -21,7 +24,7 @@ use siyu_domain::tenancy::{Department, Member};
 use crate::api::materials::{file_response, read_multipart};
 use crate::auth::ConsoleActor;
 use crate::console::customers::parse_id;
-use crate::console::customers::view::{FormErrors, fmt_time, text};
+use crate::console::customers::view::{FieldError, FormErrors, Picker, fmt_time, text};
 use crate::console::page::{Chrome, ConsoleResult, FormPost, check_csrf, render};
 use crate::routes::Routes;
 use crate::state::AppState;
@@ -38,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .post("/console/materials/{id}/versions/{version}/restore", restore)
         .get("/console/materials/{id}/file", file)
         .get("/console/materials/{id}/thumbnail", thumbnail)
+        .get("/console/materials/{id}/poster", poster)
         .into_router()
         .merge(
             // Uploads read their body themselves, up to the largest material limit.
@@ -79,6 +83,38 @@ fn tree(folders: &[MaterialFolder]) -> Vec<FolderLine> {
     out
 }
 
+/// The fields of the material forms, each shown with its error (others go to the top).
+const FORM_FIELDS: [&str; 11] = [
+    "title",
+    "body",
+    "file",
+    "content.url",
+    "content.cover_url",
+    "content.appid",
+    "content.pagepath",
+    "content.qr",
+    "folder_id",
+    "tags",
+    "open_tag_ids",
+];
+
+/// What a refused form had (shown again with the error), by field name.
+#[derive(Debug, Default)]
+struct Draft(Vec<(String, String)>);
+
+impl Draft {
+    fn v(&self, key: &str) -> &str {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or("")
+    }
+}
+
+/// The tags a material gives on open, as a picker (`open_tags` checkboxes).
+async fn open_tag_picker(state: &AppState, ca: &ConsoleActor, chosen: &[String]) -> Result<Picker, AppError> {
+    let groups = state.app.tag_groups(&ca.actor).await?;
+    let tr = Chrome::new(&ca.user, Some(&ca.actor), "materials").tr;
+    Ok(Picker::new(tr, "open_tags", "materials.open_tags", "materials.open_tags_placeholder", &groups, chosen))
+}
+
 #[derive(Template)]
 #[template(path = "materials.html")]
 struct ListPage {
@@ -94,9 +130,23 @@ struct ListPage {
     tag: String,
     can_manage: bool,
     errors: FormErrors,
+    draft: Draft,
+    open_picker: Option<Picker>,
 }
 
 impl ListPage {
+    fn top_errors(&self) -> Vec<&FieldError> {
+        self.errors.others(&FORM_FIELDS)
+    }
+    fn field_error(&self, field: &str) -> Option<&FieldError> {
+        self.errors.get(field)
+    }
+    fn draft_kind(&self) -> &str {
+        match self.draft.v("kind") {
+            "" => "text",
+            k => k,
+        }
+    }
     fn indent(&self, l: &FolderLine) -> String {
         "— ".repeat(l.depth)
     }
@@ -130,7 +180,7 @@ fn url_encode(s: &str) -> String {
         .collect()
 }
 
-async fn list_page(state: &AppState, ca: &ConsoleActor, f: Filters, errors: FormErrors) -> ConsoleResult {
+async fn list_page(state: &AppState, ca: &ConsoleActor, f: Filters, errors: FormErrors, draft: Draft) -> ConsoleResult {
     let chrome = Chrome::new(&ca.user, Some(&ca.actor), "materials");
     let kind = f.kind.as_deref().and_then(MaterialKind::parse);
     let folder = match f.folder.as_deref().filter(|s| !s.is_empty()) {
@@ -147,7 +197,15 @@ async fn list_page(state: &AppState, ca: &ConsoleActor, f: Filters, errors: Form
     };
     let page = state.app.list_materials(&ca.actor, &query).await?;
     let folders = state.app.material_folders(&ca.actor).await?;
-    Ok(render(&ListPage {
+    let can_manage = ca.actor.can(Permission::ContentManage);
+    let open_picker = if can_manage {
+        let chosen: Vec<String> = draft.0.iter().filter(|(k, _)| k == "open_tags").map(|(_, v)| v.clone()).collect();
+        Some(open_tag_picker(state, ca, &chosen).await?)
+    } else {
+        None
+    };
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    let page = ListPage {
         items: page.items,
         next_cursor: page.next_cursor,
         folders: tree(&folders),
@@ -157,14 +215,17 @@ async fn list_page(state: &AppState, ca: &ConsoleActor, f: Filters, errors: Form
         kind: kind.map(|k| k.as_str().to_string()).unwrap_or_default(),
         folder: folder.map(|f| f.to_string()).unwrap_or_default(),
         tag: f.tag.unwrap_or_default(),
-        can_manage: ca.actor.can(Permission::ContentManage),
+        can_manage,
         errors,
+        draft,
+        open_picker,
         chrome,
-    }))
+    };
+    Ok((status, render(&page)).into_response())
 }
 
 async fn list(State(state): State<AppState>, ca: ConsoleActor, Query(f): Query<Filters>) -> ConsoleResult {
-    list_page(&state, &ca, f, FormErrors::default()).await
+    list_page(&state, &ca, f, FormErrors::default(), Draft::default()).await
 }
 
 fn refusable(e: &AppError) -> bool {
@@ -200,8 +261,13 @@ fn posted(fields: &[(String, String)], kind: MaterialKind) -> Result<MaterialInp
             let n = |s: String| s.trim().parse::<u32>().map_err(|_| AppError::invalid("content.qr", "out_of_range"));
             Some(QrSlot { x: n(x)?, y: n(y)?, size: n(size)? })
         }
-        _ => None,
+        (None, None, None) => None,
+        _ => return Err(AppError::invalid("content.qr", "incomplete")),
     };
+    let open_tag_ids = all(fields, "open_tags")
+        .iter()
+        .map(|s| uuid::Uuid::try_parse(s).map(TagId).map_err(|_| AppError::invalid("open_tag_ids", "unknown_tag")))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(MaterialInput {
         kind,
         title: text(fields, "title"),
@@ -219,14 +285,22 @@ fn posted(fields: &[(String, String)], kind: MaterialKind) -> Result<MaterialInp
             pagepath: opt("pagepath"),
             qr,
         },
+        open_tag_ids,
     })
 }
 
 async fn create(State(state): State<AppState>, ca: ConsoleActor, req: Request) -> ConsoleResult {
     let tr = Chrome::new(&ca.user, Some(&ca.actor), "materials").tr;
+    let parts = match read_multipart(&state, req).await {
+        Ok(parts) => parts,
+        Err(e) if refusable(&e) => {
+            let errors = FormErrors::from_error(tr, &e, "file");
+            return list_page(&state, &ca, Filters::default(), errors, Draft::default()).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
+    check_csrf(&ca.user, &text(&parts.fields, "_csrf")).map_err(|e| e.0)?;
     let result = async {
-        let parts = read_multipart(&state, req).await?;
-        check_csrf(&ca.user, &text(&parts.fields, "_csrf")).map_err(|e| e.0)?;
         let kind =
             MaterialKind::parse(&text(&parts.fields, "kind")).ok_or_else(|| AppError::invalid("kind", "required"))?;
         let input = posted(&parts.fields, kind)?;
@@ -236,7 +310,8 @@ async fn create(State(state): State<AppState>, ca: ConsoleActor, req: Request) -
     match result {
         Ok(m) => Ok(Redirect::to(&format!("{PATH}/{}", m.id)).into_response()),
         Err(e) if refusable(&e) => {
-            list_page(&state, &ca, Filters::default(), FormErrors::from_error(tr, &e, "file")).await
+            let errors = FormErrors::from_error(tr, &e, "file");
+            list_page(&state, &ca, Filters::default(), errors, Draft(parts.fields)).await
         }
         Err(e) => Err(e.into()),
     }
@@ -252,7 +327,7 @@ async fn create_folder(State(state): State<AppState>, post: FormPost) -> Console
         Ok(_) => Ok(Redirect::to(PATH).into_response()),
         Err(e) if refusable(&e) => {
             let tr = Chrome::new(&ca.user, Some(&ca.actor), "materials").tr;
-            list_page(&state, &ca, Filters::default(), FormErrors::from_error(tr, &e, "name")).await
+            list_page(&state, &ca, Filters::default(), FormErrors::from_error(tr, &e, "name"), Draft::default()).await
         }
         Err(e) => Err(e.into()),
     }
@@ -264,7 +339,8 @@ async fn delete_folder(State(state): State<AppState>, Path(id): Path<String>, po
         Ok(()) => Ok(Redirect::to(PATH).into_response()),
         Err(e) if refusable(&e) => {
             let tr = Chrome::new(&post.ca.user, Some(&post.ca.actor), "materials").tr;
-            list_page(&state, &post.ca, Filters::default(), FormErrors::from_error(tr, &e, "name")).await
+            let errors = FormErrors::from_error(tr, &e, "name");
+            list_page(&state, &post.ca, Filters::default(), errors, Draft::default()).await
         }
         Err(e) => Err(e.into()),
     }
@@ -292,9 +368,38 @@ struct DetailPage {
     members: Vec<Member>,
     can_manage: bool,
     errors: FormErrors,
+    open_picker: Option<Picker>,
+    /// The staff member the poster preview is drawn for (empty: the viewer).
+    poster_staff: String,
 }
 
 impl DetailPage {
+    fn top_errors(&self) -> Vec<&FieldError> {
+        self.errors.others(&FORM_FIELDS)
+    }
+    fn field_error(&self, field: &str) -> Option<&FieldError> {
+        self.errors.get(field)
+    }
+    fn is_poster(&self) -> bool {
+        self.m.kind == MaterialKind::Poster
+    }
+    fn qr(&self, part: &str) -> String {
+        match (self.m.current.content.qr, part) {
+            (Some(q), "x") => q.x.to_string(),
+            (Some(q), "y") => q.y.to_string(),
+            (Some(q), _) => q.size.to_string(),
+            (None, _) => String::new(),
+        }
+    }
+    fn poster_src(&self) -> String {
+        match self.poster_staff.as_str() {
+            "" => format!("{PATH}/{}/poster", self.m.id),
+            s => format!("{PATH}/{}/poster?staff_id={s}", self.m.id),
+        }
+    }
+    fn is_poster_staff(&self, u: &Member) -> bool {
+        self.poster_staff == u.user_id.to_string()
+    }
     fn time(&self, v: &MaterialVersion) -> String {
         fmt_time(&v.created_at)
     }
@@ -330,7 +435,13 @@ impl DetailPage {
     }
 }
 
-async fn detail_page(state: &AppState, ca: &ConsoleActor, id: MaterialId, errors: FormErrors) -> ConsoleResult {
+async fn detail_page(
+    state: &AppState,
+    ca: &ConsoleActor,
+    id: MaterialId,
+    errors: FormErrors,
+    poster_staff: String,
+) -> ConsoleResult {
     let chrome = Chrome::new(&ca.user, Some(&ca.actor), "materials");
     let m = state.app.get_material(&ca.actor, id).await?;
     let versions = state.app.material_versions(&ca.actor, id).await?;
@@ -354,11 +465,47 @@ async fn detail_page(state: &AppState, ca: &ConsoleActor, id: MaterialId, errors
         (Vec::new(), Vec::new())
     };
     let folders = tree(&state.app.material_folders(&ca.actor).await?);
-    Ok(render(&DetailPage { m, versions, stats, bars, folders, departments, members, can_manage, errors, chrome }))
+    let open_picker = if can_manage {
+        let chosen: Vec<String> = m.open_tag_ids.iter().map(ToString::to_string).collect();
+        Some(open_tag_picker(state, ca, &chosen).await?)
+    } else {
+        None
+    };
+    let poster_staff = match poster_staff.trim() {
+        "" => String::new(),
+        s => UserId(parse_id(s)?).to_string(),
+    };
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    let page = DetailPage {
+        m,
+        versions,
+        stats,
+        bars,
+        folders,
+        departments,
+        members,
+        can_manage,
+        errors,
+        open_picker,
+        poster_staff,
+        chrome,
+    };
+    Ok((status, render(&page)).into_response())
 }
 
-async fn detail(State(state): State<AppState>, ca: ConsoleActor, Path(id): Path<String>) -> ConsoleResult {
-    detail_page(&state, &ca, MaterialId(parse_id(&id)?), FormErrors::default()).await
+#[derive(Debug, Default, Deserialize)]
+struct StaffParam {
+    staff_id: Option<String>,
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    ca: ConsoleActor,
+    Path(id): Path<String>,
+    Query(p): Query<StaffParam>,
+) -> ConsoleResult {
+    let staff = p.staff_id.unwrap_or_default();
+    detail_page(&state, &ca, MaterialId(parse_id(&id)?), FormErrors::default(), staff).await
 }
 
 async fn update(
@@ -379,7 +526,9 @@ async fn update(
     .await;
     match result {
         Ok(_) => Ok(Redirect::to(&format!("{PATH}/{id}")).into_response()),
-        Err(e) if refusable(&e) => detail_page(&state, &ca, id, FormErrors::from_error(tr, &e, "file")).await,
+        Err(e) if refusable(&e) => {
+            detail_page(&state, &ca, id, FormErrors::from_error(tr, &e, "file"), String::new()).await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -422,5 +571,20 @@ async fn thumbnail(
     Query(p): Query<VersionParam>,
 ) -> ConsoleResult {
     let f = state.app.material_file(&ca.actor, MaterialId(parse_id(&id)?), p.version, true).await?;
+    Ok(file_response(f, true))
+}
+
+/// The poster drawn with a staff member's QR code (`staff_id`, default: the viewer), inline.
+async fn poster(
+    State(state): State<AppState>,
+    ca: ConsoleActor,
+    Path(id): Path<String>,
+    Query(p): Query<StaffParam>,
+) -> ConsoleResult {
+    let staff = match p.staff_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => Some(UserId(parse_id(s)?)),
+        None => None,
+    };
+    let f = state.app.material_poster(&ca.actor, MaterialId(parse_id(&id)?), staff).await?;
     Ok(file_response(f, true))
 }

@@ -1,8 +1,9 @@
-//! The send tab and the task list: `GET /sidebar/scripts?customer=&q=` (scripts rendered for the customer),
-//! `GET /sidebar/materials?customer=&q=` (the material library), `POST /sidebar/materials/message` (JSON
-//! `{customer_id, material_id}`: the `sendChatMessage` arguments, with a tracked link minted for the
-//! customer), `POST /sidebar/sends` (JSON `{send_id, customer_id, script_id | material_id}` after WeCom
-//! confirmed a send: counted once per send id), `GET /sidebar/tasks` and `POST /sidebar/tasks/complete`.
+//! The send tab and the task list: `GET /sidebar/scripts?customer=&q=` or `?group=` (scripts rendered for
+//! the chat's customer or group), `GET /sidebar/materials?customer=&q=` or `?group=` (the material library),
+//! `POST /sidebar/materials/message` (JSON `{customer_id | group_id, material_id}`: the `sendChatMessage`
+//! arguments, with a tracked link minted or an image uploaded to WeCom), `POST /sidebar/sends` (JSON
+//! `{send_id, customer_id | group_id, script_id | material_id}` after WeCom confirmed a send: counted once
+//! per send id), `GET /sidebar/tasks` and `POST /sidebar/tasks/complete`.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -12,8 +13,8 @@ use axum::{Form, Json};
 use serde::Deserialize;
 use serde_json::json;
 use siyu_app::AppError;
-use siyu_app::sidebar::{SentItem, SidebarMaterial, SidebarScript, SidebarSend};
-use siyu_domain::id::{CustomerId, MaterialId, ScriptId, TaskId};
+use siyu_app::sidebar::{Audience, SentItem, SidebarMaterial, SidebarScript, SidebarSend};
+use siyu_domain::id::{CustomerId, GroupId, MaterialId, ScriptId, TaskId};
 use siyu_domain::task::Task;
 
 use super::{SidebarError, SidebarResult, SidebarSession, fragment};
@@ -33,11 +34,21 @@ pub fn router() -> axum::Router<AppState> {
         .into_router()
 }
 
+/// Whom a fragment's send buttons address: `("customer" | "group", id)` for the page's script.
+fn audience_attrs(audience: Audience) -> (&'static str, String) {
+    match audience {
+        Audience::Customer(c) => ("customer", c.to_string()),
+        Audience::Group(g) => ("group", g.to_string()),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "sidebar_scripts.html")]
 struct ScriptsFragment {
     tr: Tr,
-    customer: String,
+    /// `customer` or `group`.
+    audience_kind: &'static str,
+    audience_id: String,
     query: String,
     scripts: Vec<SidebarScript>,
 }
@@ -47,6 +58,8 @@ struct ScriptsQuery {
     #[serde(default)]
     customer: String,
     #[serde(default)]
+    group: String,
+    #[serde(default)]
     q: String,
 }
 
@@ -54,26 +67,48 @@ fn parse_uuid(tr: Tr, value: &str) -> Result<uuid::Uuid, SidebarError> {
     uuid::Uuid::parse_str(value.trim()).map_err(|_| SidebarError { tr, error: AppError::NotFound })
 }
 
+/// The audience of a list: `group=` when given, else `customer=`.
+fn audience_of(tr: Tr, q: &ScriptsQuery) -> Result<Audience, SidebarError> {
+    if q.group.trim().is_empty() {
+        Ok(Audience::Customer(CustomerId(parse_uuid(tr, &q.customer)?)))
+    } else {
+        Ok(Audience::Group(GroupId(parse_uuid(tr, &q.group)?)))
+    }
+}
+
 async fn scripts(State(state): State<AppState>, s: SidebarSession, Query(q): Query<ScriptsQuery>) -> SidebarResult {
-    let customer = CustomerId(parse_uuid(s.tr, &q.customer)?);
+    let audience = audience_of(s.tr, &q)?;
     let query: String = q.q.chars().take(100).collect();
     let list = state
         .app
-        .sidebar_scripts(&s.actor, customer, &query)
+        .sidebar_scripts(&s.actor, &s.identity, audience, &query)
         .await
         .map_err(|error| SidebarError { tr: s.tr, error })?;
-    Ok(fragment(&ScriptsFragment { tr: s.tr, customer: customer.to_string(), query, scripts: list }))
+    let (audience_kind, audience_id) = audience_attrs(audience);
+    Ok(fragment(&ScriptsFragment { tr: s.tr, audience_kind, audience_id, query, scripts: list }))
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SendBody {
     send_id: String,
-    customer_id: uuid::Uuid,
+    #[serde(default)]
+    customer_id: Option<uuid::Uuid>,
+    #[serde(default)]
+    group_id: Option<uuid::Uuid>,
     #[serde(default)]
     script_id: Option<uuid::Uuid>,
     #[serde(default)]
     material_id: Option<uuid::Uuid>,
+}
+
+/// A customer or a group id, exactly one.
+fn body_audience(customer: Option<uuid::Uuid>, group: Option<uuid::Uuid>) -> Option<Audience> {
+    match (customer, group) {
+        (Some(c), None) => Some(Audience::Customer(CustomerId(c))),
+        (None, Some(g)) => Some(Audience::Group(GroupId(g))),
+        _ => None,
+    }
 }
 
 /// JSON in, JSON out: the page calls it from script after `sendChatMessage` succeeded.
@@ -87,7 +122,7 @@ async fn record_send(
         return crate::error::ApiError(e.error).into_response();
     }
     let malformed = || {
-        let e = AppError::Malformed("expected {send_id, customer_id, script_id or material_id}".into());
+        let e = AppError::Malformed("expected {send_id, customer_id or group_id, script_id or material_id}".into());
         crate::error::ApiError(e).into_response()
     };
     let Ok(Json(body)) = body else { return malformed() };
@@ -96,8 +131,9 @@ async fn record_send(
         (None, Some(m)) => SentItem::Material(MaterialId(m)),
         _ => return malformed(),
     };
-    let send = SidebarSend { send_id: body.send_id, customer: CustomerId(body.customer_id), item };
-    match state.app.sidebar_record_send(&s.actor, &send).await {
+    let Some(audience) = body_audience(body.customer_id, body.group_id) else { return malformed() };
+    let send = SidebarSend { send_id: body.send_id, audience, item };
+    match state.app.sidebar_record_send(&s.actor, &s.identity, &send).await {
         Ok(recorded) => (StatusCode::OK, Json(json!({"recorded": recorded}))).into_response(),
         Err(e) => crate::error::ApiError(e).into_response(),
     }
@@ -107,7 +143,9 @@ async fn record_send(
 #[template(path = "sidebar_materials.html")]
 struct MaterialsFragment {
     tr: Tr,
-    customer: String,
+    /// `customer` or `group`.
+    audience_kind: &'static str,
+    audience_id: String,
     query: String,
     materials: Vec<MaterialRow>,
 }
@@ -118,32 +156,45 @@ struct MaterialRow {
     kind: String,
     title: String,
     summary: String,
+    /// How it goes out (an image, or a poster drawn with the member's QR code, as an image; most others as a
+    /// tracked link).
+    how: String,
 }
 
 impl MaterialRow {
     fn new(tr: Tr, m: SidebarMaterial) -> Self {
         let kind = tr.t(&format!("materials.kind_{}", m.kind.as_str())).to_string();
-        Self { id: m.id.to_string(), kind, title: m.title, summary: m.summary }
+        use siyu_domain::material::MaterialKind;
+        let how = if matches!(m.kind, MaterialKind::Image | MaterialKind::Poster) {
+            tr.t("sidebar.material_as_image")
+        } else {
+            tr.t("sidebar.material_tracked")
+        };
+        Self { id: m.id.to_string(), kind, title: m.title, summary: m.summary, how: how.to_owned() }
     }
 }
 
 /// The material library's tab: what the member may send, searched.
 async fn materials(State(state): State<AppState>, s: SidebarSession, Query(q): Query<ScriptsQuery>) -> SidebarResult {
-    let customer = CustomerId(parse_uuid(s.tr, &q.customer)?);
+    let audience = audience_of(s.tr, &q)?;
     let query: String = q.q.chars().take(100).collect();
     let list = state
         .app
-        .sidebar_materials(&s.actor, customer, &query)
+        .sidebar_materials(&s.actor, &s.identity, audience, &query)
         .await
         .map_err(|error| SidebarError { tr: s.tr, error })?;
     let materials = list.into_iter().map(|m| MaterialRow::new(s.tr, m)).collect();
-    Ok(fragment(&MaterialsFragment { tr: s.tr, customer: customer.to_string(), query, materials }))
+    let (audience_kind, audience_id) = audience_attrs(audience);
+    Ok(fragment(&MaterialsFragment { tr: s.tr, audience_kind, audience_id, query, materials }))
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MessageBody {
-    customer_id: uuid::Uuid,
+    #[serde(default)]
+    customer_id: Option<uuid::Uuid>,
+    #[serde(default)]
+    group_id: Option<uuid::Uuid>,
     material_id: uuid::Uuid,
 }
 
@@ -157,12 +208,14 @@ async fn material_message(
     if let Err(e) = s.check_csrf(&headers, None) {
         return crate::error::ApiError(e.error).into_response();
     }
-    let Ok(Json(body)) = body else {
-        let e = AppError::Malformed("expected {customer_id, material_id}".into());
-        return crate::error::ApiError(e).into_response();
+    let malformed = || {
+        let e = AppError::Malformed("expected {customer_id or group_id, material_id}".into());
+        crate::error::ApiError(e).into_response()
     };
-    let (customer, material) = (CustomerId(body.customer_id), MaterialId(body.material_id));
-    match state.app.sidebar_material_message(&s.actor, customer, material).await {
+    let Ok(Json(body)) = body else { return malformed() };
+    let Some(audience) = body_audience(body.customer_id, body.group_id) else { return malformed() };
+    let material = MaterialId(body.material_id);
+    match state.app.sidebar_material_message(&s.actor, &s.identity, audience, material).await {
         Ok(message) => (StatusCode::OK, Json(message)).into_response(),
         Err(e) => crate::error::ApiError(e).into_response(),
     }

@@ -186,3 +186,28 @@ async fn the_api_gives_a_journey_with_metrics_runs_test_mode_and_creates_from_te
     let (s, _) = t.api("POST", "/api/v1/journey-templates/live_stream", &staff_token, Some(json!({}))).await;
     assert_eq!(s, 403);
 }
+
+#[tokio::test]
+async fn the_editor_explains_cap_policies_and_keys_and_the_canvas_marks_a_deferring_send_and_a_keyed_trigger() {
+    let t = spawn_app().await;
+    let f = t.tenant("花漾美妆").await;
+    let console = t.console(&f.owner.username).await;
+    let (s, form) = get(&console, &t, "/console/journeys/new").await;
+    assert_eq!(s, 200);
+    assert!(form.contains("data-hint=\"send\"") && form.contains("&#34;on_cap&#34;: &#34;skip&#34;"), "{form}");
+    let token = csrf(&form);
+    let keyed = r#"{"nodes": [
+      {"id": "t", "type": "trigger", "trigger": {"on": "event", "name": "checkout", "key": "order_id"}, "next": {"next": "s"}},
+      {"id": "s", "type": "send", "channel": "sandbox", "template": "您好", "on_cap": "defer"}
+    ]}"#;
+    let (_, _, html) = post(&console, &t, "/console/journeys/preview", &[("_csrf", &token), ("graph", keyed)]).await;
+    assert!(html.contains("data-ok=\"1\""), "{html}");
+    assert!(node(&html, "t").contains("按 order_id 分别进入") && node(&html, "s").contains("超频顺延"), "{html}");
+    let mixed = keyed.replace(
+        r#"{"id": "s","#,
+        r#"{"id": "t2", "type": "trigger", "trigger": {"on": "event", "name": "cart", "key": "cart_id"}, "next": {"next": "s"}},
+      {"id": "s","#,
+    );
+    let (_, _, html) = post(&console, &t, "/console/journeys/preview", &[("_csrf", &token), ("graph", &mixed)]).await;
+    assert!(node(&html, "t2").contains("has-problem") && html.contains("事件触发的键属性不一致"), "{html}");
+}

@@ -358,3 +358,102 @@ async fn an_open_whose_effects_were_cut_short_is_finished_by_the_worker() {
     assert!(has_tag().await, "the sweep finished the open");
     assert_eq!(t.app.finish_link_opens().await.unwrap(), 0, "and only once");
 }
+
+#[tokio::test]
+async fn a_materials_open_tags_are_given_with_the_links_own_tag_once_on_the_first_open() {
+    let (t, clock) = clocked().await;
+    let f = t.tenant("品牌").await;
+    let (_, c) = t.api("POST", "/api/v1/customers", &f.token, Some(json!({"name": "陈女士"}))).await;
+    let customer = c["id"].as_str().unwrap().to_string();
+    let (_, group) = t
+        .api(
+            "POST",
+            "/api/v1/tag-groups",
+            &f.token,
+            Some(json!({"name": "兴趣", "tags": ["看过手册", "高意向", "链接标签"]})),
+        )
+        .await;
+    let tag = |i: usize| group["tags"][i]["id"].as_str().unwrap().to_string();
+    // The material names its tags on open (API); an unknown tag is refused at its field.
+    let body = json!({"kind": "text", "title": "产品手册", "body": "第一章", "open_tag_ids": [tag(0), tag(0)]});
+    let (s, m) = t.api("POST", "/api/v1/materials", &f.token, Some(body)).await;
+    assert_eq!((s, m["open_tag_ids"].clone()), (201, json!([tag(0)])), "{m}");
+    let id = m["id"].as_str().unwrap().to_string();
+    let unknown =
+        json!({"kind": "text", "title": "产品手册", "body": "第一章", "open_tag_ids": [uuid::Uuid::now_v7()]});
+    let (s, e) = t.api("PUT", &format!("/api/v1/materials/{id}"), &f.token, Some(unknown)).await;
+    assert_eq!((s, e["field"].as_str()), (400, Some("open_tag_ids")), "{e}");
+    // The console's edit form changes them in place (no new version).
+    let console = t.console(&f.owner.username).await;
+    let page = console.get(t.url(&format!("/console/materials/{id}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("id=\"open-tags\"") && page.contains(&format!("value=\"{}\" checked", tag(0))), "{page}");
+    let token = crate::helpers::csrf(&page);
+    let boundary = "b0undary";
+    let mut form = String::new();
+    for (k, v) in [
+        ("_csrf", token.as_str()),
+        ("title", "产品手册"),
+        ("body", "第一章"),
+        ("open_tags", &tag(0)),
+        ("open_tags", &tag(1)),
+    ] {
+        form.push_str(&format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"));
+    }
+    form.push_str(&format!("--{boundary}--\r\n"));
+    let res = console
+        .post(t.url(&format!("/console/materials/{id}")))
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 303);
+    let (_, m) = t.api("GET", &format!("/api/v1/materials/{id}"), &f.token, None).await;
+    assert_eq!(
+        (m["open_tag_ids"].clone(), m["current"]["version"].as_i64()),
+        (json!([tag(0), tag(1)]), Some(1)),
+        "{m}"
+    );
+
+    // The link has its own tag too: the first open gives all three, once however often it is retried.
+    let link = mint(
+        &t,
+        &f,
+        json!({"material_id": id, "staff_id": f.owner.id, "customer_id": customer, "open_tag_id": tag(2)}),
+    )
+    .await;
+    let code = link["code"].as_str().unwrap().to_string();
+    for _ in 0..2 {
+        visit(&t, &code, WECHAT).await;
+    }
+    let held = async || {
+        let (_, c) = t.api("GET", &format!("/api/v1/customers/{customer}"), &f.token, None).await;
+        let mut ids: Vec<String> =
+            c["tags"].as_array().unwrap().iter().map(|x| x["id"].as_str().unwrap().to_string()).collect();
+        ids.sort();
+        ids
+    };
+    let mut all = vec![tag(0), tag(1), tag(2)];
+    all.sort();
+    assert_eq!(held().await, all);
+    let (_, history) = t.api("GET", &format!("/api/v1/customers/{customer}/timeline"), &f.token, None).await;
+    let added = history.to_string().matches("tag_added").count();
+    // A tag taken off by hand is not given again by a later open of the same link.
+    let (s, _) = t
+        .api(
+            "POST",
+            &format!("/api/v1/customers/{customer}/tags"),
+            &f.token,
+            Some(json!({"add": [], "remove": [tag(1)]})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    clock.advance(Duration::minutes(31));
+    visit(&t, &code, WECHAT).await;
+    assert_eq!(detail(&t, &f, &link).await["opens"], 2);
+    let mut kept = vec![tag(0), tag(2)];
+    kept.sort();
+    assert_eq!(held().await, kept, "only the first open tags");
+    let (_, history) = t.api("GET", &format!("/api/v1/customers/{customer}/timeline"), &f.token, None).await;
+    assert_eq!(history.to_string().matches("tag_added").count(), added, "no tag given twice");
+}

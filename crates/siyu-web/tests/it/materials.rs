@@ -335,3 +335,172 @@ async fn the_console_library_shows_the_grid_and_a_materials_page_with_its_versio
     let page = res.text().await.unwrap();
     assert!(page.contains("data-version=\"1\""), "{page}");
 }
+
+/// A multipart body of text fields and an optional file; (content type, body).
+fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, Vec<u8>) {
+    let boundary = "siyu-form-boundary";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
+        );
+    }
+    if let Some((name, bytes)) = file {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// Reads the QR code inside `(x, y, size)` of a PNG (with a few pixels of the poster around it).
+pub fn qr_in(png: &[u8], x: u32, y: u32, size: u32) -> String {
+    let img = image::load_from_memory(png).unwrap().into_luma8();
+    let (x0, y0, side) = (x - 6, y - 6, size + 12);
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(side as usize, side as usize, |px, py| {
+        img.get_pixel(x0 + px as u32, y0 + py as u32).0[0]
+    });
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code in the slot");
+    grids[0].decode().unwrap().1
+}
+
+#[tokio::test]
+async fn a_poster_is_drawn_with_the_staff_members_qr_code_of_their_tracked_link_and_cached_per_version() {
+    let t = spawn_app().await;
+    let f = t.tenant("品牌").await;
+    let meta = json!({"kind": "poster", "title": "会员日海报", "content": {"qr": {"x": 180, "y": 380, "size": 200}}});
+    let (s, m) = upload(&t, &f.token, meta, "poster.png", &sample_png(400, 600, 50)).await;
+    assert_eq!(s, 201, "{m}");
+    let id = m["id"].as_str().unwrap();
+    let get = async |path: &str| {
+        let res = reqwest::Client::new().get(t.url(path)).bearer_auth(&f.token).send().await.unwrap();
+        let status = res.status().as_u16();
+        let kind = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_string());
+        (status, kind, res.bytes().await.unwrap().to_vec())
+    };
+    let (status, kind, png) = get(&format!("/api/v1/materials/{id}/poster")).await;
+    assert_eq!((status, kind.as_deref()), (200, Some("image/png")), "{}", String::from_utf8_lossy(&png));
+    let img = image::load_from_memory(&png).unwrap();
+    assert_eq!((img.width(), img.height()), (400, 600), "the poster keeps its size");
+    // The code is the staff member's own tracked link of the poster (no customer), minted on first use.
+    let (_, links) = t.api("GET", &format!("/api/v1/links?material_id={id}"), &f.token, None).await;
+    let links = links["items"].as_array().unwrap().clone();
+    assert_eq!(links.len(), 1, "{links:?}");
+    assert_eq!(
+        (links[0]["staff_id"].as_str(), links[0]["customer_id"].is_null()),
+        (Some(f.owner.id.to_string().as_str()), true)
+    );
+    let (_, link) = t.api("GET", &format!("/api/v1/links/{}", links[0]["id"].as_str().unwrap()), &f.token, None).await;
+    assert_eq!(qr_in(&png, 180, 380, 200), link["short_url"].as_str().unwrap());
+    // Drawn once per version and staff member: the same bytes from the blob store, no second link.
+    let (_, _, again) = get(&format!("/api/v1/materials/{id}/poster")).await;
+    assert_eq!(again, png);
+    let (_, links) = t.api("GET", &format!("/api/v1/links?material_id={id}"), &f.token, None).await;
+    assert_eq!(links["items"].as_array().unwrap().len(), 1);
+    // A new version with the slot moved draws anew.
+    let put = json!({"kind": "poster", "title": "会员日海报", "content": {"qr": {"x": 20, "y": 20, "size": 160}}});
+    let (s, m2) = t.api("PUT", &format!("/api/v1/materials/{id}"), &f.token, Some(put)).await;
+    assert_eq!((s, m2["current"]["version"].as_i64()), (200, Some(2)), "{m2}");
+    let (_, _, moved) = get(&format!("/api/v1/materials/{id}/poster")).await;
+    assert_eq!(qr_in(&moved, 20, 20, 160), link["short_url"].as_str().unwrap());
+    // A slot outside the image is refused; a material that is not a poster has no poster.
+    let outside = json!({"kind": "poster", "title": "x", "content": {"qr": {"x": 300, "y": 20, "size": 160}}});
+    let (s, e) = t.api("PUT", &format!("/api/v1/materials/{id}"), &f.token, Some(outside)).await;
+    assert_eq!((s, e["field"].as_str()), (400, Some("content.qr")), "{e}");
+    let (_, text) =
+        t.api("POST", "/api/v1/materials", &f.token, Some(json!({"kind": "text", "title": "t", "body": "b"}))).await;
+    let (status, _, _) = get(&format!("/api/v1/materials/{}/poster", text["id"].as_str().unwrap())).await;
+    assert_eq!(status, 400);
+    // The console previews it for the signed-in member.
+    let console = t.console(&f.owner.username).await;
+    let page = console.get(t.url(&format!("/console/materials/{id}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("id=\"poster-preview\"") && page.contains(&format!("/console/materials/{id}/poster")));
+    let res = console.get(t.url(&format!("/console/materials/{id}/poster"))).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.bytes().await.unwrap().to_vec(), moved);
+}
+
+#[tokio::test]
+async fn the_upload_form_shows_each_kinds_own_fields_and_refuses_a_missing_one_at_that_field() {
+    let t = spawn_app().await;
+    let f = t.tenant("品牌").await;
+    let console = t.console(&f.owner.username).await;
+    let page = console.get(t.url("/console/materials")).send().await.unwrap().text().await.unwrap();
+    let token = crate::helpers::csrf(&page);
+    // Every field is in the page with its label (without script); each says which kinds it belongs to, but
+    // the body (a text's message, every other kind's description), which belongs to all.
+    for marker in [
+        "<textarea name=\"body\"",
+        "data-kinds=\"image video file poster\"",
+        "data-kinds=\"link\"",
+        "data-kinds=\"miniprogram\"",
+        "data-kinds=\"link miniprogram\"",
+        "data-kinds=\"poster\"",
+        "name=\"qr_size\"",
+        "data-kind-form",
+    ] {
+        assert!(page.contains(marker), "{marker}");
+    }
+    let post = async |fields: &[(&str, &str)], file: Option<(&str, &[u8])>| {
+        let (ct, body) = multipart(fields, file);
+        let res = console.post(t.url("/console/materials")).header("content-type", ct).body(body).send().await.unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    };
+    // The error is shown at the field, and what was typed stays.
+    let cases: [(&[(&str, &str)], &str); 5] = [
+        (&[("kind", "link"), ("title", "春季上新")], "content.url"),
+        (&[("kind", "text"), ("title", "开场白")], "body"),
+        (&[("kind", "miniprogram"), ("title", "商品卡"), ("appid", "wx12"), ("pagepath", "pages/a")], "content.appid"),
+        (&[("kind", "miniprogram"), ("title", "商品卡"), ("appid", "wx0123456789abcdef")], "content.pagepath"),
+        (&[("kind", "image"), ("title", "主图")], "file"),
+    ];
+    for (fields, field) in cases {
+        let mut all = vec![("_csrf", token.as_str())];
+        all.extend_from_slice(fields);
+        let (status, html) = post(&all, None).await;
+        assert_eq!(status, 400, "{field}");
+        // The one invalid field is the refused one, with its message inside it.
+        let start = html.find("class=\"field invalid\"").unwrap_or_else(|| panic!("{field}: {html}"));
+        let label = &html[start..start + html[start..].find("</label>").unwrap()];
+        let input = format!("name=\"{}\"", field.trim_start_matches("content."));
+        assert!(label.contains(&input) && label.contains("class=\"field-error\""), "{field}: {label}");
+        assert!(!html.contains(&format!("data-field=\"{field}\"")), "{field}: not at the top");
+        assert!(html.contains(&format!("value=\"{}\"", fields[1].1)), "the title stays");
+        assert!(html.contains(&format!("<option value=\"{}\" selected>", fields[0].1)), "the kind stays");
+    }
+    // A poster's slot outside its image is refused at the slot.
+    let png = sample_png(100, 100, 7);
+    let fields = [
+        ("_csrf", token.as_str()),
+        ("kind", "poster"),
+        ("title", "海报"),
+        ("qr_x", "80"),
+        ("qr_y", "0"),
+        ("qr_size", "40"),
+    ];
+    let (status, html) = post(&fields, Some(("p.png", &png))).await;
+    assert_eq!(status, 400);
+    assert!(html.contains("fieldset class=\"invalid\"") && html.contains("data-code=\"invalid_input\""), "{html}");
+    // Fields of other kinds are dropped: an image keeps no text and no URL.
+    let fields = [
+        ("_csrf", token.as_str()),
+        ("kind", "image"),
+        ("title", "主图"),
+        ("body", "说明"),
+        ("url", "https://x.example.com"),
+    ];
+    let (ct, body) = multipart(&fields, Some(("a.png", &png)));
+    let res = console.post(t.url("/console/materials")).header("content-type", ct).body(body).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 303);
+    let id = res.headers()["location"].to_str().unwrap().rsplit('/').next().unwrap().to_string();
+    let (_, m) = t.api("GET", &format!("/api/v1/materials/{id}"), &f.token, None).await;
+    assert_eq!((m["current"]["body"].as_str(), m["current"]["content"].clone()), (Some("说明"), json!({})), "{m}");
+}

@@ -1,11 +1,15 @@
 //! The staff sidebar: WeCom's OAuth2 sign-in against the fake (state checked, unknown staff refused), the
 //! JS-SDK config signed with cached tickets, the development identity's gate, the customer panel with its
 //! audited changes inside the member's data scope, scripts sent and counted once per send id, tasks, and
-//! another tenant's ids answering 404.
+//! another tenant's ids answering 404; a customer group's chat with its panel and sends addressed to the
+//! group; image materials sent by a WeCom media_id cached until shortly before it expires.
+
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 use siyu_app::Settings;
-use siyu_app::clock::SystemClock;
+use siyu_app::clock::{Clock, ManualClock, SystemClock};
+use siyu_app::materials::thumbnail::sample_png;
 use siyu_domain::id::CustomerId;
 use siyu_store::audit::AuditQuery;
 use siyu_wecom::fake::{CustomerSetup, FakeConfig, FakeHandle, TicketKind};
@@ -27,8 +31,12 @@ struct World {
 }
 
 async fn world_with(settings: Settings) -> World {
-    let fake = start_fake(FakeConfig { start_time: chrono::Utc::now().timestamp(), ..FakeConfig::default() }).await;
-    let t = spawn_with(std::sync::Arc::new(fresh_db().await), std::sync::Arc::new(SystemClock), settings).await;
+    world_on(settings, Arc::new(SystemClock)).await
+}
+
+async fn world_on(settings: Settings, clock: Arc<dyn Clock>) -> World {
+    let fake = start_fake(FakeConfig { start_time: clock.now().timestamp(), ..FakeConfig::default() }).await;
+    let t = spawn_with(Arc::new(fresh_db().await), clock, settings).await;
     let (f, corp) = connect(&t, &fake).await;
     let mine_ext = fake.add_customer(CORP, CustomerSetup::named("王女士")).unwrap();
     fake.customer_adds_staff(CORP, &mine_ext, "zhangsan", None).await.unwrap();
@@ -155,7 +163,7 @@ async fn jsconfig_signs_both_configs_with_tickets_fetched_once() {
     let (ts, nonce) =
         (c["agent_config"]["timestamp"].as_i64().unwrap(), c["agent_config"]["nonce_str"].as_str().unwrap());
     assert_eq!(c["agent_config"]["signature"], siyu_wecom::jssdk::signature(app_ticket, nonce, ts, url));
-    assert_eq!(c["jsApiList"], json!(["getCurExternalContact", "getContext", "sendChatMessage"]));
+    assert_eq!(c["jsApiList"], json!(["getCurExternalContact", "getCurExternalChat", "getContext", "sendChatMessage"]));
 
     let (status, _) = get(&b, &w, &path).await;
     assert_eq!(status, 200);
@@ -463,4 +471,260 @@ async fn the_console_shows_each_corps_sidebar_url_and_the_development_identity_l
     assert!(page.contains(&format!("/sidebar?corp={}", w.corp)), "{page}");
     assert!(page.contains(&format!("/sidebar?dev=1&amp;corp={}", w.corp)));
     assert!(page.contains("聊天工具栏") && page.contains("可信域名"));
+}
+
+/// 会员福利群, owned by zhangsan, with lisi, 王女士 (zhangsan's customer) and 赵先生 (lisi's); its chat_id and
+/// siyu's group id.
+async fn member_group(w: &World) -> (String, String) {
+    let created = w.fake.create_group(CORP, "zhangsan", "会员福利群", &["lisi", &w.mine_ext, &w.theirs_ext]).await;
+    settle(&w.t).await;
+    let chat_id = created.unwrap().chat_id;
+    let group = w.t.app.store.wecom().group_by_chat(w.f.tenant.id, corp_id(w), &chat_id).await.unwrap();
+    (chat_id, group.expect("the create callback synced the group").0.0.to_string())
+}
+
+async fn json_post(b: &reqwest::Client, w: &World, path: &str, csrf: &str, body: Value) -> (u16, Value) {
+    let res = b.post(w.t.url(path)).header("x-sidebar-csrf", csrf).json(&body).send().await.unwrap();
+    (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_group_chat_shows_the_group_with_its_known_customers_and_tags_instead_of_a_customer() {
+    let w = world().await;
+    let (chat_id, group) = member_group(&w).await;
+    let (_, tag) = w.t.api("POST", "/api/v1/group-tags", &w.f.token, Some(json!({"name": "高价值"}))).await;
+    let patch = json!({"tag_ids": [tag["id"]]});
+    let (status, body) = w.t.api("PATCH", &format!("/api/v1/groups/{group}"), &w.f.token, Some(patch)).await;
+    assert_eq!(status, 200, "{body}");
+
+    let wecom_reads = w.fake.calls("externalcontact/groupchat/get");
+    let (b, _) = sign_in(&w, "zhangsan").await;
+    let (status, panel) = get(&b, &w, &format!("/sidebar/group?chat_id={chat_id}")).await;
+    assert_eq!(status, 200, "{panel}");
+    assert!(panel.contains(&format!("data-group=\"{group}\"")), "{panel}");
+    assert!(panel.contains("会员福利群") && panel.contains("id=\"group-owner\">张三<"), "{panel}");
+    assert!(panel.contains("id=\"group-members\">4<") && panel.contains("id=\"group-known\">2<"), "{panel}");
+    assert!(panel.contains("高价值"), "the group's tags");
+    // 王女士 links to her profile; 赵先生 is lisi's customer, named but not opened.
+    assert!(panel.contains(&format!("data-customer=\"{}\">王女士<", w.mine.0)), "{panel}");
+    assert!(panel.contains("赵先生") && !panel.contains(&format!("data-customer=\"{}\"", w.theirs.0)));
+    let (status, profile) = get(&b, &w, &format!("/sidebar/panel?customer={}", w.mine.0)).await;
+    assert_eq!(status, 200);
+    assert!(profile.contains("王女士"));
+    let (status, same) = get(&b, &w, &format!("/sidebar/group?group={group}")).await;
+    assert_eq!(status, 200);
+    assert!(same.contains("会员福利群"));
+
+    // An unknown chat: a notice in place of the panel, not a page.
+    let (status, missing) = get(&b, &w, "/sidebar/group?chat_id=wrnobody").await;
+    assert_eq!(status, 404);
+    assert!(missing.contains("id=\"group-missing\"") && missing.contains("找不到这个群"), "{missing}");
+    assert!(!missing.contains("<html"), "a fragment for the panel");
+    assert_eq!(w.fake.calls("externalcontact/groupchat/get"), wecom_reads, "the panel never asks WeCom");
+
+    // A group of lisi's without zhangsan: lisi sees it, zhangsan (self scope) does not.
+    let other = w.fake.create_group(CORP, "lisi", "李四的群", &[&w.theirs_ext]).await.unwrap().chat_id;
+    settle(&w.t).await;
+    assert_eq!(get(&b, &w, &format!("/sidebar/group?chat_id={other}")).await.0, 404);
+    let (b2, _) = sign_in(&w, "lisi").await;
+    let (status, panel) = get(&b2, &w, &format!("/sidebar/group?chat_id={other}")).await;
+    assert_eq!(status, 200);
+    assert!(panel.contains("李四的群") && panel.contains(&format!("data-customer=\"{}\">赵先生<", w.theirs.0)));
+    // lisi is a member of zhangsan's group: it opens for him too.
+    assert_eq!(get(&b2, &w, &format!("/sidebar/group?chat_id={chat_id}")).await.0, 200);
+}
+
+#[tokio::test]
+async fn the_development_identity_picks_a_group_chat_by_its_chat_id() {
+    let mut settings = test_settings();
+    settings.sidebar.dev_identity = true;
+    let w = world_with(settings).await;
+    let (chat_id, _) = member_group(&w).await;
+    let b = browser();
+    let form = [("corp", w.corp.as_str()), ("userid", "zhangsan")];
+    let res = b.post(w.t.url("/sidebar/dev")).form(&form).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 303);
+    let (status, page) = get(&b, &w, &format!("/sidebar?chat_id={chat_id}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("id=\"dev-group\"") && page.contains(&format!("<option value=\"{chat_id}\" selected>")));
+    assert!(page.contains(&format!("data-dev-chat=\"{chat_id}\"")), "the page opens the group");
+}
+
+#[tokio::test]
+async fn scripts_and_materials_sent_to_a_group_address_the_group_and_count_once_per_send_id() {
+    let w = world().await;
+    let (_, group) = member_group(&w).await;
+    let (_, sg) =
+        w.t.api("POST", "/api/v1/script-groups", &w.f.token, Some(json!({"name": "群聊", "scope": "team"}))).await;
+    let body = json!({"title": "群问候", "body": "{客户昵称}好，我是{员工姓名}"});
+    let path = format!("/api/v1/script-groups/{}/scripts", sg["id"].as_str().unwrap());
+    let (_, script) = w.t.api("POST", &path, &w.f.token, Some(body)).await;
+    let script = script["id"].as_str().unwrap().to_owned();
+    let link = json!({"kind": "link", "title": "周末活动", "body": "到店有礼", "content": {"url": "https://shop.example.com/w"}});
+    let (_, material) = w.t.api("POST", "/api/v1/materials", &w.f.token, Some(link)).await;
+    let material = material["id"].as_str().unwrap().to_owned();
+    let (b, csrf) = sign_in(&w, "zhangsan").await;
+
+    let (status, list) = get(&b, &w, &format!("/sidebar/scripts?group={group}&q=群问候")).await;
+    assert_eq!(status, 200, "{list}");
+    assert!(list.contains("大家好，我是张三"), "{list}");
+    assert!(list.contains(&format!("data-audience-kind=\"group\" data-audience=\"{group}\"")), "{list}");
+    let send = json!({"send_id": "group-send-000001", "group_id": group, "script_id": script});
+    assert_eq!(record(&b, &w, &csrf, send.clone()).await, (200, json!({"recorded": true})));
+    assert_eq!(record(&b, &w, &csrf, send).await, (200, json!({"recorded": false})), "a repeated report");
+    let (_, s) = w.t.api("GET", &format!("/api/v1/scripts/{script}"), &w.f.token, None).await;
+    assert_eq!(s["uses"], 1);
+
+    let (status, tab) = get(&b, &w, &format!("/sidebar/materials?group={group}")).await;
+    assert_eq!(status, 200);
+    assert!(tab.contains("周末活动"));
+    let ask = json!({"group_id": group, "material_id": material});
+    let (status, news) = json_post(&b, &w, "/sidebar/materials/message", &csrf, ask.clone()).await;
+    assert_eq!(status, 200, "{news}");
+    assert_eq!(news["msgtype"], "news");
+    let group_link = news["news"]["link"].as_str().unwrap().to_owned();
+    assert_eq!(
+        json_post(&b, &w, "/sidebar/materials/message", &csrf, ask).await.1["news"]["link"],
+        group_link.as_str()
+    );
+    // The group's link names no customer; a customer's own link is another.
+    let (_, links) = w.t.api("GET", &format!("/api/v1/links?material_id={material}"), &w.f.token, None).await;
+    assert_eq!(links["items"].as_array().unwrap().len(), 1, "{links}");
+    assert!(links["items"][0]["customer_id"].is_null(), "{links}");
+    let mine = json!({"customer_id": w.mine.0, "material_id": material});
+    let (_, news) = json_post(&b, &w, "/sidebar/materials/message", &csrf, mine).await;
+    assert_ne!(news["news"]["link"], group_link.as_str());
+    let sent = json!({"send_id": "group-send-000002", "group_id": group, "material_id": material});
+    assert_eq!(record(&b, &w, &csrf, sent.clone()).await.1["recorded"], true);
+    assert_eq!(record(&b, &w, &csrf, sent).await.1["recorded"], false);
+    let (_, stats) = w.t.api("GET", &format!("/api/v1/materials/{material}/stats"), &w.f.token, None).await;
+    assert_eq!(stats["total"]["sent"], 1, "{stats}");
+    let zhangsan = w.t.app.store.wecom().staff_by_userid(w.f.tenant.id, corp_id(&w), "zhangsan").await.unwrap();
+    let gid = siyu_domain::id::GroupId(uuid::Uuid::parse_str(&group).unwrap());
+    let n = w.t.app.store.sidebar().sends_to_group(w.f.tenant.id, zhangsan.unwrap().user_id, gid).await.unwrap();
+    assert_eq!(n, 2, "one script and one material send kept for the group");
+
+    // A group out of reach, a send naming both a customer and a group.
+    let other = w.fake.create_group(CORP, "lisi", "李四的群", &[&w.theirs_ext]).await.unwrap().chat_id;
+    settle(&w.t).await;
+    let found = w.t.app.store.wecom().group_by_chat(w.f.tenant.id, corp_id(&w), &other).await.unwrap();
+    let theirs = found.unwrap().0.0.to_string();
+    assert_eq!(get(&b, &w, &format!("/sidebar/scripts?group={theirs}")).await.0, 404);
+    assert_eq!(get(&b, &w, &format!("/sidebar/materials?group={theirs}")).await.0, 404);
+    let ask = json!({"group_id": theirs, "material_id": material});
+    assert_eq!(json_post(&b, &w, "/sidebar/materials/message", &csrf, ask).await.0, 404);
+    let send = json!({"send_id": "group-send-000003", "group_id": theirs, "script_id": script});
+    assert_eq!(record(&b, &w, &csrf, send).await.0, 404);
+    let both = json!({"send_id": "group-send-000004", "group_id": group, "customer_id": w.mine.0, "script_id": script});
+    assert_eq!(record(&b, &w, &csrf, both).await.0, 400);
+}
+
+#[tokio::test]
+async fn an_image_material_goes_out_by_a_media_id_reused_until_an_hour_before_wecom_forgets_it() {
+    let clock = ManualClock::new(chrono::Utc::now());
+    let w = world_on(test_settings(), Arc::new(clock.clone())).await;
+    let (_, group) = member_group(&w).await;
+    let png = sample_png(64, 48, 7);
+    let meta = json!({"kind": "image", "title": "新品主图"});
+    let (status, image) = crate::materials::upload(&w.t, &w.f.token, meta, "passwd.exe", &png).await;
+    assert_eq!(status, 201, "{image}");
+    let image = image["id"].as_str().unwrap().to_owned();
+    let (b, csrf) = sign_in(&w, "zhangsan").await;
+    let (_, tab) = get(&b, &w, &format!("/sidebar/materials?customer={}", w.mine.0)).await;
+    assert!(tab.contains("以图片发送"), "{tab}");
+
+    let ask = json!({"customer_id": w.mine.0, "material_id": image});
+    let (status, message) = json_post(&b, &w, "/sidebar/materials/message", &csrf, ask.clone()).await;
+    assert_eq!(status, 200, "{message}");
+    assert_eq!(message["msgtype"], "image", "{message}");
+    let first = message["image"]["mediaid"].as_str().unwrap().to_owned();
+    let media = w.fake.media(CORP, &first).unwrap().expect("uploaded to WeCom");
+    assert_eq!((media.kind.as_str(), media.bytes.as_slice()), ("image", png.as_slice()));
+    assert_eq!(media.file_name, "image.png", "a name WeCom takes for a PNG");
+    // Reused for the next send, to the customer or to a group.
+    let to_group = json!({"group_id": group, "material_id": image});
+    assert_eq!(
+        json_post(&b, &w, "/sidebar/materials/message", &csrf, to_group).await.1["image"]["mediaid"],
+        first.as_str()
+    );
+    assert_eq!(
+        json_post(&b, &w, "/sidebar/materials/message", &csrf, ask.clone()).await.1["image"]["mediaid"],
+        first.as_str()
+    );
+    assert_eq!(w.fake.calls("media/upload"), 1);
+    let send = json!({"send_id": "image-send-000001", "customer_id": w.mine.0, "material_id": image});
+    assert_eq!(record(&b, &w, &csrf, send).await.1["recorded"], true);
+    let (_, stats) = w.t.api("GET", &format!("/api/v1/materials/{image}/stats"), &w.f.token, None).await;
+    assert_eq!(stats["total"]["sent"], 1, "the send is in the usage ledger");
+
+    // Three days less an hour and a minute later it is still used ...
+    let almost = chrono::Duration::hours(71) - chrono::Duration::minutes(1);
+    clock.advance(almost);
+    w.fake.clock().advance(almost.num_seconds());
+    let (b, csrf) = sign_in(&w, "zhangsan").await;
+    assert_eq!(
+        json_post(&b, &w, "/sidebar/materials/message", &csrf, ask.clone()).await.1["image"]["mediaid"],
+        first.as_str()
+    );
+    assert_eq!(w.fake.calls("media/upload"), 1);
+    // ... and in its last hour the image is uploaded again.
+    clock.advance(chrono::Duration::minutes(2));
+    w.fake.clock().advance(120);
+    let (_, message) = json_post(&b, &w, "/sidebar/materials/message", &csrf, ask.clone()).await;
+    let second = message["image"]["mediaid"].as_str().unwrap().to_owned();
+    assert_ne!(second, first);
+    assert_eq!(w.fake.calls("media/upload"), 2);
+    assert!(w.fake.media(CORP, &second).unwrap().is_some());
+    w.fake.clock().advance(3600);
+    assert!(w.fake.media(CORP, &first).unwrap().is_none(), "WeCom forgot the first one after three days");
+    assert_eq!(
+        json_post(&b, &w, "/sidebar/materials/message", &csrf, ask).await.1["image"]["mediaid"],
+        second.as_str()
+    );
+
+    // WeCom refusing an upload: the image still goes out, as the news card with its tracked link.
+    let meta = json!({"kind": "image", "title": "活动海报"});
+    let (_, other) = crate::materials::upload(&w.t, &w.f.token, meta, "poster.png", &sample_png(32, 32, 2)).await;
+    w.fake.inject("media/upload", 40004, 1);
+    let ask = json!({"customer_id": w.mine.0, "material_id": other["id"]});
+    let (status, message) = json_post(&b, &w, "/sidebar/materials/message", &csrf, ask).await;
+    assert_eq!(status, 200, "{message}");
+    assert_eq!(message["msgtype"], "news", "{message}");
+    assert!(message["news"]["link"].as_str().unwrap().contains("/l/"));
+}
+
+#[tokio::test]
+async fn a_poster_goes_out_as_an_image_drawn_with_the_sending_members_qr_code_and_uploaded_once_per_member() {
+    let w = world().await;
+    let meta = json!({"kind": "poster", "title": "会员日海报", "content": {"qr": {"x": 180, "y": 380, "size": 200}}});
+    let (status, poster) =
+        crate::materials::upload(&w.t, &w.f.token, meta, "poster.png", &sample_png(400, 600, 9)).await;
+    assert_eq!(status, 201, "{poster}");
+    let poster = poster["id"].as_str().unwrap().to_owned();
+    let (b, csrf) = sign_in(&w, "zhangsan").await;
+    let (_, tab) = get(&b, &w, &format!("/sidebar/materials?customer={}", w.mine.0)).await;
+    assert!(tab.contains("以图片发送"), "{tab}");
+
+    let ask = json!({"customer_id": w.mine.0, "material_id": poster});
+    let (status, message) = json_post(&b, &w, "/sidebar/materials/message", &csrf, ask.clone()).await;
+    assert_eq!((status, message["msgtype"].as_str()), (200, Some("image")), "{message}");
+    let mediaid = message["image"]["mediaid"].as_str().unwrap().to_owned();
+    let media = w.fake.media(CORP, &mediaid).unwrap().expect("uploaded to WeCom");
+    assert_eq!(media.file_name, "poster.png");
+    // What went up is the poster drawn for zhangsan: his own tracked link of it in the QR slot.
+    let zhangsan = w.t.app.store.wecom().staff_by_userid(w.f.tenant.id, corp_id(&w), "zhangsan").await.unwrap();
+    let zhangsan = zhangsan.unwrap().user_id.0.to_string();
+    let (_, links) = w.t.api("GET", &format!("/api/v1/links?material_id={poster}"), &w.f.token, None).await;
+    let links = links["items"].as_array().unwrap().clone();
+    assert_eq!(links.len(), 1, "{links:?}");
+    assert_eq!((links[0]["staff_id"].as_str(), links[0]["customer_id"].is_null()), (Some(zhangsan.as_str()), true));
+    let (_, link) =
+        w.t.api("GET", &format!("/api/v1/links/{}", links[0]["id"].as_str().unwrap()), &w.f.token, None).await;
+    assert_eq!(crate::materials::qr_in(&media.bytes, 180, 380, 200), link["short_url"].as_str().unwrap());
+    // The next send reuses the upload.
+    assert_eq!(
+        json_post(&b, &w, "/sidebar/materials/message", &csrf, ask).await.1["image"]["mediaid"],
+        mediaid.as_str()
+    );
+    assert_eq!(w.fake.calls("media/upload"), 1);
 }

@@ -47,6 +47,8 @@ pub(crate) struct Ctx<'a> {
     pub body: &'a Value,
     /// Index of the secret the access token was issued for.
     pub app: usize,
+    /// The file of a `multipart/form-data` request (`media/upload`).
+    pub upload: Option<&'a super::media::MediaPart>,
 }
 
 impl Ctx<'_> {

@@ -8,16 +8,16 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{ConnectInfo, Query, State as AxumState};
-use axum::http::Uri;
+use axum::extract::{ConnectInfo, FromRequest, Multipart, Query, Request, State as AxumState};
+use axum::http::header::CONTENT_TYPE;
 use serde_json::{Map, Value, json};
 
+use super::media::MediaPart;
 use super::request::{ApiError, ApiResult, Ctx};
 use super::state::{Corp, Env, State};
 use super::{
-    Inner, LoggedRequest, contacts, group_welcome, groups, join_ways, limits, mass, messages, moments, oauth, staff,
-    tags, tokens, transfers, ways, welcome,
+    Inner, LoggedRequest, contacts, group_welcome, groups, join_ways, limits, mass, media, messages, moments, oauth,
+    staff, tags, tokens, transfers, ways, welcome,
 };
 
 /// An API handler: one corp's data and the request.
@@ -33,6 +33,7 @@ fn route(path: &str) -> Option<Handler> {
         "user/list" => staff::user_list,
         "user/list_id" => staff::user_list_id,
         "message/send" => messages::send,
+        "media/upload" => media::upload,
         "externalcontact/get_follow_user_list" => staff::follow_user_list,
         "externalcontact/get_user_behavior_data" => staff::behavior_data,
         "externalcontact/list" => contacts::list,
@@ -92,25 +93,56 @@ pub(crate) fn normalize(path: &str) -> &str {
     path.strip_prefix("cgi-bin/").unwrap_or(path).trim_end_matches('/')
 }
 
-/// The axum handler of `/cgi-bin/{*path}`, any method.
+/// The `media` part of a `multipart/form-data` request (other parts are read and dropped): `None` when
+/// there is none.
+async fn read_multipart(request: Request) -> Result<Option<MediaPart>, ApiError> {
+    let garbled = |e: axum::extract::multipart::MultipartError| ApiError::with(47001, e.body_text());
+    let mut form = Multipart::from_request(request, &()).await.map_err(|e| ApiError::with(47001, e.body_text()))?;
+    let mut found = None;
+    while let Some(field) = form.next_field().await.map_err(garbled)? {
+        let is_media = field.name() == Some("media");
+        let file_name = field.file_name().map(str::to_owned);
+        let content_type = field.content_type().map(str::to_owned);
+        let bytes = field.bytes().await.map_err(garbled)?;
+        if is_media && found.is_none() {
+            found = Some(MediaPart { file_name, content_type, bytes: bytes.to_vec() });
+        }
+    }
+    Ok(found)
+}
+
+/// The axum handler of `/cgi-bin/{*path}`, any method: a JSON body, or a `multipart/form-data` one
+/// (`media/upload`).
 pub(crate) async fn dispatch(
     AxumState(inner): AxumState<Arc<Inner>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    uri: Uri,
-    query: Result<Query<BTreeMap<String, String>>, QueryRejection>,
-    body: Bytes,
+    request: Request,
 ) -> Json<Value> {
+    let uri = request.uri().clone();
     let path = normalize(uri.path()).to_owned();
-    let query = query.map(|Query(q)| q).unwrap_or_default();
-    let now = inner.clock.now();
-    let parsed: Result<Value, ApiError> = if body.iter().all(u8::is_ascii_whitespace) {
-        Ok(Value::Object(Map::new()))
+    let query = Query::<BTreeMap<String, String>>::try_from_uri(&uri).map(|Query(q)| q).unwrap_or_default();
+    let multipart = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    let (parsed, upload): (Result<Value, ApiError>, Option<MediaPart>) = if multipart {
+        match read_multipart(request).await {
+            Ok(part) => (Ok(part.as_ref().map(MediaPart::summary).unwrap_or_else(|| json!({}))), part),
+            Err(e) => (Err(e), None),
+        }
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::with(47001, e.to_string()))
+        let parsed = match Bytes::from_request(request, &()).await {
+            Err(e) => Err(ApiError::with(47001, e.body_text())),
+            Ok(body) if body.iter().all(u8::is_ascii_whitespace) => Ok(Value::Object(Map::new())),
+            Ok(body) => serde_json::from_slice(&body).map_err(|e| ApiError::with(47001, e.to_string())),
+        };
+        (parsed, None)
     };
+    let now = inner.clock.now();
     let mut state = inner.lock();
     let (corp_id, outcome) = match &parsed {
-        Ok(body) => handle(&mut state, &inner, now, &path, &query, body),
+        Ok(body) => handle(&mut state, &inner, now, &path, &query, body, upload.as_ref()),
         Err(e) => (None, Err(e.clone())),
     };
     let (errcode, reply) = match outcome {
@@ -139,6 +171,7 @@ fn handle(
     path: &str,
     query: &BTreeMap<String, String>,
     body: &Value,
+    upload: Option<&MediaPart>,
 ) -> (Option<String>, ApiResult) {
     if let Some(injected) = limits::take_injection(state, path) {
         return (None, Err(injected));
@@ -163,7 +196,7 @@ fn handle(
     };
     let env = Env { now, config };
     corp.settle(env);
-    let ctx = Ctx { env, query, body, app };
+    let ctx = Ctx { env, query, body, app, upload };
     let outcome = handler(corp, &ctx);
     (Some(corp_id), outcome)
 }

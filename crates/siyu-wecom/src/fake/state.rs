@@ -145,6 +145,8 @@ pub(crate) struct Corp {
     pub tickets: Vec<IssuedTicket>,
     /// Unspent web OAuth2 codes (`auth/getuserinfo`).
     pub oauth_codes: HashMap<String, super::oauth::OauthCode>,
+    /// Temporary media (`media/upload`) by media_id.
+    pub media: HashMap<String, super::media::StoredMedia>,
     pub app_messages: Vec<AppMessage>,
     /// Events produced by the passing of time (transfer takeovers), delivered by `deliver_pending`.
     pub outbox: Vec<String>,
@@ -185,6 +187,7 @@ impl Corp {
             group_transfers: HashMap::new(),
             tickets: Vec::new(),
             oauth_codes: HashMap::new(),
+            media: HashMap::new(),
             app_messages: Vec::new(),
             outbox: Vec::new(),
             archive: Default::default(),

@@ -4,6 +4,7 @@
 mod callbacks;
 mod campaigns;
 mod customers;
+mod media;
 mod sidebar;
 mod transfers;
 mod ways;

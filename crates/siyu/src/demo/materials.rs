@@ -23,6 +23,7 @@ fn input(kind: MaterialKind, title: &str, body: &str, tags: &[&str], content: se
         tags: tags.iter().map(|t| (*t).to_string()).collect(),
         visibility: Default::default(),
         content: serde_json::from_value(content).unwrap_or_default(),
+        open_tag_ids: Vec::new(),
     }
 }
 

@@ -102,8 +102,46 @@ fn a_wait_is_answered_by_its_event_with_its_filters() {
         {"id": "w", "type": "wait", "wait": {"until": "event", "name": "Coupon Redeemed", "timeout_minutes": 60,
             "filters": [{"key": "store", "op": "eq", "value": "徐汇店"}]}},
     ]}));
-    assert!(wakes(&g, "w", &event("Coupon Redeemed", json!({"store": "徐汇店"}))));
-    assert!(!wakes(&g, "w", &event("Coupon Redeemed", json!({"store": "静安店"}))));
-    assert!(!wakes(&g, "t", &event("Coupon Redeemed", json!({"store": "徐汇店"}))));
+    assert!(wakes(&g, "w", &event("Coupon Redeemed", json!({"store": "徐汇店"})), None));
+    assert!(!wakes(&g, "w", &event("Coupon Redeemed", json!({"store": "静安店"})), None));
+    assert!(!wakes(&g, "t", &event("Coupon Redeemed", json!({"store": "徐汇店"})), None));
     assert_eq!(listened_events(&g), vec!["Coupon Redeemed".to_string()]);
+}
+
+#[test]
+fn a_keyed_trigger_starts_a_run_per_key_value_and_its_wait_answers_only_its_own_key() {
+    let g = graph(json!({"nodes": [
+        {"id": "t", "type": "trigger", "trigger": {"on": "event", "name": "checkout_started", "key": "order_id"},
+         "next": {"next": "w"}},
+        {"id": "w", "type": "wait", "wait": {"until": "event", "name": "order.paid", "timeout_minutes": 60}}
+    ]}));
+    let id = JourneyId::new();
+    assert_eq!(g.entry_key(), Some("order_id"));
+    let a = react(id, &g, &event("checkout_started", json!({"order_id": "A-1"})), now(), now());
+    assert_eq!((a.enrol.as_deref(), a.key.as_deref(), a.refused), (Some("t"), Some("A-1"), None));
+    let n = react(id, &g, &event("checkout_started", json!({"order_id": 42})), now(), now());
+    assert_eq!(n.key.as_deref(), Some("42"), "a number keys too");
+    for props in [json!({}), json!({"order_id": ""}), json!({"order_id": null}), json!({"order_id": {"a": 1}})] {
+        let r = react(id, &g, &event("checkout_started", props.clone()), now(), now());
+        assert_eq!((r.enrol, r.refused), (None, Some("missing_key")), "{props}");
+    }
+    let paid = |order: &str| event("order.paid", json!({"order_id": order}));
+    assert!(wakes(&g, "w", &paid("A-1"), Some("A-1")));
+    assert!(!wakes(&g, "w", &paid("B-2"), Some("A-1")), "another order's payment");
+    assert!(!wakes(&g, "w", &event("order.paid", json!({})), Some("A-1")));
+    assert!(wakes(&g, "w", &paid("B-2"), None), "a run entered without a key waits as before");
+}
+
+#[test]
+fn an_exit_event_of_a_keyed_journey_ends_only_the_run_of_its_key_value() {
+    let g = graph(json!({"nodes": [
+        {"id": "t", "type": "trigger", "trigger": {"on": "event", "name": "checkout", "key": "cart_id"}}
+    ], "exit_on": [{"on": "event", "name": "order_paid"}, {"on": "opt_out"}]}));
+    let id = JourneyId::new();
+    let paid = react(id, &g, &event("order_paid", json!({"cart_id": "C-1"})), now(), now());
+    assert_eq!((paid.exit.as_deref(), paid.exit_key.as_deref()), (Some("exit_on:order_paid"), Some("C-1")));
+    let unkeyed = react(id, &g, &event("order_paid", json!({})), now(), now());
+    assert_eq!((unkeyed.exit.is_some(), unkeyed.exit_key), (true, None), "no key: every run ends");
+    let out = react(id, &g, &Happening::OptedOut, now(), now());
+    assert_eq!((out.exit.is_some(), out.exit_key), (true, None));
 }

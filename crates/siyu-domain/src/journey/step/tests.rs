@@ -7,6 +7,8 @@ use super::*;
 struct View {
     branch: bool,
     may_send: bool,
+    /// `may_send` refuses for the cap (not an opt-out).
+    capped: bool,
     stage_entered_at: Option<DateTime<Utc>>,
 }
 
@@ -23,9 +25,12 @@ impl CustomerView for View {
     fn may_send(&self, _: &str) -> bool {
         self.may_send
     }
+    fn capped(&self, _: &str) -> bool {
+        self.capped
+    }
 }
 
-const VIEW: View = View { branch: true, may_send: true, stage_entered_at: None };
+const VIEW: View = View { branch: true, may_send: true, capped: false, stage_entered_at: None };
 
 fn utc(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -49,6 +54,7 @@ fn enter(at: DateTime<Utc>) -> Instance {
         defer_count: 0,
         exit_reason: None,
         held_out: false,
+        entry_key: None,
     }
 }
 
@@ -150,6 +156,48 @@ fn branches_holdouts_caps_and_opt_outs_decide_what_goes_out() {
     let capped = View { may_send: false, ..VIEW };
     let (_, fx) = step(&g, enter(t0), &capped, t0, Wake::Clock);
     assert!(matches!(&fx[0].action, Action::Skipped { reason, .. } if reason == "cap_or_opt_out"));
+}
+
+#[test]
+fn a_capped_send_that_defers_waits_for_the_next_local_morning_and_one_that_skips_is_skipped() {
+    let nodes = |on_cap: &str| {
+        graph(json!([
+            {"id": "t", "type": "trigger", "trigger": {"on": "manual"}, "next": {"next": "s"}},
+            {"id": "s", "type": "send", "channel": "sandbox", "template": "你好", "on_cap": on_cap, "next": {"next": "x"}},
+            {"id": "x", "type": "exit"}
+        ]))
+    };
+    // 12:00 local on Dec 7, the day's allowance used up.
+    let t0 = utc("2026-12-07T04:00:00Z");
+    let capped = View { may_send: false, capped: true, ..VIEW };
+    let (held, fx) = step(&nodes("defer"), enter(t0), &capped, t0, Wake::Clock);
+    assert!(fx.is_empty(), "nothing recorded yet: {fx:?}");
+    assert_eq!((held.node.as_str(), &held.status, held.defer_count), ("s", &Status::WaitingTime, 1));
+    // Midnight is in quiet hours: 08:00 local on Dec 8 (00:00 UTC) plus a 0–15 minute jitter.
+    let slot = held.next_run_at.unwrap();
+    assert!(slot >= utc("2026-12-08T00:00:00Z") && slot <= utc("2026-12-08T00:15:00Z"), "{slot}");
+    // Then, with a fresh allowance, it sends once and moves on.
+    let (done, fx) = step(&nodes("defer"), held.clone(), &VIEW, slot, Wake::Clock);
+    assert_eq!((sent(&fx), done.status), (vec!["s"], Status::Done));
+    // Still capped every morning: skipped after the third deferral, with the reason.
+    let mut i = held;
+    for _ in 0..MAX_DEFERRALS {
+        let now = i.next_run_at.unwrap();
+        let (next, fx) = step(&nodes("defer"), i, &capped, now, Wake::Clock);
+        i = next;
+        if !fx.is_empty() {
+            assert!(matches!(&fx[0].action, Action::Skipped { reason, .. } if reason == "frequency_cap"));
+            assert_eq!(i.status, Status::Done);
+            break;
+        }
+    }
+    assert_eq!(i.status, Status::Done);
+    // The default (and `skip`) skips at once, as does `defer` for an opt-out.
+    for (g, view) in [(nodes("skip"), &capped), (nodes("defer"), &View { may_send: false, ..VIEW })] {
+        let (done, fx) = step(&g, enter(t0), view, t0, Wake::Clock);
+        assert!(matches!(&fx[0].action, Action::Skipped { reason, .. } if reason == "cap_or_opt_out"));
+        assert_eq!(done.status, Status::Done);
+    }
 }
 
 #[test]

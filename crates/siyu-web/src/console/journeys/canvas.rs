@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use siyu_app::journeys::metrics::{JourneyMetrics, NodeMetrics};
-use siyu_domain::journey::{JourneyGraph, Node, NodeKind, Trigger, Wait};
+use siyu_domain::journey::{JourneyGraph, Node, NodeKind, OnCap, Trigger, Wait};
 
 use crate::console::customers::view::label;
 use crate::console::segments::truncate;
@@ -159,6 +159,18 @@ pub fn summary(tr: Tr, n: &Node) -> String {
     truncate(&s, 16)
 }
 
+/// What the title adds to a node's kind and id: a trigger's key property, a send's cap policy when it
+/// defers.
+fn badge(tr: Tr, n: &Node) -> String {
+    match &n.kind {
+        NodeKind::Trigger { trigger: Trigger::Event { key: Some(k), .. } } => {
+            format!(" · {}", tr.t("journeys.keyed_by").replace("{key}", k))
+        }
+        NodeKind::Send { on_cap: OnCap::Defer, .. } => format!(" · {}", tr.t("journeys.on_cap.defer")),
+        _ => String::new(),
+    }
+}
+
 fn port_label(tr: Tr, kind: &NodeKind, port: &str) -> String {
     match (kind, port) {
         (_, "next") => String::new(),
@@ -182,6 +194,9 @@ fn counts(tr: Tr, m: &NodeMetrics, goal: bool) -> (Vec<Count>, Vec<Count>, Strin
         if m.skipped > 0 {
             effects.push(c("journeys.m.skipped", m.skipped));
         }
+        if m.deferred > 0 {
+            effects.push(c("journeys.m.deferred", m.deferred));
+        }
     }
     if m.errors > 0 || m.kind == "send" {
         let class = if m.errors > 0 { "warn" } else { "" };
@@ -201,6 +216,7 @@ fn counts(tr: Tr, m: &NodeMetrics, goal: bool) -> (Vec<Count>, Vec<Count>, Strin
         ("journeys.m.pending", m.pending),
         ("journeys.m.withheld", m.withheld),
         ("journeys.m.skipped", m.skipped),
+        ("journeys.m.deferred", m.deferred),
         ("journeys.m.errors", m.errors),
     ] {
         if n > 0 {
@@ -267,7 +283,7 @@ pub fn canvas(
             CanvasNode {
                 id: n.id.clone(),
                 kind: n.kind.name(),
-                title: format!("{} · {}", label(tr, "journeys.kind", n.kind.name()), n.id),
+                title: format!("{} · {}{}", label(tr, "journeys.kind", n.kind.name()), n.id, badge(tr, n)),
                 summary: summary(tr, n),
                 x,
                 y,
@@ -329,5 +345,19 @@ mod tests {
         assert_eq!(c.edges.len(), 2);
         assert_eq!(c.edges[1].label, "对照组 / 实验组");
         assert_eq!((c.nodes[0].x, c.nodes[0].y), (MARGIN, MARGIN), "shifted to the margin");
+    }
+
+    #[test]
+    fn a_keyed_trigger_and_a_deferring_send_say_so_in_their_titles() {
+        let g = graph(json!({"nodes": [
+            {"id": "t", "type": "trigger", "trigger": {"on": "event", "name": "checkout", "key": "order_id"},
+             "next": {"next": "s"}},
+            {"id": "s", "type": "send", "channel": "sandbox", "template": "你好", "on_cap": "defer", "next": {"next": "u"}},
+            {"id": "u", "type": "send", "channel": "sandbox", "template": "再见"}
+        ]}));
+        let c = canvas(Tr(Lang::En), &g, None, &BTreeMap::new());
+        assert!(c.nodes[0].title.ends_with("per order_id"), "{}", c.nodes[0].title);
+        assert!(c.nodes[1].title.ends_with("defers when capped"), "{}", c.nodes[1].title);
+        assert!(!c.nodes[2].title.contains("capped"), "skip is the default and says nothing");
     }
 }

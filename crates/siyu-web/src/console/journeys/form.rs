@@ -27,7 +27,7 @@ use crate::state::AppState;
 const BLANK: &str = r#"{
   "nodes": [
     {"id": "start", "type": "trigger", "trigger": {"on": "manual"}, "next": {"next": "hello"}, "x": 40, "y": 20},
-    {"id": "hello", "type": "send", "channel": "sandbox", "template": "{{ name }}您好！", "next": {"next": "done"}, "x": 40, "y": 140},
+    {"id": "hello", "type": "send", "channel": "sandbox", "template": "{{ name }}您好！", "on_cap": "skip", "next": {"next": "done"}, "x": 40, "y": 140},
     {"id": "done", "type": "exit", "x": 40, "y": 260}
   ],
   "reentry": {"policy": "never"},
