@@ -96,54 +96,69 @@ pub(crate) fn bucket(customer: CustomerId) -> i64 {
 /// Starts a run in `$tx` (see [`Journeys::enrol`]); yields the entry's sequence number, `None` when the
 /// re-entry rule or a live run keeps the customer out. Entry numbers count all of the customer's entries;
 /// the live run and the re-entry rule are those of the entry's key value (`''`: unkeyed).
+///
+/// Another transaction enrolling the same customer in the same journey at the same instant (two PostgreSQL
+/// workers) may take the entry number or the live run first: the insert then does nothing, never aborting
+/// the batch (reference/journeys.md §10, failure 1), and the decision is taken again over what the other one
+/// committed, so a second order's run still starts and a second run of the same order does not.
 macro_rules! enrol_in_tx {
     ($tx:ident, $tenant:expr, $e:expr, $at:expr) => {{
         let e: &$crate::journeys::Entry<'_> = $e;
         let (tenant, at): (siyu_domain::id::TenantId, chrono::DateTime<chrono::Utc>) = ($tenant, $at);
         let key = e.key.unwrap_or("");
-        let all: Vec<(i64, String, chrono::DateTime<chrono::Utc>, String)> = sqlx::query_as(
-            "SELECT entry_seq, status, entered_at, entry_key FROM journey_instances \
-             WHERE tenant_id = $1 AND journey_id = $2 AND customer_id = $3 ORDER BY entry_seq",
-        )
-        .bind(tenant.0)
-        .bind(e.journey.0)
-        .bind(e.customer.0)
-        .fetch_all(&mut *$tx)
-        .await?;
-        let last_seq = all.last().map_or(0, |p| p.0);
-        let past: Vec<_> = all.into_iter().filter(|p| p.3 == key).collect();
-        let live = past.iter().any(|p| siyu_domain::journey::step::Status::parse(&p.1).is_some_and(|s| s.is_live()));
-        let allowed = !live
-            && match (e.reentry, past.last()) {
-                (_, None) => true,
-                (siyu_domain::journey::Reentry::Never, Some(_)) => false,
-                (siyu_domain::journey::Reentry::AfterExit, Some(_)) => true,
-                (siyu_domain::journey::Reentry::AfterDays { days }, Some(last)) => {
-                    last.2 + chrono::Duration::days(i64::from(days)) <= at
-                }
-                (siyu_domain::journey::Reentry::AtMost { times }, Some(_)) => (past.len() as u64) < u64::from(times),
-            };
-        if allowed {
-            let seq = last_seq + 1;
-            sqlx::query(
-                "INSERT INTO journey_instances (tenant_id, journey_id, customer_id, entry_seq, version, node, status, \
-                 next_run_at, bucket, entered_at, node_entered_at, held_out, updated_at, entry_key) \
-                 VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, $7, $7, false, $7, $9)",
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let all: Vec<(i64, String, chrono::DateTime<chrono::Utc>, String)> = sqlx::query_as(
+                "SELECT entry_seq, status, entered_at, entry_key FROM journey_instances \
+                 WHERE tenant_id = $1 AND journey_id = $2 AND customer_id = $3 ORDER BY entry_seq",
             )
             .bind(tenant.0)
             .bind(e.journey.0)
             .bind(e.customer.0)
-            .bind(seq)
-            .bind(e.version)
-            .bind(e.start.to_string())
-            .bind(at)
-            .bind($crate::journeys::bucket(e.customer))
-            .bind(key.to_string())
-            .execute(&mut *$tx)
+            .fetch_all(&mut *$tx)
             .await?;
-            Some(seq)
-        } else {
-            None
+            let last_seq = all.last().map_or(0, |p| p.0);
+            let past: Vec<_> = all.into_iter().filter(|p| p.3 == key).collect();
+            let live = past.iter().any(|p| siyu_domain::journey::step::Status::parse(&p.1).is_some_and(|s| s.is_live()));
+            let allowed = !live
+                && match (e.reentry, past.last()) {
+                    (_, None) => true,
+                    (siyu_domain::journey::Reentry::Never, Some(_)) => false,
+                    (siyu_domain::journey::Reentry::AfterExit, Some(_)) => true,
+                    (siyu_domain::journey::Reentry::AfterDays { days }, Some(last)) => {
+                        last.2 + chrono::Duration::days(i64::from(days)) <= at
+                    }
+                    (siyu_domain::journey::Reentry::AtMost { times }, Some(_)) => (past.len() as u64) < u64::from(times),
+                };
+            if allowed {
+                let seq = last_seq + 1;
+                let inserted = sqlx::query(
+                    "INSERT INTO journey_instances (tenant_id, journey_id, customer_id, entry_seq, version, node, status, \
+                     next_run_at, bucket, entered_at, node_entered_at, held_out, updated_at, entry_key) \
+                     VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, $7, $7, false, $7, $9) ON CONFLICT DO NOTHING",
+                )
+                .bind(tenant.0)
+                .bind(e.journey.0)
+                .bind(e.customer.0)
+                .bind(seq)
+                .bind(e.version)
+                .bind(e.start.to_string())
+                .bind(at)
+                .bind($crate::journeys::bucket(e.customer))
+                .bind(key.to_string())
+                .execute(&mut *$tx)
+                .await?
+                .rows_affected();
+                if inserted == 1 {
+                    break Some(seq);
+                }
+                if attempts >= 5 {
+                    return Err($crate::StoreError::Conflict("journey enrolment kept colliding".into()).into());
+                }
+            } else {
+                break None;
+            }
         }
     }};
 }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod bulk;
 mod customers;
+mod enrolments;
 mod events;
 mod orders;
 mod platform;
