@@ -86,9 +86,11 @@ impl App {
         } else {
             (self.material_file(actor, m.id, Some(v.version), false).await?, v.file_name.clone().unwrap_or_default())
         };
-        let Some(ext) = image_extension(&file.mime).filter(|_| fits(Some(&file.mime), file.bytes.len() as i64)) else {
+        // A drawn poster is known only now; an image's own file was judged by its recorded type and size.
+        let Some(ext) = image_extension(&file.mime) else { return Ok(None) };
+        if !fits(Some(&file.mime), file.bytes.len() as i64) {
             return Ok(None);
-        };
+        }
         let handle = self.corp_handle(tenant, corp).await?;
         let name = upload_name(Some(&name), ext);
         let upload = MediaFile { file_name: &name, content_type: &file.mime, bytes: &file.bytes };

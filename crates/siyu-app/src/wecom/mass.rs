@@ -243,8 +243,7 @@ impl App {
             at: self.now(),
         };
         if send.audience.groups.is_some() {
-            self.store.wecom().plan_group_mass_send(tenant, send, &limits).await?;
-            return Ok(());
+            return Ok(self.store.wecom().plan_group_mass_send(tenant, send, &limits).await?);
         }
         Ok(self.store.wecom().plan_mass_send(tenant, send, &limits).await?)
     }

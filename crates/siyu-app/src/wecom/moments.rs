@@ -246,14 +246,15 @@ impl App {
     ) -> AppResult<Option<serde_json::Value>> {
         let first = m.published_at.map(|at| at + Duration::hours(REFRESH_AFTER_HOURS[0]));
         if first.is_some_and(|first| self.now() >= first) {
-            match self.pull_moment_results(tenant, handle, m).await {
-                Ok(()) => {}
-                Err(e @ (AppError::RateLimited { .. } | AppError::Unavailable)) => {
-                    let wait = if let AppError::RateLimited { retry_after_secs } = e { retry_after_secs } else { 30 };
-                    self.store.jobs().defer(tenant, job.id, self.now() + Duration::seconds(wait as i64)).await?;
-                    return Ok(None);
-                }
+            let wait = match self.pull_moment_results(tenant, handle, m).await {
+                Ok(()) => None,
+                Err(AppError::RateLimited { retry_after_secs }) => Some(retry_after_secs as i64),
+                Err(AppError::Unavailable) => Some(30),
                 Err(e) => return Err(e),
+            };
+            if let Some(wait) = wait {
+                self.store.jobs().defer(tenant, job.id, self.now() + Duration::seconds(wait)).await?;
+                return Ok(None);
             }
         }
         match self.next_refresh(m) {

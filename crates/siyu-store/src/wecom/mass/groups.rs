@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use siyu_domain::id::{CorpId, CustomerId, MassSendId, TenantId};
-use siyu_domain::wecom::mass::{Audience, GROUP_CHUNK, MassCounts, MassRecipient, MassSend};
+use siyu_domain::wecom::mass::{Audience, GROUP_CHUNK, MassRecipient, MassSend};
 
 use super::super::Wecom;
 use super::{PlanLimits, texts};
@@ -46,7 +46,7 @@ impl Wecom<'_> {
         tenant: TenantId,
         m: &MassSend,
         l: &PlanLimits<'_>,
-    ) -> Result<MassCounts, StoreError> {
+    ) -> Result<(), StoreError> {
         let t = || Arg::Uuid(tenant.0);
         let mut insert = Sql::new(
             "INSERT INTO mass_send_groups (tenant_id, send_id, chat_id, group_id, name, owner, chunk_no, status, \
@@ -96,11 +96,7 @@ impl Wecom<'_> {
                 dyn_query!(chunks).execute(&mut *tx).await?;
             }
         });
-        let mut counts = MassCounts::default();
-        for (status, n) in self.mass_group_counts(tenant, m.id).await? {
-            counts.add(&status, n);
-        }
-        Ok(counts)
+        Ok(())
     }
 
     /// Groups per status.
