@@ -100,15 +100,16 @@ pub(crate) fn bucket(customer: CustomerId) -> i64 {
 /// Another transaction enrolling the same customer in the same journey at the same instant (two PostgreSQL
 /// workers) may take the entry number or the live run first: the insert then does nothing, never aborting
 /// the batch (reference/journeys.md §10, failure 1), and the decision is taken again over what the other one
-/// committed, so a second order's run still starts and a second run of the same order does not.
+/// committed, so a second order's run still starts and a second run of the same order does not. Each
+/// collision means a competitor committed a run (the insert waits for it), so every retry sees more of the
+/// customer's runs than the one before; a collision that shows nothing new is an error, not a loop.
 macro_rules! enrol_in_tx {
     ($tx:ident, $tenant:expr, $e:expr, $at:expr) => {{
         let e: &$crate::journeys::Entry<'_> = $e;
         let (tenant, at): (siyu_domain::id::TenantId, chrono::DateTime<chrono::Utc>) = ($tenant, $at);
         let key = e.key.unwrap_or("");
-        let mut attempts = 0;
+        let mut seen: Option<i64> = None;
         loop {
-            attempts += 1;
             let all: Vec<(i64, String, chrono::DateTime<chrono::Utc>, String)> = sqlx::query_as(
                 "SELECT entry_seq, status, entered_at, entry_key FROM journey_instances \
                  WHERE tenant_id = $1 AND journey_id = $2 AND customer_id = $3 ORDER BY entry_seq",
@@ -119,6 +120,9 @@ macro_rules! enrol_in_tx {
             .fetch_all(&mut *$tx)
             .await?;
             let last_seq = all.last().map_or(0, |p| p.0);
+            if seen == Some(last_seq) {
+                return Err($crate::StoreError::Conflict("journey enrolment collided with no visible run".into()).into());
+            }
             let past: Vec<_> = all.into_iter().filter(|p| p.3 == key).collect();
             let live = past.iter().any(|p| siyu_domain::journey::step::Status::parse(&p.1).is_some_and(|s| s.is_live()));
             let allowed = !live
@@ -153,9 +157,7 @@ macro_rules! enrol_in_tx {
                 if inserted == 1 {
                     break Some(seq);
                 }
-                if attempts >= 5 {
-                    return Err($crate::StoreError::Conflict("journey enrolment kept colliding".into()).into());
-                }
+                seen = Some(last_seq);
             } else {
                 break None;
             }
