@@ -6,7 +6,9 @@
 //!   and checked against the message rules at once; bad items are reported one by one, the rest are stored.
 //! - `rules`: word lists, rules and the tenant's dictionary; compiled per tenant into a [`RuleSet`] cached
 //!   until something changes (Aho-Corasick scanners from `siyu-search`).
-//! - `review`: conversations, messages and their search; the alert inbox, an alert's context and verdict;
+//! - `search`: the conversation list and the message search, through the tenant's full-text index (the
+//!   database's substring match while the index is rebuilt or unavailable).
+//! - `review`: a conversation's messages; the alert inbox, an alert's context and verdict;
 //!   statistics per staff member.
 //! - `sweep`: replies slower than a rule's deadline, customers deleted by staff, join-and-leave floods in
 //!   groups, and the daily digest.
@@ -17,6 +19,7 @@
 mod ingest;
 mod review;
 mod rules;
+mod search;
 mod sweep;
 
 use std::collections::HashMap;
@@ -27,7 +30,11 @@ use siyu_domain::id::TenantId;
 pub use ingest::{IngestInput, IngestResult, RejectedItem};
 pub use review::{AlertVerdict, AlertView, ConversationView, MessageView, StaffStatRow};
 pub use rules::{RuleInput, RuleSet, RuleView, WordListInput, WordListView, WordsInput};
+pub use search::{ArchivePage, SearchSource};
 pub use siyu_store::archive::{AlertQuery, ConversationQuery, Cursor, Digest};
+
+/// The deepest offset a message search pages to (the index's).
+pub const MAX_SEARCH_OFFSET: i64 = siyu_search::index::MAX_OFFSET as i64;
 
 /// The compiled rule sets of this process, per tenant, with the version they were built from.
 #[derive(Default)]

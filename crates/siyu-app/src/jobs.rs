@@ -76,6 +76,8 @@ impl App {
                 self.finish_link_opens().await?;
                 self.send_staff_notices().await?;
                 self.push_tags_to_wecom().await?;
+                // Cached WeCom media ids past their expiry.
+                self.sweep_wecom_media().await?;
                 return Ok(n);
             }
         }
@@ -146,6 +148,7 @@ impl App {
     pub async fn work(&self, shutdown: tokio_util::sync::CancellationToken) {
         let idle = std::time::Duration::from_millis(self.settings.worker.poll_ms);
         let mut last_sweep: Option<std::time::Instant> = None;
+        let mut last_housekeeping: Option<std::time::Instant> = None;
         loop {
             if shutdown.is_cancelled() {
                 break;
@@ -219,6 +222,11 @@ impl App {
                 if let Err(e) = self.sweep_archive().await {
                     tracing::error!(error = ?e, "archive sweep failed");
                 }
+                // Tracked-link opens whose tag, alert or usage count a crash or an error left undone (each
+                // open's effects are finished once, whoever gets there first).
+                if let Err(e) = self.finish_link_opens().await {
+                    tracing::error!(error = ?e, "finishing link opens failed");
+                }
                 // App messages telling staff of new tasks (normally sent as the task is made; this retries).
                 if let Err(e) = self.send_staff_notices().await {
                     tracing::error!(error = ?e, "staff notices failed");
@@ -238,6 +246,13 @@ impl App {
                 // RFM and CLV per tenant once a day (each tenant when its last run is a day old).
                 if let Err(e) = self.sweep_values(false).await {
                     tracing::error!(error = ?e, "RFM / CLV sweep failed");
+                }
+            }
+            // Housekeeping once an hour: cached WeCom media ids past their expiry (three days after upload).
+            if last_housekeeping.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(3600)) {
+                last_housekeeping = Some(std::time::Instant::now());
+                if let Err(e) = self.sweep_wecom_media().await {
+                    tracing::error!(error = ?e, "WeCom media sweep failed");
                 }
             }
             tokio::select! {

@@ -74,6 +74,11 @@ pub(crate) fn open_of(r: OpenRow) -> LinkOpen {
     }
 }
 
+/// The key a (target, staff, customer) triple's one link is unique by.
+pub(crate) fn triple_key(target: &LinkTarget, staff: UserId, customer: Option<CustomerId>) -> String {
+    hex::encode(Sha256::digest(target.triple(staff, customer).as_bytes()))
+}
+
 fn visible_staff(actor: &Actor) -> Option<Vec<Uuid>> {
     actor.visibility.as_ref().map(|users| users.iter().map(|u| u.0).collect())
 }
@@ -144,7 +149,7 @@ impl App {
                 title = name;
             }
         }
-        let triple = hex::encode(Sha256::digest(target.triple(staff.user_id, input.customer_id).as_bytes()));
+        let triple = triple_key(&target, staff.user_id, input.customer_id);
         let key = self.tenant_link_key(actor.tenant).await?;
         let url = match &target {
             LinkTarget::Url(u) => Some(u.as_str()),

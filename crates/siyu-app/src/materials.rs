@@ -45,6 +45,7 @@ pub struct MaterialFile {
 
 /// A list or search of the library.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct MaterialQuery {
     /// Words to search (titles, texts, descriptions, file names); empty: newest change first.

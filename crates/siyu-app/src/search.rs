@@ -12,6 +12,8 @@
 //! - Beside each directory, `<tenant>.words` holds the dictionary the index was built with; it is written
 //!   after a rebuild's commit and removed when the index is marked stale, so a process that stops in
 //!   between rebuilds the index on its next start.
+//! - While a rebuild runs, [`Indexes::is_rebuilding`] says so: the archive's searches answer from the
+//!   database meanwhile instead of waiting (see [`crate::archive`]).
 //! - Ingest adds each batch's new messages and commits once per batch (searchable at once). A failed index
 //!   write never fails the ingest: it is logged and the index marked stale.
 
@@ -77,13 +79,21 @@ pub struct Indexes {
     location: Location,
     slots: Mutex<HashMap<TenantId, Slot>>,
     stale: Mutex<HashSet<TenantId>>,
+    /// Tenants whose index is being rebuilt right now.
+    rebuilding: Mutex<HashSet<TenantId>>,
     /// When opening a tenant's directory last failed.
     failed: Mutex<HashMap<TenantId, Instant>>,
 }
 
 impl Indexes {
     pub fn new(location: Location) -> Self {
-        Self { location, slots: Mutex::default(), stale: Mutex::default(), failed: Mutex::default() }
+        Self {
+            location,
+            slots: Mutex::default(),
+            stale: Mutex::default(),
+            rebuilding: Mutex::default(),
+            failed: Mutex::default(),
+        }
     }
 
     pub fn location(&self) -> &Location {
@@ -126,6 +136,12 @@ impl Indexes {
         }
     }
 
+    /// Whether the tenant's index is being rebuilt from the database at this moment (searches that cannot
+    /// wait for it use the database instead).
+    pub fn is_rebuilding(&self, tenant: TenantId) -> bool {
+        self.rebuilding.lock().unwrap_or_else(|e| e.into_inner()).contains(&tenant)
+    }
+
     fn take_stale(&self, tenant: TenantId) -> bool {
         self.stale.lock().unwrap_or_else(|e| e.into_inner()).remove(&tenant)
     }
@@ -142,6 +158,25 @@ impl Indexes {
         {
             tracing::warn!(path = %file.display(), error = %e, "cannot record the search index's dictionary");
         }
+    }
+}
+
+/// Marks a tenant's index as being rebuilt while it lives.
+struct Rebuilding<'a> {
+    indexes: &'a Indexes,
+    tenant: TenantId,
+}
+
+impl<'a> Rebuilding<'a> {
+    fn start(indexes: &'a Indexes, tenant: TenantId) -> Self {
+        indexes.rebuilding.lock().unwrap_or_else(|e| e.into_inner()).insert(tenant);
+        Self { indexes, tenant }
+    }
+}
+
+impl Drop for Rebuilding<'_> {
+    fn drop(&mut self) {
+        self.indexes.rebuilding.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.tenant);
     }
 }
 
@@ -163,7 +198,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, SearchError> 
 }
 
 /// The index document of an archived message: its text as the body, filed under its conversation.
-pub(crate) fn chat_doc(id: Uuid, conversation: Option<Uuid>, text: &str, msgtime: DateTime<Utc>) -> SearchDoc {
+pub fn chat_doc(id: Uuid, conversation: Option<Uuid>, text: &str, msgtime: DateTime<Utc>) -> SearchDoc {
     SearchDoc {
         kind: DocKind::Chat,
         id: id.to_string(),
@@ -203,6 +238,26 @@ impl App {
         let words = self.store.archive().tenant_words(tenant).await?;
         let slot = self.search.slot(tenant);
         let mut open = slot.lock().await;
+        self.archive_index_in(tenant, words, &mut open).await
+    }
+
+    /// [`archive_index`](Self::archive_index), or `None` at once when another task holds the tenant's index
+    /// (opening or rebuilding it): a search answers from the database rather than wait for a rebuild.
+    pub(crate) async fn archive_index_unless_busy(&self, tenant: TenantId) -> AppResult<Option<Arc<TenantIndex>>> {
+        let words = self.store.archive().tenant_words(tenant).await?;
+        let slot = self.search.slot(tenant);
+        let Ok(mut open) = slot.try_lock() else {
+            return Ok(None);
+        };
+        self.archive_index_in(tenant, words, &mut open).await.map(Some)
+    }
+
+    async fn archive_index_in(
+        &self,
+        tenant: TenantId,
+        words: Vec<String>,
+        open: &mut Option<Open>,
+    ) -> AppResult<Arc<TenantIndex>> {
         let stale = self.search.take_stale(tenant);
         match open.take() {
             Some(o) if o.words == words && !stale => {
@@ -269,6 +324,7 @@ impl App {
         words: &[String],
     ) -> AppResult<()> {
         let started = std::time::Instant::now();
+        let _rebuilding = Rebuilding::start(&self.search, tenant);
         self.search.forget_words(tenant);
         let ix = Arc::clone(index);
         blocking(move || ix.clear()).await?;

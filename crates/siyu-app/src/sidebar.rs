@@ -9,8 +9,8 @@
 //!   demo). Its tokens say so, and the page shows it.
 //! - `sidebar/panel.rs`: the customer panel (profile, tags, notes, stage, tasks) and `sidebar/send.rs` what
 //!   staff send (scripts, materials) with the sends recorded once per send id; `sidebar/groups.rs` the panel
-//!   of a customer group's chat (`getCurExternalChat`); `sidebar/media.rs` image materials uploaded to
-//!   WeCom as temporary media and sent by media_id.
+//!   of a customer group's chat (`getCurExternalChat`); `sidebar/media.rs` image, poster, video and file
+//!   materials uploaded to WeCom as temporary media and sent by media_id, and the sweep of expired ones.
 
 mod groups;
 mod materials;
@@ -34,10 +34,12 @@ use siyu_wecom::jssdk::{self, JsConfig};
 use uuid::Uuid;
 
 pub use groups::{Audience, GROUP_NICKNAME, SidebarGroup};
-pub use materials::SidebarMaterial;
-pub use media::MEDIA_REFRESH_MARGIN_SECS;
+pub use materials::{SendAs, SidebarMaterial, SidebarMessage};
+pub use media::{MEDIA_REFRESH_MARGIN_SECS, MediaFallback, MediaSend, media_plan};
 pub use panel::{SidebarProfile, TagChoice};
 pub use send::{SentItem, SidebarScript, SidebarSend};
+/// WeCom's temporary media types, which [`SendAs`] and [`MediaFallback`] name.
+pub use siyu_wecom::api::MediaType;
 
 use crate::actor::Via;
 use crate::error::{AppError, AppResult};

@@ -242,6 +242,19 @@ pub enum Reentry {
     AtMost { times: u32 },
 }
 
+impl Reentry {
+    /// Whether a customer may start another run, given when their earlier entries of the same key value
+    /// started (oldest first; the live run of that value, if any, is checked by the caller).
+    pub fn admits(self, past: &[chrono::DateTime<chrono::Utc>], at: chrono::DateTime<chrono::Utc>) -> bool {
+        match (self, past.last()) {
+            (_, None) | (Reentry::AfterExit, Some(_)) => true,
+            (Reentry::Never, Some(_)) => false,
+            (Reentry::AfterDays { days }, Some(last)) => *last + chrono::Duration::days(i64::from(days)) <= at,
+            (Reentry::AtMost { times }, Some(_)) => (past.len() as u64) < u64::from(times),
+        }
+    }
+}
+
 impl NodeKind {
     /// The output ports this kind of node has.
     pub fn ports(&self) -> Vec<String> {

@@ -12,6 +12,7 @@
 //!
 //! See `docs/search.md` for ranking and highlighting.
 
+mod group;
 mod highlight;
 mod query;
 mod schema;
@@ -23,13 +24,15 @@ use std::sync::{Mutex, MutexGuard};
 
 use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
-use tantivy::schema::Value;
+use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, TermQuery, TermSetQuery};
+use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, TantivyError, Term};
 
 use crate::segment::Segmenter;
 use schema::{Fields, TOKENIZER};
 
+pub use group::FolderHits;
 pub use query::TITLE_BOOST;
 pub use tokenizer::{MAX_TOKEN_BYTES, SegmenterTokenStream, SegmenterTokenizer};
 pub use types::{DocKind, Opened, SearchDoc, SearchHit, SearchQuery, SearchResults};
@@ -190,14 +193,66 @@ impl TenantIndex {
     /// Runs `q`: with words, the best matches first; without, every document passing the filters, newest
     /// first. Any text is accepted (it is cut into words, never parsed as syntax).
     pub fn search(&self, q: &SearchQuery) -> Result<SearchResults> {
-        let searcher = self.reader.searcher();
+        self.run(q, None)
+    }
+
+    /// [`search`](Self::search) limited to documents filed in any of `folders` (none: nothing matches).
+    pub fn search_in_folders(&self, q: &SearchQuery, folders: &[String]) -> Result<SearchResults> {
+        let terms = folders.iter().map(|f| Term::from_field_text(self.fields.folder, f));
+        self.run(q, Some(Box::new(TermSetQuery::new(terms))))
+    }
+
+    /// Every document matching `q` (its page ignored) gathered per folder, the folder with the best match
+    /// first; documents without a folder are left out.
+    pub fn folders(&self, q: &SearchQuery) -> Result<Vec<FolderHits>> {
         let plan = query::plan(&self.segmenter, &self.fields, q);
+        Ok(self.reader.searcher().search(&*plan.query, &group::ByFolder)?)
+    }
+
+    /// Whether `text` has a word to search by (not only spaces, punctuation or emoji).
+    pub fn has_words(&self, text: &str) -> bool {
+        !tokenizer::distinct_terms(&self.segmenter, text).is_empty()
+    }
+
+    /// The documents `(kind, id)` of `ids` that the index holds, in the order of `ids`, highlighted for
+    /// `text` as a search for it would: the snippets of hits chosen elsewhere (e.g. by [`folders`](Self::folders)).
+    pub fn highlight(&self, kind: DocKind, ids: &[String], text: &str) -> Result<Vec<SearchHit>> {
+        let searcher = self.reader.searcher();
+        let plan = query::plan(&self.segmenter, &self.fields, &SearchQuery::text(text));
+        let mut hits = Vec::with_capacity(ids.len());
+        for id in ids {
+            let by_key = TermQuery::new(self.key(kind, id), IndexRecordOption::Basic);
+            let Some((_, addr)) = searcher.search(&by_key, &TopDocs::with_limit(1).order_by_score())?.pop() else {
+                continue;
+            };
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            let text = |field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or_default();
+            hits.push(SearchHit {
+                kind,
+                id: id.clone(),
+                score: 0.0,
+                title_html: highlight::full(text(self.fields.title), &plan.highlight),
+                snippet_html: highlight::snippet(text(self.fields.body), &plan.highlight, SNIPPET_CHARS),
+            });
+        }
+        Ok(hits)
+    }
+
+    fn run(&self, q: &SearchQuery, filter: Option<Box<dyn Query>>) -> Result<SearchResults> {
+        let searcher = self.reader.searcher();
+        let mut plan = query::plan(&self.segmenter, &self.fields, q);
+        if let Some(filter) = filter {
+            let filter: Box<dyn Query> = Box::new(ConstScoreQuery::new(filter, 0.0));
+            plan.query = Box::new(BooleanQuery::new(vec![(Occur::Must, plan.query), (Occur::Must, filter)]));
+        }
         let limit = q.limit.min(MAX_LIMIT);
-        if limit == 0 {
+        // Past the deepest page there are no hits (rather than the deepest page again, which a "next" link
+        // would serve forever).
+        if limit == 0 || q.offset > MAX_OFFSET {
             let total = searcher.search(&*plan.query, &Count)?;
             return Ok(SearchResults { total, hits: Vec::new() });
         }
-        let page = TopDocs::with_limit(limit).and_offset(q.offset.min(MAX_OFFSET));
+        let page = TopDocs::with_limit(limit).and_offset(q.offset);
         let (found, total): (Vec<(f32, DocAddress)>, usize) = if plan.ranked {
             searcher.search(&*plan.query, &(page.order_by_score(), Count))?
         } else {

@@ -176,6 +176,18 @@ fn limit_and_offset_page_through_the_hits() {
 }
 
 #[test]
+fn a_page_past_the_deepest_offset_is_empty_rather_than_the_deepest_page_again() {
+    let max = siyu_search::index::MAX_OFFSET;
+    let docs: Vec<SearchDoc> = (0..max + 15).map(|i| doc(DocKind::Chat, &format!("m{i:05}"), "", "好的")).collect();
+    let index = index_with(Segmenter::new(), &docs);
+    let at = |offset| index.search(&SearchQuery { limit: 10, offset, ..text("好的") }).unwrap();
+    let deepest = at(max);
+    assert_eq!((deepest.total, deepest.hits.len()), (max + 15, 10));
+    let past = at(max + 10);
+    assert_eq!((past.total, past.hits.len()), (max + 15, 0), "a next link past the deepest page ends");
+}
+
+#[test]
 fn a_deleted_document_is_not_found_after_commit() {
     let index = index_with(
         Segmenter::new(),
@@ -333,4 +345,43 @@ fn shared_index() -> &'static TenantIndex {
             ],
         )
     })
+}
+
+fn chat(id: &str, folder: &str, body: &str, at: i64) -> SearchDoc {
+    SearchDoc {
+        folder: Some(folder.to_string()),
+        updated_at: at,
+        visibility: Vec::new(),
+        ..doc(DocKind::Chat, id, "", body)
+    }
+}
+
+#[test]
+fn matches_gathered_per_folder_count_each_folders_hits_and_name_its_best() {
+    let index = index_with(
+        Segmenter::new(),
+        &[
+            chat("m1", "c1", "您好，这件衣服的尺码不太合适，想问一下能不能退款，还有运费谁出呢", 1),
+            chat("m2", "c1", "退款退款", 2),
+            chat("m3", "c2", "请问退款多久到账", 3),
+            chat("m4", "c3", "今天发货", 4),
+            doc(DocKind::Script, "s1", "退款话术", "退款"),
+        ],
+    );
+    let q = SearchQuery { kinds: vec![DocKind::Chat], ..text("退款") };
+    let groups = index.folders(&q).unwrap();
+    assert_eq!(groups.len(), 2, "{groups:?}");
+    let c1 = groups.iter().find(|g| g.folder == "c1").unwrap();
+    assert_eq!((c1.hits, c1.best_id.as_str()), (2, "m2"));
+    let c2 = groups.iter().find(|g| g.folder == "c2").unwrap();
+    assert_eq!((c2.hits, c2.best_id.as_str()), (1, "m3"));
+
+    let only = index.search_in_folders(&q, &["c2".to_string(), "c3".to_string()]).unwrap();
+    assert_eq!((only.total, only.hits[0].id.as_str()), (1, "m3"));
+    assert_eq!(index.search_in_folders(&q, &[]).unwrap().total, 0);
+
+    let marked = index.highlight(DocKind::Chat, &["m3".to_string(), "gone".to_string()], "退款").unwrap();
+    assert_eq!(marked.len(), 1);
+    assert_eq!(marked[0].snippet_html, "请问<mark>退款</mark>多久到账");
+    assert!(index.has_words("退款") && !index.has_words(" ，！"));
 }

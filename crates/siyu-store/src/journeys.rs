@@ -125,16 +125,8 @@ macro_rules! enrol_in_tx {
             }
             let past: Vec<_> = all.into_iter().filter(|p| p.3 == key).collect();
             let live = past.iter().any(|p| siyu_domain::journey::step::Status::parse(&p.1).is_some_and(|s| s.is_live()));
-            let allowed = !live
-                && match (e.reentry, past.last()) {
-                    (_, None) => true,
-                    (siyu_domain::journey::Reentry::Never, Some(_)) => false,
-                    (siyu_domain::journey::Reentry::AfterExit, Some(_)) => true,
-                    (siyu_domain::journey::Reentry::AfterDays { days }, Some(last)) => {
-                        last.2 + chrono::Duration::days(i64::from(days)) <= at
-                    }
-                    (siyu_domain::journey::Reentry::AtMost { times }, Some(_)) => (past.len() as u64) < u64::from(times),
-                };
+            let entered: Vec<chrono::DateTime<chrono::Utc>> = past.iter().map(|p| p.2).collect();
+            let allowed = !live && e.reentry.admits(&entered, at);
             if allowed {
                 let seq = last_seq + 1;
                 let inserted = sqlx::query(

@@ -203,10 +203,14 @@ impl Links<'_> {
         exec!(self.0, p => sqlx::query(sql).bind(tenant.0).bind(l.id.0).bind(l.code).bind(l.triple_key)
             .bind(l.material_id).bind(l.url).bind(l.title).bind(l.staff_id).bind(l.customer_id).bind(l.open_tag_id)
             .bind(l.show_page).bind(l.created_by).bind(at).execute(p).await)?;
+        self.by_triple(tenant, l.triple_key).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// The link of a (target, staff, customer) triple's key, if minted.
+    pub async fn by_triple(&self, tenant: TenantId, triple_key: &str) -> Result<Option<LinkRow>, StoreError> {
         let sql = format!("{LINK_SELECT}$1 AND l.triple_key = $2");
-        let row = on_pool!(self.0, p => sqlx::query_as::<_, LinkRow>(sqlx::AssertSqlSafe(sql)).bind(tenant.0)
-            .bind(l.triple_key).fetch_optional(p).await)?;
-        row.ok_or(StoreError::NotFound)
+        Ok(on_pool!(self.0, p => sqlx::query_as::<_, LinkRow>(sqlx::AssertSqlSafe(sql)).bind(tenant.0)
+            .bind(triple_key).fetch_optional(p).await)?)
     }
 
     pub async fn get(&self, tenant: TenantId, id: LinkId) -> Result<LinkRow, StoreError> {

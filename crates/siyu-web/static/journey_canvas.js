@@ -1,5 +1,7 @@
 // Journey form: drag a node on the preview canvas to move it; its x/y are written back into the graph's
-// JSON in the editor (the next preview redraws the edges). No build step, no dependencies.
+// JSON in the editor (the next preview redraws the edges). The node settings beside the canvas (a send's
+// cap policy, an event trigger's key) are written into the JSON the same way. No build step, no
+// dependencies.
 (function () {
   "use strict";
   var drag = null;
@@ -27,6 +29,30 @@
     area.value = JSON.stringify(graph, null, 2);
     area.dispatchEvent(new Event("keyup", { bubbles: true }));
   }
+
+  function setInJson(id, field, value) {
+    var area = editor();
+    if (!area) return;
+    var graph;
+    try { graph = JSON.parse(area.value); } catch (e) { return; }
+    (graph.nodes || []).forEach(function (n) {
+      if (n.id !== id) return;
+      if (field === "on_cap") {
+        if (value === "defer") n.on_cap = "defer"; else delete n.on_cap;
+      } else if (field === "key" && n.trigger) {
+        value = value.trim();
+        if (value) n.trigger.key = value; else delete n.trigger.key;
+      }
+    });
+    area.value = JSON.stringify(graph, null, 2);
+    area.dispatchEvent(new Event("keyup", { bubbles: true }));
+  }
+
+  document.addEventListener("change", function (evt) {
+    var el = evt.target;
+    if (!el.getAttribute || !el.getAttribute("data-node-field")) return;
+    setInJson(el.getAttribute("data-node"), el.getAttribute("data-node-field"), el.value);
+  });
 
   document.addEventListener("pointerdown", function (evt) {
     var g = evt.target.closest && evt.target.closest("#journey-preview g.node");

@@ -85,8 +85,16 @@
     });
   }
 
-  // Asks the server for the message (a tracked link minted, or an image uploaded to WeCom), sends it, then
-  // records it.
+  // Why a material goes as a tracked link although it could have gone by media_id: on its card, and a toast.
+  function showFallback(button, text) {
+    var card = button.closest(".sb-material");
+    var how = card && card.querySelector(".sb-how");
+    if (how) { how.textContent = text; how.classList.add("warn"); how.classList.remove("muted"); }
+    toast(text);
+  }
+
+  // Asks the server for the message (a tracked link minted, or an image, video or file uploaded to WeCom),
+  // sends it, then records it. A `fallback` (the material went as a link card instead) is shown, not sent.
   function sendMaterial(button) {
     var id = button.dataset.sendId || sendId();
     button.dataset.sendId = id;
@@ -98,6 +106,9 @@
     post("/sidebar/materials/message", ask)
       .then(function (r) { if (!r.ok) throw new Error("prepare failed"); return r.json(); })
       .then(function (message) {
+        var fallback = message.fallback;
+        delete message.fallback;
+        if (fallback) showFallback(button, fallback.text);
         if (dev) {
           if (window.confirm(body.dataset.msgDevSend + "\n\n" + JSON.stringify(message, null, 1))) {
             record(id, item, to).catch(failed);

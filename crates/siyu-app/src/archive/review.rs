@@ -1,4 +1,4 @@
-//! Reading the archive (conversations, messages, search), the alert inbox with each alert's context and
+//! Reading the archive (a conversation's messages; lists and search are in `search`), the alert inbox with each alert's context and
 //! verdict, per-staff statistics and the daily digests. Opening a conversation is audited.
 
 use std::collections::BTreeMap;
@@ -10,8 +10,7 @@ use siyu_domain::access::Permission;
 use siyu_domain::archive::AlertStatus;
 use siyu_domain::error::Invalid;
 use siyu_domain::id::{AlertId, ConversationId};
-use siyu_search::{DocKind, SearchQuery};
-use siyu_store::archive::{Alert, AlertQuery, Conversation, ConversationQuery, Digest, MessageRow};
+use siyu_store::archive::{Alert, AlertQuery, Conversation, Digest, MessageRow};
 use uuid::Uuid;
 
 use crate::audit::AuditEvent;
@@ -39,6 +38,16 @@ pub struct ConversationView {
     pub last_msg_at: DateTime<Utc>,
     /// A customer has waited for a reply since then.
     pub awaiting_since: Option<DateTime<Utc>>,
+    /// In a text search: how many of its messages match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hits: Option<i64>,
+    /// In a text search through the index: its best matching message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub best_message_id: Option<Uuid>,
+    /// In a text search through the index: about 120 characters of the best match, HTML-escaped, each
+    /// match in `<mark>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub highlight: Option<String>,
 }
 
 impl From<Conversation> for ConversationView {
@@ -58,6 +67,9 @@ impl From<Conversation> for ConversationView {
             first_msg_at: c.first_msg_at,
             last_msg_at: c.last_msg_at,
             awaiting_since: c.awaiting_since,
+            hits: None,
+            best_message_id: None,
+            highlight: None,
         }
     }
 }
@@ -190,12 +202,6 @@ pub(crate) fn fold_stats(rows: Vec<siyu_store::archive::StaffStat>) -> Vec<Staff
 }
 
 impl App {
-    pub async fn conversations(&self, actor: &Actor, q: &ConversationQuery) -> AppResult<(Vec<ConversationView>, i64)> {
-        actor.require(Permission::ArchiveAudit)?;
-        let (rows, total) = self.store.archive().conversations(actor.tenant, q).await?;
-        Ok((rows.into_iter().map(Into::into).collect(), total))
-    }
-
     /// A conversation and its messages from `after` on (at most `limit`); the read is audited.
     pub async fn conversation_messages(
         &self,
@@ -218,81 +224,6 @@ impl App {
         )
         .await;
         Ok((conv.into(), messages.into_iter().map(Into::into).collect()))
-    }
-
-    /// Archived messages matching `text`, best first, each with its highlighted snippet: from the tenant's
-    /// full-text index, the messages themselves read from the database. Should the index fail, a substring
-    /// search of the database (newest first, no highlight).
-    pub async fn search_archive(
-        &self,
-        actor: &Actor,
-        text: &str,
-        limit: i64,
-        offset: i64,
-    ) -> AppResult<Vec<MessageView>> {
-        actor.require(Permission::ArchiveAudit)?;
-        let text = text.trim();
-        if text.is_empty() || text.chars().count() > 100 {
-            return Err(AppError::Invalid(Invalid::new("q", "length")));
-        }
-        let (limit, offset) = (limit.clamp(1, 200), offset.max(0));
-        let found = match self.search_archive_index(actor.tenant, text, limit, offset).await {
-            Ok(found) => found,
-            Err(e) => {
-                tracing::warn!(tenant = %actor.tenant.0, error = %e, "archive search index failed; searching the database");
-                let rows = self.store.archive().search_messages(actor.tenant, text, limit, offset).await?;
-                rows.into_iter().map(Into::into).collect()
-            }
-        };
-        self.audit(
-            actor,
-            AuditEvent {
-                action: "archive.search",
-                object_type: "archive",
-                object_id: None,
-                detail: json!({"q": text}),
-            },
-        )
-        .await;
-        Ok(found)
-    }
-
-    /// A page of the index's hits for `text`, read back from the database in hit order (a hit whose
-    /// message is gone is left out).
-    async fn search_archive_index(
-        &self,
-        tenant: siyu_domain::id::TenantId,
-        text: &str,
-        limit: i64,
-        offset: i64,
-    ) -> AppResult<Vec<MessageView>> {
-        let index = self.archive_index(tenant).await?;
-        let query = SearchQuery {
-            text: text.to_string(),
-            kinds: vec![DocKind::Chat],
-            limit: usize::try_from(limit).unwrap_or(0),
-            offset: usize::try_from(offset).unwrap_or(0),
-            ..SearchQuery::default()
-        };
-        let results = tokio::task::spawn_blocking(move || index.search(&query))
-            .await
-            .map_err(AppError::internal)?
-            .map_err(AppError::internal)?;
-        let mut snippets: Vec<(Uuid, String)> = Vec::with_capacity(results.hits.len());
-        for hit in results.hits {
-            if let Ok(id) = Uuid::parse_str(&hit.id) {
-                snippets.push((id, hit.snippet_html));
-            }
-        }
-        let ids: Vec<Uuid> = snippets.iter().map(|(id, _)| *id).collect();
-        let rows = self.store.archive().messages_by_ids(tenant, &ids).await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| {
-                let highlight = snippets.iter().find(|(id, _)| *id == row.id).map(|(_, s)| s.clone());
-                MessageView { highlight, ..row.into() }
-            })
-            .collect())
     }
 
     pub async fn alerts(&self, actor: &Actor, q: &AlertQuery) -> AppResult<(Vec<AlertView>, i64)> {

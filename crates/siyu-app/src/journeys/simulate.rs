@@ -3,7 +3,8 @@
 //!
 //! A real customer's branch answers come from their current data, as the worker would evaluate them; the
 //! operator's chosen answers override them. With `caps` on, the daily cap applies and a customer who
-//! withdrew marketing consent is skipped.
+//! withdrew marketing consent is skipped. In a keyed journey the customer enters with a key value and
+//! injected events carry theirs, so two orders run side by side as they would in the worker.
 
 use std::collections::BTreeMap;
 
@@ -19,6 +20,9 @@ use siyu_domain::segment::check;
 use uuid::Uuid;
 
 use super::DAILY_CAP;
+
+/// The key value a test of a keyed journey enters with when it names none.
+pub const DEFAULT_TEST_KEY: &str = "TEST";
 use crate::error::{AppError, AppResult};
 use crate::{Actor, App};
 
@@ -41,9 +45,12 @@ pub struct SimulateInput {
     /// Apply the daily cap and the customer's opt-out.
     #[serde(default)]
     pub caps: bool,
-    /// Events the customer does, at chosen times.
+    /// Events the customer does, at chosen times (in a keyed journey each with the key value it carries).
     #[serde(default)]
     pub events: Vec<SimEvent>,
+    /// The key value the customer enters with, in a keyed journey (e.g. the first order's id).
+    #[serde(default)]
+    pub entry_key: Option<String>,
 }
 
 /// One simulated step with its messages rendered for the customer.
@@ -65,6 +72,8 @@ pub struct SimulationView {
     /// The offset local times are in, e.g. `+08:00`.
     pub offset: String,
     pub start: DateTime<Utc>,
+    /// The property the journey's runs are keyed by (`order_id`), if it is keyed.
+    pub keyed_by: Option<String>,
     /// The answer each branch node gave.
     pub branches: BTreeMap<String, bool>,
     pub steps: Vec<SimulatedStep>,
@@ -106,6 +115,12 @@ impl App {
         }
         s.daily_cap = input.caps.then_some(DAILY_CAP.max(0) as u32);
         s.events = input.events;
+        s.entry_key = input.entry_key.map(|k| k.trim().to_string()).filter(|k| !k.is_empty());
+        // A keyed journey starts no run without a key value (the engine refuses such an event): a test that
+        // names none enters with the value `TEST` rather than show a keyless run the engine would never start.
+        if g.entry_key().is_some() && s.entry_key.is_none() {
+            s.entry_key = Some(DEFAULT_TEST_KEY.to_string());
+        }
         let sim = simulate(&g, journey, customer, &s)
             .ok_or_else(|| AppError::Conflict("the journey has no trigger".into()))?;
         let env = minijinja::Environment::new();
@@ -133,6 +148,7 @@ impl App {
             customer_name: name,
             offset: offset.to_string(),
             start,
+            keyed_by: g.entry_key().map(str::to_string),
             branches: s.branches,
             steps,
             truncated: sim.truncated,

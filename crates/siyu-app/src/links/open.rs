@@ -110,8 +110,9 @@ impl App {
         })
     }
 
-    /// The file behind a material link's landing page (`thumbnail`: the small picture), for whoever holds
-    /// the code; `None` for an unknown code, a URL link or a material without a file.
+    /// The file behind a material link's landing page (`thumbnail`: the small picture; a poster: drawn for
+    /// the link's staff member, `App::link_landing_picture`), for whoever holds the code; `None` for an
+    /// unknown code, a URL link or a material without a file.
     pub async fn link_material_file(
         &self,
         code: &str,
@@ -119,7 +120,13 @@ impl App {
     ) -> AppResult<Option<crate::materials::MaterialFile>> {
         let Some((tenant, l)) = self.link_by_code(code).await? else { return Ok(None) };
         let Some(m) = l.material_id else { return Ok(None) };
-        match self.material_landing_file(tenant, siyu_domain::id::MaterialId(m), thumbnail).await {
+        let id = siyu_domain::id::MaterialId(m);
+        let file = if thumbnail {
+            self.material_landing_file(tenant, id, true).await
+        } else {
+            self.link_landing_picture(tenant, &l, id).await
+        };
+        match file {
             Ok(f) => Ok(Some(f)),
             Err(crate::AppError::NotFound) => Ok(None),
             Err(e) => Err(e),

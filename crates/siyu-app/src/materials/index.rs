@@ -24,6 +24,7 @@ use crate::{Actor, App};
 
 /// A search over materials and scripts.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct ContentSearch {
     pub q: String,

@@ -7,21 +7,23 @@
 //! four modules, whole pixels per module when the slot allows it) onto the decoded image with `image`, and
 //! the PNG is cached in the blob store under a key derived from (material, version, staff member, short
 //! URL), so each version is drawn once per staff member and a new version or another address draws anew.
+//! The sidebar sends that file, and a tracked link's landing page shows it (`link_landing_picture`).
 
 use std::io::Cursor;
 
 use image::{ImageFormat, ImageReader, Limits, Rgba, RgbaImage};
 use qrcode::{Color, EcLevel, QrCode};
 use siyu_domain::id::{MaterialId, TenantId, UserId};
-use siyu_domain::link::NewLink;
+use siyu_domain::link::{LinkTarget, NewLink};
 use siyu_domain::material::{MaterialContent, MaterialError, MaterialKind, QrSlot};
-use siyu_store::links::LinkQuery;
+use siyu_store::links::{LinkQuery, LinkRow};
 use siyu_store::materials::MaterialRow;
 
 use super::MaterialFile;
 use super::blobs::BlobKey;
 use super::thumbnail::MAX_DIMENSION;
 use crate::error::{AppError, AppResult};
+use crate::links::triple_key;
 use crate::{Actor, App};
 
 /// Bumped when the drawing changes, so cached posters are drawn again.
@@ -106,23 +108,75 @@ impl App {
         let staff = staff.unwrap_or(actor.user);
         let new = NewLink { material_id: Some(id.0), staff_id: staff, ..NewLink::default() };
         let (link, _) = self.mint_link(actor, &new).await?;
-        let url = self.short_url(&link.code);
-        let row = self.store.materials().get(actor.tenant, id).await?;
-        let v = self.store.materials().version(actor.tenant, id, row.version).await?;
-        let key = cache_key(actor.tenant, id, v.version, staff, &url);
+        self.drawn_poster(actor.tenant, id, staff, &link.code).await
+    }
+
+    /// The poster's current version drawn with the QR code of `code` (`staff`'s own link of the poster): the
+    /// cached drawing, or drawn now and cached.
+    async fn drawn_poster(
+        &self,
+        tenant: TenantId,
+        id: MaterialId,
+        staff: UserId,
+        code: &str,
+    ) -> AppResult<MaterialFile> {
+        let url = self.short_url(code);
+        let row = self.store.materials().get(tenant, id).await?;
+        let v = self.store.materials().version(tenant, id, row.version).await?;
+        let key = cache_key(tenant, id, v.version, staff, &url);
         let name = format!("{}.poster.png", v.file_name.clone().unwrap_or_else(|| "poster".into()));
         match self.blobs.get(&key).await {
             Ok(bytes) => return Ok(MaterialFile { mime: "image/png".into(), file_name: name, bytes }),
             Err(AppError::NotFound) => {}
             Err(e) => return Err(e),
         }
-        let file = self.file_of(actor.tenant, &v, false).await?;
+        let file = self.file_of(tenant, &v, false).await?;
         let slot = serde_json::from_str::<MaterialContent>(&v.content).unwrap_or_default().qr;
         let png = tokio::task::spawn_blocking(move || render(&file.bytes, slot, &url))
             .await
             .map_err(AppError::internal)??;
         self.blobs.put(&key, &png).await?;
         Ok(MaterialFile { mime: "image/png".into(), file_name: name, bytes: png })
+    }
+
+    /// The picture a tracked link's landing page shows of its material (`/l/{code}/file`). A poster is shown
+    /// as drawn for the link's staff member — the QR code of their own link of the poster, the very file the
+    /// sidebar sends, from the same cache — whichever of their links (their own, or one per customer) was
+    /// opened. The plain poster when the member has no such link (they never drew or shared the poster),
+    /// is no longer an active member, or the drawing fails; any other material: its file.
+    pub(crate) async fn link_landing_picture(
+        &self,
+        tenant: TenantId,
+        l: &LinkRow,
+        id: MaterialId,
+    ) -> AppResult<MaterialFile> {
+        let row = self.store.materials().get(tenant, id).await?;
+        if row.kind == MaterialKind::Poster.as_str()
+            && let Some(code) = self.staff_poster_code(tenant, l, id).await?
+        {
+            match self.drawn_poster(tenant, id, UserId(l.staff_id), &code).await {
+                Ok(file) => return Ok(file),
+                Err(AppError::NotFound) => return Err(AppError::NotFound),
+                Err(e) => tracing::warn!(material = %id, error = %e, "drawing a poster failed; showing it plain"),
+            }
+        }
+        self.material_landing_file(tenant, id, false).await
+    }
+
+    /// The code of the link's staff member's own link of the poster (no customer), if minted and the member
+    /// is active.
+    async fn staff_poster_code(&self, tenant: TenantId, l: &LinkRow, id: MaterialId) -> AppResult<Option<String>> {
+        let staff = UserId(l.staff_id);
+        match self.store.members().get(tenant, staff).await {
+            Ok(m) if m.active => {}
+            Ok(_) | Err(siyu_store::StoreError::NotFound) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        }
+        if l.customer_id.is_none() {
+            return Ok(Some(l.code.clone()));
+        }
+        let key = triple_key(&LinkTarget::Material(id.0), staff, None);
+        Ok(self.store.links().by_triple(tenant, &key).await?.map(|own| own.code))
     }
 
     /// The cache keys of every poster drawn of a material (its staff members' links × its versions), so that

@@ -146,7 +146,7 @@ async fn test_mode_runs_a_customer_with_their_own_branch_answers_and_chosen_even
     let sim = ctx.app.simulate_journey(&ctx.owner, j, chosen).await.unwrap();
     assert_eq!(sim.steps.last().unwrap().messages, ["客户0，老客专享"]);
     let mut exits = input;
-    exits.events = vec![SimEvent { at: start + Duration::hours(3), name: "order_paid".into() }];
+    exits.events = vec![SimEvent { at: start + Duration::hours(3), name: "order_paid".into(), key: None }];
     let sim = ctx.app.simulate_journey(&ctx.owner, j, exits).await.unwrap();
     assert_eq!(sim.steps.last().unwrap().step.exit_reason.as_deref(), Some("event:order_paid"));
 

@@ -4,7 +4,9 @@
 //! The clock jumps from one instant to the next that matters: the instance's `next_run_at` (a wait, a
 //! quiet-hours release, a timeout) or an injected event, whichever comes first. Branches answer from the
 //! operator's choices, sends obey quiet hours and, when asked, the daily cap and an opt-out. An injected
-//! event named in the graph's `exit_on` ends the run at once, as it will in the worker.
+//! event named in the graph's `exit_on` ends the run at once, as it will in the worker. Events may carry a
+//! key value (an order id): in a keyed journey each value has its own run, started, woken and ended by the
+//! engine's own rules (`signal::react`, `signal::wakes`, `Reentry::admits`).
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -12,9 +14,12 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use serde_json::{Map, Value};
+
+use super::JourneyGraph;
 use super::schedule::QuietHours;
+use super::signal::{Happening, react, wakes};
 use super::step::{CustomerView, Effect, Instance, Status, Wake, step};
-use super::{ExitOn, JourneyGraph};
 use crate::id::{CustomerId, JourneyId};
 
 /// Most steps one simulation runs.
@@ -27,6 +32,20 @@ pub const HORIZON_DAYS: i64 = 800;
 pub struct SimEvent {
     pub at: DateTime<Utc>,
     pub name: String,
+    /// The value of the journey's key property the event carries (an order id), for keyed journeys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+impl SimEvent {
+    /// The event as the engine reads it: its key value under the graph's key property.
+    pub fn happening(&self, g: &JourneyGraph) -> Happening {
+        let mut properties = Map::new();
+        if let (Some(k), Some(v)) = (g.entry_key(), &self.key) {
+            properties.insert(k.to_string(), Value::String(v.clone()));
+        }
+        Happening::Event { name: self.name.clone(), properties }
+    }
 }
 
 /// How the simulated customer behaves.
@@ -46,6 +65,8 @@ pub struct Scenario {
     pub daily_cap: Option<u32>,
     pub quiet_hours: QuietHours,
     pub events: Vec<SimEvent>,
+    /// The key value the customer enters with, for a keyed journey (the order of the first run).
+    pub entry_key: Option<String>,
 }
 
 impl Scenario {
@@ -61,6 +82,7 @@ impl Scenario {
             daily_cap: None,
             quiet_hours: QuietHours::default(),
             events: Vec::new(),
+            entry_key: None,
         }
     }
 }
@@ -80,6 +102,12 @@ pub enum SimWake {
 /// One step of the simulation: when, why, where the run went and what it did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SimStep {
+    /// The run the step belongs to (1, 2, ...: one per entry).
+    #[serde(default)]
+    pub entry_seq: u32,
+    /// The run's key value, in a keyed journey.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_key: Option<String>,
     pub at: DateTime<Utc>,
     /// `at` in the customer's offset, `YYYY-MM-DD HH:MM`.
     pub local: String,
@@ -153,67 +181,141 @@ fn local(t: DateTime<Utc>, offset: FixedOffset) -> String {
 }
 
 /// Runs `customer` through `g` from its first trigger; `None` when the graph has no trigger.
+///
+/// Injected events act as they do in the engine ([`react`], [`wakes`], [`Reentry::admits`]): an exit
+/// event ends the live runs (in a keyed journey only the run of the event's key value, when it carries
+/// one), a waiting run wakes only for an event of its own key value, and an event the graph's trigger
+/// starts on starts another run when no run of its key value is live and the re-entry rule allows it, so
+/// two orders give two runs. Events nothing answers are listed as ignored while a run is live.
+///
+/// [`Reentry::admits`]: super::Reentry::admits
 pub fn simulate(g: &JourneyGraph, journey: JourneyId, customer: CustomerId, s: &Scenario) -> Option<Simulation> {
     let start = g.nodes.iter().find(|n| n.kind.is_trigger())?;
-    let mut i = Instance {
-        journey,
-        customer,
-        entry_seq: 1,
-        node: start.id.clone(),
-        status: Status::Running,
-        next_run_at: Some(s.start),
-        wait_event: None,
-        entered_at: s.start,
-        node_entered_at: s.start,
-        defer_count: 0,
-        exit_reason: None,
-        held_out: false,
-        entry_key: None,
-    };
     let mut events = s.events.clone();
     events.sort_by_key(|e| e.at);
     let mut events = events.into_iter().filter(|e| e.at >= s.start).peekable();
-    let sent = RefCell::new(HashMap::new());
+    let mut sim = Runs { g, s, journey, customer, runs: Vec::new(), steps: Vec::new(), sent: RefCell::default() };
+    sim.enter(&start.id, s.entry_key.clone(), s.start, SimWake::Enter);
     let horizon = s.start + Duration::days(HORIZON_DAYS);
-    let (mut now, mut wake) = (s.start, SimWake::Enter);
-    let mut steps = Vec::new();
-    while steps.len() < MAX_STEPS {
-        let view = View { s, now, sent: &sent };
-        let (next, effects) = match &wake {
-            SimWake::Event { name, .. }
-                if g.exit_on.iter().any(|x| matches!(x, ExitOn::Event { name: n } if n == name)) =>
-            {
-                (exit(i.clone(), now, name), Vec::new())
-            }
-            SimWake::Event { name, .. } => step(g, i.clone(), &view, now, Wake::Event(name)),
-            _ => step(g, i.clone(), &view, now, Wake::Clock),
-        };
-        if let SimWake::Event { matched, .. } = &mut wake {
-            *matched = next != i;
-        }
-        i = next;
-        steps.push(record(&i, now, wake, effects, s.offset));
-        if !i.status.is_live() {
-            return Some(Simulation { steps, truncated: false });
-        }
-        // The next instant that matters: the run's own time or an event, whichever is first.
-        let due = i.next_run_at.filter(|_| i.status != Status::Running).unwrap_or(now);
-        match events.peek() {
-            Some(e) if e.at <= due => {
+    let mut now = s.start;
+    while sim.steps.len() < MAX_STEPS {
+        // The next instant that matters: the earliest run's own time or an event, whichever is first.
+        let due = sim
+            .runs
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.status.is_live())
+            .map(|(n, i)| (i.next_run_at.filter(|_| i.status != Status::Running).unwrap_or(now).max(now), n))
+            .min();
+        let event_first = events.peek().is_some_and(|e| due.is_none_or(|(t, _)| e.at <= t));
+        match (events.next_if(|_| event_first), due) {
+            (Some(e), _) => {
                 now = e.at.max(now);
-                wake = SimWake::Event { name: e.name.clone(), matched: false };
-                events.next();
+                if now > horizon {
+                    return Some(Simulation { steps: sim.steps, truncated: true });
+                }
+                sim.event(&e, now);
             }
-            _ => {
-                now = due.max(now);
-                wake = SimWake::Clock;
+            (None, Some((t, n))) => {
+                now = t;
+                if now > horizon {
+                    return Some(Simulation { steps: sim.steps, truncated: true });
+                }
+                sim.advance(n, now, SimWake::Clock);
             }
-        }
-        if now > horizon {
-            break;
+            (None, None) => return Some(Simulation { steps: sim.steps, truncated: false }),
         }
     }
-    Some(Simulation { steps, truncated: true })
+    let truncated = sim.runs.iter().any(|i| i.status.is_live()) || events.peek().is_some();
+    Some(Simulation { steps: sim.steps, truncated })
+}
+
+/// The customer's runs of one simulation and the steps they took.
+struct Runs<'a> {
+    g: &'a JourneyGraph,
+    s: &'a Scenario,
+    journey: JourneyId,
+    customer: CustomerId,
+    runs: Vec<Instance>,
+    steps: Vec<SimStep>,
+    sent: RefCell<HashMap<(String, NaiveDate), u32>>,
+}
+
+impl Runs<'_> {
+    /// Starts a run at trigger `node` with `key` and takes its first step.
+    fn enter(&mut self, node: &str, key: Option<String>, now: DateTime<Utc>, wake: SimWake) {
+        self.runs.push(Instance {
+            journey: self.journey,
+            customer: self.customer,
+            entry_seq: self.runs.len() as u32 + 1,
+            node: node.to_string(),
+            status: Status::Running,
+            next_run_at: Some(now),
+            wait_event: None,
+            entered_at: now,
+            node_entered_at: now,
+            defer_count: 0,
+            exit_reason: None,
+            held_out: false,
+            entry_key: key,
+        });
+        self.advance(self.runs.len() - 1, now, wake);
+    }
+
+    /// Steps run `n` (woken by the clock, or by the event of `wake`); returns whether it moved.
+    fn advance(&mut self, n: usize, now: DateTime<Utc>, mut wake: SimWake) -> bool {
+        let view = View { s: self.s, now, sent: &self.sent };
+        let i = self.runs[n].clone();
+        let (next, effects) = match &wake {
+            SimWake::Event { name, .. } => step(self.g, i.clone(), &view, now, Wake::Event(name)),
+            _ => step(self.g, i.clone(), &view, now, Wake::Clock),
+        };
+        let moved = next != i;
+        if let SimWake::Event { matched, .. } = &mut wake {
+            *matched = moved;
+        }
+        self.steps.push(record(&next, now, wake, effects, self.s.offset));
+        self.runs[n] = next;
+        moved
+    }
+
+    /// What an injected event does, in the engine's order: exits, then wakes, then a new run.
+    fn event(&mut self, e: &SimEvent, now: DateTime<Utc>) {
+        let h = e.happening(self.g);
+        let r = react(self.journey, self.g, &h, now, now);
+        let hit = || SimWake::Event { name: e.name.clone(), matched: true };
+        let mut answered = false;
+        if r.exit.is_some() {
+            for n in 0..self.runs.len() {
+                let i = &self.runs[n];
+                if i.status.is_live() && r.exit_key.as_ref().is_none_or(|k| i.entry_key.as_ref() == Some(k)) {
+                    self.runs[n] = exit(i.clone(), now, &e.name);
+                    self.steps.push(record(&self.runs[n], now, hit(), Vec::new(), self.s.offset));
+                    answered = true;
+                }
+            }
+        }
+        for n in 0..self.runs.len() {
+            let i = &self.runs[n];
+            if i.status == Status::WaitingEvent && wakes(self.g, &i.node, &h, i.entry_key.as_deref()) {
+                answered |= self.advance(n, now, hit());
+            }
+        }
+        if let Some(start) = r.enrol {
+            let past: Vec<&Instance> = self.runs.iter().filter(|i| i.entry_key == r.key).collect();
+            let entered: Vec<DateTime<Utc>> = past.iter().map(|i| i.entered_at).collect();
+            if !past.iter().any(|i| i.status.is_live()) && self.g.reentry.admits(&entered, now) {
+                self.enter(&start, r.key, now, hit());
+                answered = true;
+            }
+        }
+        // An event nothing answered is listed against the latest live run (after the last run ended it
+        // is dropped: it changes nothing).
+        if let Some(i) = self.runs.iter().rev().find(|i| i.status.is_live()).filter(|_| !answered) {
+            let wake = SimWake::Event { name: e.name.clone(), matched: false };
+            self.steps.push(record(i, now, wake, Vec::new(), self.s.offset));
+        }
+    }
 }
 
 fn exit(mut i: Instance, now: DateTime<Utc>, event: &str) -> Instance {
@@ -227,6 +329,8 @@ fn exit(mut i: Instance, now: DateTime<Utc>, event: &str) -> Instance {
 
 fn record(i: &Instance, at: DateTime<Utc>, wake: SimWake, effects: Vec<Effect>, offset: FixedOffset) -> SimStep {
     SimStep {
+        entry_seq: i.entry_seq,
+        entry_key: i.entry_key.clone(),
         at,
         local: local(at, offset),
         wake,

@@ -22,7 +22,8 @@ pub struct Fields {
     pub updated_at: Field,
 }
 
-/// Text fields record term frequencies (BM25) but no positions: queries are bags of required words, never
+/// `id` and `folder` are also fast columns, so matches can be gathered per folder without reading stored
+/// documents ([`super::group`]). Text fields record term frequencies (BM25) but no positions: queries are bags of required words, never
 /// phrases, and leaving positions out makes indexing faster and the index smaller.
 pub fn build() -> (Schema, Fields) {
     let text = |stored: bool| {
@@ -35,10 +36,10 @@ pub fn build() -> (Schema, Fields) {
     let fields = Fields {
         key: b.add_text_field("key", STRING),
         kind: b.add_text_field("kind", STRING | STORED),
-        id: b.add_text_field("id", STORED),
+        id: b.add_text_field("id", STORED | FAST),
         title: b.add_text_field("title", text(true)),
         body: b.add_text_field("body", text(true)),
-        folder: b.add_text_field("folder", STRING),
+        folder: b.add_text_field("folder", STRING | FAST),
         tags: b.add_text_field("tags", STRING),
         visibility: b.add_text_field("visibility", STRING),
         updated_at: b.add_i64_field("updated_at", INDEXED | FAST),

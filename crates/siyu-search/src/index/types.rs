@@ -76,7 +76,7 @@ pub struct SearchQuery {
     pub visible_to: Vec<String>,
     /// Hits per page (capped at [`MAX_LIMIT`](crate::index::MAX_LIMIT); 0 only counts).
     pub limit: usize,
-    /// Hits skipped (capped at [`MAX_OFFSET`](crate::index::MAX_OFFSET)).
+    /// Hits skipped; beyond [`MAX_OFFSET`](crate::index::MAX_OFFSET) a search returns no hits (only the total).
     pub offset: usize,
 }
 

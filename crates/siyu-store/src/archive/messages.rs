@@ -76,6 +76,30 @@ pub struct ConversationQuery {
     pub offset: i64,
 }
 
+/// Ids bound per statement when a list of ids is looked up (well under either database's limit).
+const ID_CHUNK: usize = 500;
+
+/// ` WHERE` the conversation `v` is the tenant's and passes `q`'s kind, staff and customer filters.
+fn conversation_filter(tenant: TenantId, q: &ConversationQuery) -> Sql {
+    let mut filter = Sql::new(" WHERE v.tenant_id = ");
+    filter.bind(Arg::Uuid(tenant.0));
+    push_conversation_filters(&mut filter, q);
+    filter
+}
+
+/// ` AND` the conversation `v` passes `q`'s kind, staff and customer filters.
+fn push_conversation_filters(filter: &mut Sql, q: &ConversationQuery) {
+    if let Some(kind) = &q.kind {
+        filter.push(" AND v.kind = ").bind(Arg::Text(kind.clone()));
+    }
+    if let Some(staff) = &q.staff_userid {
+        filter.push(" AND v.staff_userid = ").bind(Arg::Text(staff.clone()));
+    }
+    if let Some(customer) = q.customer {
+        filter.push(" AND v.customer_id = ").bind(Arg::Uuid(customer.0));
+    }
+}
+
 /// A message to store.
 #[derive(Debug, Clone)]
 pub struct NewMessage<'a> {
@@ -254,19 +278,10 @@ impl Archive<'_> {
         tenant: TenantId,
         q: &ConversationQuery,
     ) -> Result<(Vec<Conversation>, i64), StoreError> {
-        let mut filter = Sql::new(" WHERE v.tenant_id = ");
-        filter.bind(Arg::Uuid(tenant.0));
-        if let Some(kind) = &q.kind {
-            filter.push(" AND v.kind = ").bind(Arg::Text(kind.clone()));
-        }
-        if let Some(staff) = &q.staff_userid {
-            filter.push(" AND v.staff_userid = ").bind(Arg::Text(staff.clone()));
-        }
-        if let Some(customer) = q.customer {
-            filter.push(" AND v.customer_id = ").bind(Arg::Uuid(customer.0));
-        }
+        let mut filter = conversation_filter(tenant, q);
         if let Some(text) = q.text.as_deref().filter(|t| !t.trim().is_empty()) {
-            filter.push(" AND v.id IN (SELECT conversation_id FROM archive_messages m WHERE m.tenant_id = v.tenant_id AND m.body LIKE ");
+            filter.push(" AND v.id IN (SELECT conversation_id FROM archive_messages m WHERE m.tenant_id = v.tenant_id AND m.body");
+            filter.push(like(self.0));
             filter.bind(Arg::Text(contains_pattern(text.trim()))).push(" ESCAPE '\\')");
         }
         let count =
@@ -279,6 +294,38 @@ impl Archive<'_> {
         let rows = on_pool!(self.0, p => dyn_query_as!(Conversation, list).fetch_all(p).await)?;
         let (total,): (i64,) = on_pool!(self.0, p => dyn_query_as!((i64,), count).fetch_one(p).await)?;
         Ok((rows, total))
+    }
+
+    /// Of the conversations `ids`, those passing `q`'s kind, staff and customer filters (its text and page
+    /// are not used), most recent first. Any number of ids: they are looked up in chunks.
+    pub async fn filter_conversations(
+        &self,
+        tenant: TenantId,
+        ids: &[Uuid],
+        q: &ConversationQuery,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        let mut found: Vec<(DateTime<Utc>, Uuid)> = Vec::new();
+        for chunk in ids.chunks(ID_CHUNK) {
+            let mut sql = conversation_filter(tenant, q);
+            sql.text = format!("SELECT v.last_msg_at, v.id FROM archive_conversations v{}", sql.text);
+            sql.push(" AND v.id IN ").bind_list(chunk.iter().copied());
+            found.extend(on_pool!(self.0, p => dyn_query_as!((DateTime<Utc>, Uuid), sql).fetch_all(p).await)?);
+        }
+        found.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        Ok(found.into_iter().map(|(_, id)| id).collect())
+    }
+
+    /// The conversations with these ids, in the order of `ids`; ids the tenant has none of are left out.
+    pub async fn conversations_by_ids(&self, tenant: TenantId, ids: &[Uuid]) -> Result<Vec<Conversation>, StoreError> {
+        let mut rows = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(ID_CHUNK) {
+            let mut sql = Sql::new(&format!("{CONVERSATION_SELECT} WHERE v.tenant_id = "));
+            sql.bind(Arg::Uuid(tenant.0)).push(" AND v.id IN ").bind_list(chunk.iter().copied());
+            rows.extend(on_pool!(self.0, p => dyn_query_as!(Conversation, sql).fetch_all(p).await)?);
+        }
+        let order: std::collections::HashMap<Uuid, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        rows.sort_by_key(|r| order.get(&r.id).copied());
+        Ok(rows)
     }
 
     /// Messages of a conversation in time order, from `after` (exclusive) on; at most `limit`.
@@ -322,20 +369,33 @@ impl Archive<'_> {
         Ok(rows)
     }
 
-    /// Messages whose text contains `text`, newest first.
+    /// Messages whose text contains `text` in conversations passing `q`'s kind, staff and customer filters
+    /// (none set: any message), newest first: one page (`q.limit`, `q.offset`) and how many match. The
+    /// substring scan the index stands in for; used while it is unavailable.
     pub async fn search_messages(
         &self,
         tenant: TenantId,
         text: &str,
-        limit: i64,
-        offset: i64,
-    ) -> Result<Vec<MessageRow>, StoreError> {
-        let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM archive_messages WHERE tenant_id = $1 AND body LIKE $2 ESCAPE '\\' \
-             ORDER BY msgtime DESC, id LIMIT $3 OFFSET $4"
-        );
-        Ok(on_pool!(self.0, p => sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql))
-            .bind(tenant.0).bind(contains_pattern(text)).bind(limit).bind(offset).fetch_all(p).await)?)
+        q: &ConversationQuery,
+    ) -> Result<(Vec<MessageRow>, i64), StoreError> {
+        let mut filter = Sql::new(" FROM archive_messages m WHERE m.tenant_id = ");
+        filter.bind(Arg::Uuid(tenant.0)).push(" AND m.body").push(like(self.0));
+        filter.bind(Arg::Text(contains_pattern(text))).push(" ESCAPE '\\'");
+        if q.kind.is_some() || q.staff_userid.is_some() || q.customer.is_some() {
+            filter.push(" AND m.conversation_id IN (SELECT v.id FROM archive_conversations v WHERE v.tenant_id = ");
+            filter.bind(Arg::Uuid(tenant.0));
+            push_conversation_filters(&mut filter, q);
+            filter.push(")");
+        }
+        let count = Sql::with(&format!("SELECT COUNT(*){}", filter.text), filter.args.clone());
+        let mut list = Sql::with(&format!("SELECT {MESSAGE_COLUMNS}{}", filter.text), filter.args);
+        list.push(" ORDER BY m.msgtime DESC, m.id LIMIT ")
+            .bind(Arg::Int(q.limit))
+            .push(" OFFSET ")
+            .bind(Arg::Int(q.offset));
+        let rows = on_pool!(self.0, p => dyn_query_as!(MessageRow, list).fetch_all(p).await)?;
+        let (total,): (i64,) = on_pool!(self.0, p => dyn_query_as!((i64,), count).fetch_one(p).await)?;
+        Ok((rows, total))
     }
 
     /// A page of the tenant's messages with text, in (msgtime, id) order, after the message `after`
@@ -365,5 +425,13 @@ impl Archive<'_> {
         let mut rows = on_pool!(self.0, p => dyn_query_as!(MessageRow, sql).fetch_all(p).await)?;
         rows.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
         Ok(rows)
+    }
+}
+
+/// A case-insensitive `LIKE` on both databases (SQLite's `LIKE` already ignores ASCII case).
+fn like(store: &crate::Store) -> &'static str {
+    match store.kind() {
+        crate::BackendKind::Sqlite => " LIKE ",
+        crate::BackendKind::Postgres => " ILIKE ",
     }
 }

@@ -1,5 +1,6 @@
 //! WeCom temporary media (`wecom_media`): the media_id a material version's file got in a corp, with when
-//! WeCom forgets it. One row per (tenant, corp, material, version); a new upload replaces the row.
+//! WeCom forgets it. One row per (tenant, corp, material, version, variant); a new upload replaces the row,
+//! and the worker's sweep deletes rows past their expiry (`purge_expired_media`).
 
 use chrono::{DateTime, Utc};
 use siyu_domain::id::{CorpId, MaterialId, TenantId};
@@ -59,5 +60,13 @@ impl Wecom<'_> {
             .bind(tenant.0).bind(corp.0).bind(material.0).bind(version).bind(&media.media_type)
             .bind(&media.media_id).bind(media.uploaded_at).bind(media.expires_at).bind(variant).execute(p).await)?;
         Ok(())
+    }
+
+    /// Deletes the tenant's media_ids that expired before `now` (WeCom forgot them; the next send uploads
+    /// again); how many.
+    pub async fn purge_expired_media(&self, tenant: TenantId, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let n = exec!(self.0, p => sqlx::query("DELETE FROM wecom_media WHERE tenant_id = $1 AND expires_at < $2")
+            .bind(tenant.0).bind(now).execute(p).await)?;
+        Ok(n)
     }
 }

@@ -14,6 +14,7 @@ mod radar;
 mod schema;
 mod tags;
 mod uploads;
+mod wecom_media;
 
 use chrono::{DateTime, Utc};
 use siyu_domain::id::TenantId;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use siyu_app::AppError;
 use siyu_app::archive::{
     AlertQuery, AlertVerdict, AlertView, ConversationQuery, ConversationView, IngestInput, IngestResult, MessageView,
-    RuleInput, RuleView, StaffStatRow, WordListInput, WordListView, WordsInput,
+    RuleInput, RuleView, SearchSource, StaffStatRow, WordListInput, WordListView, WordsInput,
 };
 use siyu_domain::archive::{AlertStatus, RuleKind};
 use siyu_domain::id::{AlertId, ArchiveRuleId, ConversationId, CustomerId, WordListId};
@@ -65,25 +65,48 @@ pub async fn ingest_archive(
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ConversationParams {
     /// `single`, `group` or `internal`.
     pub kind: Option<String>,
     /// A staff member's WeCom userid.
     pub staff: Option<String>,
     pub customer: Option<CustomerId>,
-    /// Conversations with a message containing this text.
+    /// Conversations with a message matching these words (full-text index; at most 100 characters).
     pub q: Option<String>,
     pub limit: Option<i64>,
     pub offset: Option<i64>,
+}
+
+impl ConversationParams {
+    fn query(self) -> ApiResult<ConversationQuery> {
+        let kind = self.kind.filter(|k| !k.is_empty());
+        if kind.as_deref().is_some_and(|k| !matches!(k, "single" | "group" | "internal")) {
+            return Err(AppError::invalid("kind", "single, group or internal").into());
+        }
+        Ok(ConversationQuery {
+            kind,
+            staff_userid: self.staff.filter(|s| !s.is_empty()),
+            customer: self.customer,
+            text: self.q,
+            limit: page_limit(self.limit)?,
+            offset: self.offset.unwrap_or(0).max(0),
+        })
+    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConversationPage {
     pub items: Vec<ConversationView>,
     pub total: i64,
+    /// What answered `q`: `index`, or the database's substring match (`index_rebuilding`,
+    /// `index_unavailable`, `substring` for text without words). Absent without `q`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<SearchSource>,
 }
 
-/// Archived conversations, most recent first.
+/// Archived conversations, most recent first; with `q`, those holding a matching message, each with its
+/// hit count and highlighted best match.
 #[utoipa::path(get, path = "/api/v1/archive/conversations", tag = "archive", params(ConversationParams),
     responses((status = 200, body = ConversationPage), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list_conversations(
@@ -91,23 +114,12 @@ pub async fn list_conversations(
     ApiActor(a): ApiActor,
     ApiQuery(p): ApiQuery<ConversationParams>,
 ) -> ApiResult<Json<ConversationPage>> {
-    let kind = p.kind.filter(|k| !k.is_empty());
-    if kind.as_deref().is_some_and(|k| !matches!(k, "single" | "group" | "internal")) {
-        return Err(AppError::invalid("kind", "single, group or internal").into());
-    }
-    let q = ConversationQuery {
-        kind,
-        staff_userid: p.staff.filter(|s| !s.is_empty()),
-        customer: p.customer,
-        text: p.q,
-        limit: page_limit(p.limit)?,
-        offset: p.offset.unwrap_or(0).max(0),
-    };
-    let (items, total) = s.app.conversations(&a, &q).await?;
-    Ok(Json(ConversationPage { items, total }))
+    let page = s.app.conversations(&a, &p.query()?).await?;
+    Ok(Json(ConversationPage { items: page.items, total: page.total, source: page.source }))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MessageParams {
     /// Only messages after this time.
     pub after: Option<DateTime<Utc>>,
@@ -136,24 +148,52 @@ pub async fn conversation_messages(
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
+    /// The words (at most 100 characters).
     pub q: String,
+    /// Only in conversations of this kind: `single`, `group` or `internal`.
+    pub kind: Option<String>,
+    /// Only in conversations of this staff member (WeCom userid).
+    pub staff: Option<String>,
+    /// Only in conversations with this customer.
+    pub customer: Option<CustomerId>,
     pub limit: Option<i64>,
     pub offset: Option<i64>,
 }
 
-/// Archived messages containing the text, newest first (the search is audited).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MessagePage {
+    pub items: Vec<MessageView>,
+    pub total: i64,
+    /// What answered: `index`, or the database's substring match (`index_rebuilding`,
+    /// `index_unavailable`, `substring` for text without words; newest first, no `highlight`).
+    pub source: Option<SearchSource>,
+}
+
+/// Archived messages matching the words, best first, each with its highlight (the search is audited).
 #[utoipa::path(get, path = "/api/v1/archive/search", tag = "archive", params(SearchParams),
-    responses((status = 200, body = Vec<MessageView>), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = MessagePage), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn search_archive(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
     ApiQuery(p): ApiQuery<SearchParams>,
-) -> ApiResult<Json<Vec<MessageView>>> {
-    Ok(Json(s.app.search_archive(&a, &p.q, page_limit(p.limit)?, p.offset.unwrap_or(0)).await?))
+) -> ApiResult<Json<MessagePage>> {
+    let q = ConversationParams {
+        kind: p.kind,
+        staff: p.staff,
+        customer: p.customer,
+        q: None,
+        limit: p.limit,
+        offset: p.offset,
+    }
+    .query()?;
+    let page = s.app.search_archive(&a, &p.q, &q).await?;
+    Ok(Json(MessagePage { items: page.items, total: page.total, source: page.source }))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AlertParams {
     pub status: Option<AlertStatus>,
     pub kind: Option<RuleKind>,
@@ -232,6 +272,7 @@ pub async fn judge_alert(
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StatsParams {
     /// Default: 30 days before `to`.
     pub from: Option<DateTime<Utc>>,

@@ -48,6 +48,7 @@ pub fn router() -> Router<AppState> {
 
 /// Filters of the customer list. Id lists are comma separated; dates are RFC 3339 or `YYYY-MM-DD` (UTC).
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     pub tags_any: Option<String>,
@@ -105,6 +106,7 @@ impl ListQuery {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     pub cursor: Option<String>,

@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct GroupCodeParams {
     #[serde(default)]
     pub include_archived: bool,

@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LiveCodeParams {
     #[serde(default)]
     pub include_archived: bool,
@@ -93,6 +94,7 @@ pub async fn archive_live_code(
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WelcomeParams {
     /// A staff member's own welcome message; absent: the tenant's default (with the nickname block list).
     pub staff: Option<UserId>,

@@ -112,6 +112,7 @@ pub async fn preview_mass_send(
 
 /// Which recipients to list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RecipientQuery {
     /// Only this state (`planned`, `sent`, `delivered`, `not_friend`, `capped_by_wecom`, `failed`, `opted_out`,
     /// `capped`, `no_staff`).

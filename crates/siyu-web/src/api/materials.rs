@@ -234,6 +234,7 @@ pub async fn delete_material(
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct VersionParam {
     /// A past version (default: the current one).
     pub version: Option<i64>,

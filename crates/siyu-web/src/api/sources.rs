@@ -107,6 +107,7 @@ pub async fn revoke_source(
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FeedParams {
     /// How many events and how many quarantined items (1–200, default 50).

@@ -70,6 +70,7 @@ pub async fn revoke_token(
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditParams {
     /// Actions starting with this, e.g. `auth.` or `customer.delete`.

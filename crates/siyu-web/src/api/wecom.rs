@@ -100,6 +100,7 @@ pub async fn sync_corp(
 
 /// Filters of the group list.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct GroupParams {
     pub name: Option<String>,
     /// `daily` or `flash`.

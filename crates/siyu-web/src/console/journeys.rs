@@ -1,12 +1,14 @@
 //! Console pages "旅程 / SOP": the list with each journey's live counts and the standard templates; the
-//! form (`form`: a JSON graph editor from a template or blank, with a canvas preview and the publish
-//! problems on their nodes), a journey's page (`detail`: the canvas with live counts on every node and the
+//! form (`form`: a JSON graph editor from a template or blank, with a canvas preview, the publish
+//! problems on their nodes and `node_fields`, the send nodes' cap policy and event triggers' key as form
+//! controls), a journey's page (`detail`: the canvas with live counts on every node and the
 //! uplift panel) and test mode (`test_mode`: one customer on a simulated clock).
 
 pub mod canvas;
 pub mod detail;
 pub mod edit;
 pub mod form;
+pub mod node_fields;
 pub mod test_mode;
 
 use std::collections::BTreeMap;

@@ -1,7 +1,9 @@
 //! The send tab and the task list: `GET /sidebar/scripts?customer=&q=` or `?group=` (scripts rendered for
 //! the chat's customer or group), `GET /sidebar/materials?customer=&q=` or `?group=` (the material library),
 //! `POST /sidebar/materials/message` (JSON `{customer_id | group_id, material_id}`: the `sendChatMessage`
-//! arguments, with a tracked link minted or an image uploaded to WeCom), `POST /sidebar/sends` (JSON
+//! arguments, with a tracked link minted or an image, video or file uploaded to WeCom; a material WeCom
+//! cannot take by media_id adds `fallback: {reason, text}`, which the page shows and strips before sending
+//! the news card), `POST /sidebar/sends` (JSON
 //! `{send_id, customer_id | group_id, script_id | material_id}` after WeCom confirmed a send: counted once
 //! per send id), `GET /sidebar/tasks` and `POST /sidebar/tasks/complete`.
 
@@ -13,7 +15,9 @@ use axum::{Form, Json};
 use serde::Deserialize;
 use serde_json::json;
 use siyu_app::AppError;
-use siyu_app::sidebar::{Audience, SentItem, SidebarMaterial, SidebarScript, SidebarSend};
+use siyu_app::sidebar::{
+    Audience, MediaFallback, MediaType, SendAs, SentItem, SidebarMaterial, SidebarScript, SidebarSend,
+};
 use siyu_domain::id::{CustomerId, GroupId, MaterialId, ScriptId, TaskId};
 use siyu_domain::task::Task;
 
@@ -156,21 +160,40 @@ struct MaterialRow {
     kind: String,
     title: String,
     summary: String,
-    /// How it goes out (an image, or a poster drawn with the member's QR code, as an image; most others as a
-    /// tracked link).
+    /// How it goes out (as text, a card, an image, a video or a file by media_id, or a tracked link).
     how: String,
+    /// `how` is why a material goes as a link although it could have gone by media_id.
+    warn: bool,
+}
+
+/// Why a material goes as a news card rather than by media_id, for the member.
+fn fallback_text(tr: Tr, why: MediaFallback) -> &'static str {
+    match why {
+        MediaFallback::TooLarge(MediaType::Video) => tr.t("sidebar.fallback_too_large_video"),
+        MediaFallback::TooLarge(MediaType::File) => tr.t("sidebar.fallback_too_large_file"),
+        MediaFallback::TooLarge(_) => tr.t("sidebar.fallback_too_large_image"),
+        MediaFallback::TooSmall => tr.t("sidebar.fallback_too_small"),
+        MediaFallback::Format(MediaType::Video) => tr.t("sidebar.fallback_format_video"),
+        MediaFallback::Format(_) => tr.t("sidebar.fallback_format_image"),
+        MediaFallback::Upload => tr.t("sidebar.fallback_upload_failed"),
+        MediaFallback::Drawing => tr.t("sidebar.fallback_drawing_failed"),
+    }
 }
 
 impl MaterialRow {
     fn new(tr: Tr, m: SidebarMaterial) -> Self {
         let kind = tr.t(&format!("materials.kind_{}", m.kind.as_str())).to_string();
-        use siyu_domain::material::MaterialKind;
-        let how = if matches!(m.kind, MaterialKind::Image | MaterialKind::Poster) {
-            tr.t("sidebar.material_as_image")
-        } else {
-            tr.t("sidebar.material_tracked")
+        let how = match m.send_as {
+            SendAs::Text => tr.t("sidebar.material_as_text"),
+            SendAs::Miniprogram => tr.t("sidebar.material_as_miniprogram"),
+            SendAs::Media(MediaType::Video) => tr.t("sidebar.material_as_video"),
+            SendAs::Media(MediaType::File) => tr.t("sidebar.material_as_file"),
+            SendAs::Media(_) => tr.t("sidebar.material_as_image"),
+            SendAs::Link(Some(why)) => fallback_text(tr, why),
+            SendAs::Link(None) => tr.t("sidebar.material_tracked"),
         };
-        Self { id: m.id.to_string(), kind, title: m.title, summary: m.summary, how: how.to_owned() }
+        let warn = matches!(m.send_as, SendAs::Link(Some(_)));
+        Self { id: m.id.to_string(), kind, title: m.title, summary: m.summary, how: how.to_owned(), warn }
     }
 }
 
@@ -216,7 +239,13 @@ async fn material_message(
     let Some(audience) = body_audience(body.customer_id, body.group_id) else { return malformed() };
     let material = MaterialId(body.material_id);
     match state.app.sidebar_material_message(&s.actor, &s.identity, audience, material).await {
-        Ok(message) => (StatusCode::OK, Json(message)).into_response(),
+        Ok(sent) => {
+            let mut message = sent.message;
+            if let Some(why) = sent.fallback {
+                message["fallback"] = json!({"reason": why.code(), "text": fallback_text(s.tr, why)});
+            }
+            (StatusCode::OK, Json(message)).into_response()
+        }
         Err(e) => crate::error::ApiError(e).into_response(),
     }
 }

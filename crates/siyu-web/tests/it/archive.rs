@@ -292,7 +292,8 @@ async fn erasing_a_customer_deletes_their_chats_and_their_group_messages_and_bla
     let left: Vec<i64> = all["items"].as_array().unwrap().iter().map(|c| c["messages"].as_i64().unwrap()).collect();
     assert_eq!(all["total"], 2, "the group chat and the other chat stay: {all}");
     let (_, found) = t.api("GET", "/api/v1/archive/search?q=群里说一句", &f.token, None).await;
-    assert_eq!(found.as_array().unwrap().len(), 0, "their group message is gone: {found} {left:?}");
+    assert_eq!(found["items"].as_array().unwrap().len(), 0, "their group message is gone: {found} {left:?}");
+    assert_eq!(found["total"], 0, "and gone from the search index too: {found}");
     let alerts = alerts(&t, &f, "").await;
     assert!(alerts.iter().all(|a| a["excerpt"] == "" && a["detail"] == ""), "{alerts:?}");
 }

@@ -19,9 +19,10 @@ async fn ingest(t: &TestApp, f: &Fixture, messages: &[Value], first_seq: i64) {
 /// The msgids found for `q`, best first, and the hits.
 async fn search(t: &TestApp, f: &Fixture, q: &str) -> (Vec<String>, Vec<Value>) {
     let path = format!("/api/v1/archive/search?q={}", urlencoding(q));
-    let (status, hits) = t.api("GET", &path, &f.token, None).await;
-    assert_eq!(status, 200, "{hits}");
-    let hits = hits.as_array().unwrap().clone();
+    let (status, page) = t.api("GET", &path, &f.token, None).await;
+    assert_eq!(status, 200, "{page}");
+    let hits = page["items"].as_array().unwrap().clone();
+    assert_eq!(page["total"].as_u64(), Some(hits.len() as u64), "{page}");
     (hits.iter().map(|h| h["msgid"].as_str().unwrap().to_owned()).collect(), hits)
 }
 
@@ -87,6 +88,8 @@ async fn a_dictionary_word_matches_whole_and_a_new_dictionary_rebuilds_the_index
     .await;
     let (status, _) = t.api("PUT", "/api/v1/archive/dictionary", &f.token, Some(json!({"words": ["企业微信"]}))).await;
     assert_eq!(status, 200);
+    // The change rebuilds the index in the background (searches meanwhile use the database): wait for it.
+    t.app.archive_index(f.tenant.id).await.unwrap();
 
     let (found, hits) = search(&t, &f, "企业微信").await;
     assert_eq!(found, ["d1"], "{hits:?}");

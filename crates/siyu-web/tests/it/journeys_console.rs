@@ -11,12 +11,12 @@ use siyu_app::clock::ManualClock;
 
 use crate::helpers::{TestApp, csrf, daytime, fresh_db, spawn_app, spawn_with_clock};
 
-async fn get(c: &reqwest::Client, t: &TestApp, path: &str) -> (u16, String) {
+pub(crate) async fn get(c: &reqwest::Client, t: &TestApp, path: &str) -> (u16, String) {
     let res = c.get(t.url(path)).send().await.unwrap();
     (res.status().as_u16(), res.text().await.unwrap())
 }
 
-async fn post(c: &reqwest::Client, t: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, String, String) {
+pub(crate) async fn post(c: &reqwest::Client, t: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, String, String) {
     let res = c.post(t.url(path)).form(form).send().await.unwrap();
     let status = res.status().as_u16();
     let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_string()).unwrap_or_default();

@@ -37,3 +37,21 @@ fn every_api_route_is_documented() {
         assert!(documented, "{method} {path} is missing from the OpenAPI document");
     }
 }
+
+#[test]
+fn path_parameters_are_the_path_template_variables_and_the_rest_are_query_parameters() {
+    let doc: serde_json::Value = serde_json::from_str(&siyu_web::openapi::document()).unwrap();
+    let mut wrong = Vec::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let (name, place) = (p["name"].as_str().unwrap(), p["in"].as_str().unwrap());
+                let in_template = path.contains(&format!("{{{name}}}"));
+                if (place == "path") != in_template {
+                    wrong.push(format!("{method} {path}: {name} in {place}"));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "misplaced parameters: {wrong:#?}");
+}

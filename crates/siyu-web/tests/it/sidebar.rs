@@ -17,24 +17,24 @@ use siyu_wecom::fake::{CustomerSetup, FakeConfig, FakeHandle, TicketKind};
 use crate::helpers::{Fixture, TestApp, fresh_db, spawn_with, test_settings};
 use crate::wecom_callbacks::{CORP, connect, customer_of, settle, start_fake, sync};
 
-struct World {
-    t: TestApp,
-    f: Fixture,
-    fake: FakeHandle,
+pub(crate) struct World {
+    pub(crate) t: TestApp,
+    pub(crate) f: Fixture,
+    pub(crate) fake: FakeHandle,
     corp: String,
     /// 王女士, who added zhangsan.
-    mine: CustomerId,
+    pub(crate) mine: CustomerId,
     mine_ext: String,
     /// 赵先生, who added only lisi.
-    theirs: CustomerId,
+    pub(crate) theirs: CustomerId,
     theirs_ext: String,
 }
 
-async fn world_with(settings: Settings) -> World {
+pub(crate) async fn world_with(settings: Settings) -> World {
     world_on(settings, Arc::new(SystemClock)).await
 }
 
-async fn world_on(settings: Settings, clock: Arc<dyn Clock>) -> World {
+pub(crate) async fn world_on(settings: Settings, clock: Arc<dyn Clock>) -> World {
     let fake = start_fake(FakeConfig { start_time: clock.now().timestamp(), ..FakeConfig::default() }).await;
     let t = spawn_with(Arc::new(fresh_db().await), clock, settings).await;
     let (f, corp) = connect(&t, &fake).await;
@@ -50,7 +50,7 @@ async fn world_on(settings: Settings, clock: Arc<dyn Clock>) -> World {
     World { t, f, fake, corp, mine, mine_ext, theirs, theirs_ext }
 }
 
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     world_with(test_settings()).await
 }
 
@@ -65,7 +65,7 @@ fn state_of(location: &str) -> String {
 }
 
 /// A browser signed in to the sidebar through WeCom's OAuth2 as `userid`, and the page's CSRF token.
-async fn sign_in(w: &World, userid: &str) -> (reqwest::Client, String) {
+pub(crate) async fn sign_in(w: &World, userid: &str) -> (reqwest::Client, String) {
     let b = browser();
     let res = b.get(w.t.url(&format!("/sidebar?corp={}", w.corp))).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 303, "no sign-in yet: off to WeCom");
@@ -90,7 +90,7 @@ fn page_csrf(page: &str) -> String {
     page[start..].split('"').next().unwrap().to_owned()
 }
 
-async fn get(b: &reqwest::Client, w: &World, path: &str) -> (u16, String) {
+pub(crate) async fn get(b: &reqwest::Client, w: &World, path: &str) -> (u16, String) {
     let res = b.get(w.t.url(path)).send().await.unwrap();
     (res.status().as_u16(), res.text().await.unwrap())
 }
@@ -267,7 +267,7 @@ async fn the_panel_shows_the_profile_and_tag_note_and_stage_changes_persist_audi
     }
 }
 
-fn corp_id(w: &World) -> siyu_domain::id::CorpId {
+pub(crate) fn corp_id(w: &World) -> siyu_domain::id::CorpId {
     siyu_domain::id::CorpId(uuid::Uuid::parse_str(&w.corp).unwrap())
 }
 
@@ -483,7 +483,7 @@ async fn member_group(w: &World) -> (String, String) {
     (chat_id, group.expect("the create callback synced the group").0.0.to_string())
 }
 
-async fn json_post(b: &reqwest::Client, w: &World, path: &str, csrf: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn json_post(b: &reqwest::Client, w: &World, path: &str, csrf: &str, body: Value) -> (u16, Value) {
     let res = b.post(w.t.url(path)).header("x-sidebar-csrf", csrf).json(&body).send().await.unwrap();
     (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
 }

@@ -6,7 +6,8 @@
 //! name must be there (41005); an empty file is 44001 and one of 5 bytes or fewer 40006; too large is
 //! 40009 for an image (10 MB), 40011 for a video (10 MB) and 40006 for a voice (2 MB) or a file (20 MB); a
 //! file name whose extension is not of the type is 40005 (WeCom's "invalid file type"); an image that is
-//! not a JPG or PNG, a voice that is not AMR or a video that is not MP4 by its bytes is 40004.
+//! not a JPG or PNG, a voice that is not AMR or a video that is not MP4 by its bytes (an ISO media file
+//! other than QuickTime) is 40004. A file may be of any type.
 
 use serde_json::{Value, json};
 
@@ -71,7 +72,8 @@ fn content_fits(kind: &str, bytes: &[u8]) -> bool {
     match kind {
         "image" => bytes.starts_with(b"\x89PNG\r\n\x1a\n") || bytes.starts_with(&[0xFF, 0xD8, 0xFF]),
         "voice" => bytes.starts_with(b"#!AMR"),
-        "video" => bytes.get(4..8) == Some(b"ftyp"),
+        // An ISO media file (`ftyp` box) that is not QuickTime (brand `qt  `, a .mov however it is named).
+        "video" => bytes.get(4..8) == Some(b"ftyp") && bytes.get(8..12) != Some(b"qt  "),
         _ => true,
     }
 }

@@ -121,9 +121,9 @@ fn an_injected_event_answers_a_wait_and_an_exit_event_ends_the_run_at_once() {
     assert_eq!(quiet.iter().flat_map(|t| t.2.clone()).collect::<Vec<_>>(), ["还在吗", "最后一条"]);
     // An unrelated event is recorded and ignored; the reply takes the event path; a paid order exits.
     s.events = vec![
-        SimEvent { at: t0 + Duration::hours(1), name: "page_view".into() },
-        SimEvent { at: t0 + Duration::hours(2), name: "reply".into() },
-        SimEvent { at: t0 + Duration::days(1), name: "order_paid".into() },
+        SimEvent { at: t0 + Duration::hours(1), name: "page_view".into(), key: None },
+        SimEvent { at: t0 + Duration::hours(2), name: "reply".into(), key: None },
+        SimEvent { at: t0 + Duration::days(1), name: "order_paid".into(), key: None },
     ];
     let sim = run(&g, &s);
     let wakes: Vec<&SimWake> = sim.steps.iter().map(|s| &s.wake).collect();
@@ -156,4 +156,78 @@ fn a_loop_through_a_wait_stops_at_the_step_limit_and_says_so() {
         )
         .is_none()
     );
+}
+
+fn ev(t0: DateTime<Utc>, minutes: i64, name: &str, key: &str) -> SimEvent {
+    SimEvent { at: t0 + Duration::minutes(minutes), name: name.into(), key: Some(key.into()) }
+}
+
+/// An order journey keyed by `order_id`: remind until the order is paid, thank on payment.
+fn orders() -> JourneyGraph {
+    graph(json!({"nodes": [
+        {"id": "t", "type": "trigger", "trigger": {"on": "event", "name": "order_created", "key": "order_id"},
+         "next": {"next": "w"}},
+        {"id": "w", "type": "wait", "wait": {"until": "event", "name": "paid", "timeout_minutes": 1440},
+         "next": {"event": "thanks", "timeout": "nudge"}},
+        {"id": "thanks", "type": "send", "channel": "sandbox", "template": "谢谢"},
+        {"id": "nudge", "type": "send", "channel": "sandbox", "template": "待付款"}
+    ], "exit_on": [{"on": "event", "name": "refund"}], "reentry": {"policy": "after_exit"}}))
+}
+
+/// (run, key, node, status) per step.
+fn runs(sim: &Simulation) -> Vec<(u32, Option<String>, String, String)> {
+    sim.steps.iter().map(|s| (s.entry_seq, s.entry_key.clone(), s.node.clone(), s.status.clone())).collect()
+}
+
+#[test]
+fn two_orders_give_two_runs_and_a_repeated_order_event_starts_none() {
+    let t0 = utc("2026-12-07T04:00:00Z");
+    let mut s = Scenario::new(t0, shanghai());
+    s.entry_key = Some("A".into());
+    s.events = vec![ev(t0, 30, "order_created", "B"), ev(t0, 40, "order_created", "A")];
+    let sim = run(&orders(), &s);
+    let keys: Vec<_> = runs(&sim).into_iter().map(|r| (r.0, r.1)).collect();
+    let (a, b) = ((1, Some("A".to_string())), (2, Some("B".to_string())));
+    assert_eq!(keys[..2], [a.clone(), b.clone()], "{sim:#?}");
+    assert_eq!(sim.steps[1].wake, SimWake::Event { name: "order_created".into(), matched: true });
+    // Order A's second event finds A's run live: ignored, no third run.
+    assert_eq!(sim.steps[2].wake, SimWake::Event { name: "order_created".into(), matched: false });
+    assert!(sim.steps.iter().all(|s| s.entry_seq <= 2));
+    // Both time out on their own clocks and are nudged once each.
+    let nudged: Vec<_> = sim.steps.iter().filter(|s| s.node == "nudge").map(|s| s.entry_key.clone()).collect();
+    assert_eq!(nudged, [Some("A".to_string()), Some("B".to_string())]);
+    assert!(!sim.truncated);
+}
+
+#[test]
+fn a_wait_for_paid_on_order_a_is_not_woken_by_order_b_being_paid() {
+    let t0 = utc("2026-12-07T04:00:00Z");
+    let mut s = Scenario::new(t0, shanghai());
+    s.entry_key = Some("A".into());
+    s.events = vec![ev(t0, 10, "order_created", "B"), ev(t0, 60, "paid", "B")];
+    let sim = run(&orders(), &s);
+    let paid = sim.steps.iter().find(|s| s.local == "2026-12-07 13:00").unwrap();
+    assert_eq!((paid.entry_key.as_deref(), paid.node.as_str()), (Some("B"), "thanks"));
+    assert_eq!(paid.wake, SimWake::Event { name: "paid".into(), matched: true });
+    assert_eq!(sim.steps.iter().filter(|s| s.local == "2026-12-07 13:00").count(), 1, "A is not woken");
+    let a: Vec<_> = runs(&sim).into_iter().filter(|r| r.0 == 1).map(|r| r.2).collect();
+    assert_eq!(a, ["w", "nudge"], "A times out and is nudged");
+}
+
+#[test]
+fn a_keyed_exit_ends_only_its_own_run_and_the_same_order_may_enter_again_after_it() {
+    let t0 = utc("2026-12-07T04:00:00Z");
+    let mut s = Scenario::new(t0, shanghai());
+    s.entry_key = Some("A".into());
+    s.events = vec![ev(t0, 10, "order_created", "B"), ev(t0, 20, "refund", "A"), ev(t0, 30, "order_created", "A")];
+    let sim = run(&orders(), &s);
+    let r = runs(&sim);
+    assert_eq!((r[2].0, r[2].3.as_str()), (1, "exited"), "{r:?}");
+    assert_eq!(sim.steps[2].exit_reason.as_deref(), Some("event:refund"));
+    assert_eq!((r[3].0, r[3].1.as_deref(), r[3].2.as_str()), (3, Some("A"), "w"), "after_exit: A again");
+    assert!(r.iter().any(|x| x.0 == 2 && x.2 == "nudge"), "B was not ended by A's refund");
+    // Without re-entry the second order_created of A starts nothing.
+    let mut g = orders();
+    g.reentry = crate::journey::Reentry::Never;
+    assert!(runs(&run(&g, &s)).iter().all(|x| x.0 <= 2));
 }

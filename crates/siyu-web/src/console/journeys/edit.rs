@@ -15,8 +15,8 @@ use siyu_app::journeys::versions::{MigrationInput, MigrationPlan};
 use siyu_domain::access::Permission;
 use siyu_domain::id::JourneyId;
 
-use super::canvas::{H, W};
-use super::form::{Preview, check, field, parse, show};
+use super::form::{Preview, check, field, show, with_fields};
+use super::node_fields::{FieldErrors, field_errors};
 use super::problems;
 use crate::auth::ConsoleActor;
 use crate::console::customers::parse_id;
@@ -81,11 +81,12 @@ pub async fn publish(State(state): State<AppState>, Path(id): Path<String>, post
     let id: JourneyId = parse_id(&id)?;
     let chrome = Chrome::new(&ca.user, Some(&ca.actor), "journeys");
     let tr = chrome.tr;
-    let text = field(&post.fields, "graph").to_string();
-    let blank = Preview { canvas: None, node_w: W, node_h: H, list: Vec::new(), json_error: None, ok: false };
-    let (preview, error) = match parse(&text) {
+    let mut text = field(&post.fields, "graph").to_string();
+    let blank = Preview::blank();
+    let (preview, error) = match with_fields(tr, &mut text, &post.fields) {
         Err(e) => (Preview { json_error: Some(e), ..blank }, None),
-        Ok(graph) => match state.app.publish_journey_version(&ca.actor, id, &graph).await {
+        Ok((graph, errors)) if !errors.is_empty() => (show(tr, &graph, BTreeMap::new(), &errors, blank), None),
+        Ok((graph, _)) => match state.app.publish_journey_version(&ca.actor, id, &graph).await {
             Ok(v) => {
                 let waiting = state.app.journey_runs(&ca.actor, id).await?;
                 let target = match waiting.iter().map(|w| w.0).filter(|w| *w < v).min() {
@@ -94,9 +95,11 @@ pub async fn publish(State(state): State<AppState>, Path(id): Path<String>, post
                 };
                 return Ok(Redirect::to(&target).into_response());
             }
-            Err(e @ AppError::InvalidDefinition(_)) => (show(tr, &graph, problems(tr, &graph, &e), blank), None),
+            Err(e @ AppError::InvalidDefinition(_)) => {
+                (show(tr, &graph, problems(tr, &graph, &e), &field_errors(tr, &graph, &e), blank), None)
+            }
             Err(e @ (AppError::Forbidden | AppError::CsrfFailed | AppError::NotFound)) => return Err(e.into()),
-            Err(e) => (show(tr, &graph, BTreeMap::new(), blank), Some(error_message(tr, &e))),
+            Err(e) => (show(tr, &graph, BTreeMap::new(), &FieldErrors::new(), blank), Some(error_message(tr, &e))),
         },
     };
     let d = state.app.journey_detail(&ca.actor, id, None).await?;

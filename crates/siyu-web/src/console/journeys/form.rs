@@ -1,6 +1,7 @@
 //! The journey form (`/console/journeys/new`): a name and the graph as JSON, blank or from a template, a
 //! canvas preview checked against the tenant as the operator types (htmx, `/console/journeys/preview`),
-//! and publishing, which on problems shows them inline and highlights each on its node.
+//! and publishing, which on problems shows them inline and highlights each on its node. Beside the canvas,
+//! `node_fields` draws the settings of send nodes and event triggers as form controls.
 
 use std::collections::BTreeMap;
 
@@ -16,6 +17,7 @@ use siyu_domain::access::Permission;
 use siyu_domain::journey::JourneyGraph;
 
 use super::canvas::{Canvas, H, W, canvas};
+use super::node_fields::{FieldErrors, NodeFields, apply, field_errors, node_fields};
 use super::problems;
 use crate::auth::ConsoleActor;
 use crate::console::customers::view::error_message;
@@ -44,6 +46,22 @@ pub struct Preview {
     /// The JSON did not parse: the parser's message.
     pub json_error: Option<String>,
     pub ok: bool,
+    /// The send nodes' cap policies and the event triggers' keys as form controls.
+    pub fields: NodeFields,
+}
+
+impl Preview {
+    pub(super) fn blank() -> Self {
+        Preview {
+            canvas: None,
+            node_w: W,
+            node_h: H,
+            list: Vec::new(),
+            json_error: None,
+            ok: false,
+            fields: NodeFields::default(),
+        }
+    }
 }
 
 #[derive(Template)]
@@ -71,7 +89,7 @@ pub(super) fn parse(text: &str) -> Result<JourneyGraph, String> {
 
 /// Checks `text` against the tenant without saving and draws it.
 pub(super) async fn check(state: &AppState, ca: &ConsoleActor, tr: Tr, text: &str) -> Preview {
-    let mut p = Preview { canvas: None, node_w: W, node_h: H, list: Vec::new(), json_error: None, ok: false };
+    let mut p = Preview::blank();
     let g = match parse(text) {
         Ok(g) => g,
         Err(e) => {
@@ -79,15 +97,22 @@ pub(super) async fn check(state: &AppState, ca: &ConsoleActor, tr: Tr, text: &st
             return p;
         }
     };
-    let found = match state.app.check_journey(ca.actor.tenant, &g).await {
-        Ok(()) => BTreeMap::new(),
-        Err(e) => problems(tr, &g, &e),
+    let (found, errors) = match state.app.check_journey(ca.actor.tenant, &g).await {
+        Ok(()) => (BTreeMap::new(), FieldErrors::new()),
+        Err(e) => (problems(tr, &g, &e), field_errors(tr, &g, &e)),
     };
-    show(tr, &g, found, p)
+    show(tr, &g, found, &errors, p)
 }
 
-pub(super) fn show(tr: Tr, g: &JourneyGraph, found: BTreeMap<String, Vec<String>>, mut p: Preview) -> Preview {
-    p.ok = found.is_empty();
+pub(super) fn show(
+    tr: Tr,
+    g: &JourneyGraph,
+    found: BTreeMap<String, Vec<String>>,
+    errors: &FieldErrors,
+    mut p: Preview,
+) -> Preview {
+    p.ok = found.is_empty() && errors.is_empty();
+    p.fields = node_fields(tr, g, errors);
     p.list = found.iter().flat_map(|(node, list)| list.iter().map(move |m| (node.clone(), m.clone()))).collect();
     p.canvas = Some(canvas(tr, g, None, &found));
     p
@@ -130,22 +155,43 @@ pub async fn preview(State(state): State<AppState>, post: FormPost) -> ConsoleRe
     Ok(render(&PreviewFragment { chrome, preview }))
 }
 
+/// The typed graph with the posted node fields applied, and the text to show again (rewritten when the
+/// fields changed the graph, so the JSON says what was submitted).
+pub(super) fn with_fields(
+    tr: Tr,
+    text: &mut String,
+    posted: &[(String, String)],
+) -> Result<(JourneyGraph, FieldErrors), String> {
+    let mut graph = parse(text)?;
+    let before = graph.clone();
+    let errors = apply(tr, &mut graph, posted);
+    if graph != before
+        && let Ok(t) = serde_json::to_string_pretty(&graph)
+    {
+        *text = t;
+    }
+    Ok((graph, errors))
+}
+
 /// Publishes the typed graph as a new journey; problems come back inline with their nodes highlighted.
 pub async fn create(State(state): State<AppState>, post: FormPost) -> ConsoleResult {
     let ca = &post.ca;
     let chrome = Chrome::new(&ca.user, Some(&ca.actor), "journeys");
     let tr = chrome.tr;
-    let (name, text) = (field(&post.fields, "name").to_string(), field(&post.fields, "graph").to_string());
-    let blank = Preview { canvas: None, node_w: W, node_h: H, list: Vec::new(), json_error: None, ok: false };
-    let (preview, error) = match parse(&text) {
+    let (name, mut text) = (field(&post.fields, "name").to_string(), field(&post.fields, "graph").to_string());
+    let blank = Preview::blank();
+    let (preview, error) = match with_fields(tr, &mut text, &post.fields) {
         Err(e) => (Preview { json_error: Some(e), ..blank }, None),
-        Ok(graph) => {
+        Ok((graph, errors)) if !errors.is_empty() => (show(tr, &graph, BTreeMap::new(), &errors, blank), None),
+        Ok((graph, _)) => {
             match state.app.create_journey_as(&ca.actor, NewJourney { name: name.clone(), graph: graph.clone() }).await
             {
                 Ok(j) => return Ok(Redirect::to(&format!("/console/journeys/{}?done=published", j.id)).into_response()),
-                Err(e @ AppError::InvalidDefinition(_)) => (show(tr, &graph, problems(tr, &graph, &e), blank), None),
+                Err(e @ AppError::InvalidDefinition(_)) => {
+                    (show(tr, &graph, problems(tr, &graph, &e), &field_errors(tr, &graph, &e), blank), None)
+                }
                 Err(e @ (AppError::Forbidden | AppError::CsrfFailed)) => return Err(e.into()),
-                Err(e) => (show(tr, &graph, BTreeMap::new(), blank), Some(error_message(tr, &e))),
+                Err(e) => (show(tr, &graph, BTreeMap::new(), &FieldErrors::new(), blank), Some(error_message(tr, &e))),
             }
         }
     };

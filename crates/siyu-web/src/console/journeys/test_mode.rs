@@ -1,6 +1,8 @@
 //! Test mode (`/console/journeys/{id}/test`): pick a customer (or a made-up one), a start time in the
 //! tenant's local time, each branch's answer, whether caps and opt-outs apply and events at chosen times;
 //! the page lists every step of the simulated run with its local time, what happened and what it sent.
+//! In a keyed journey (an event trigger with `key`) the customer enters with a key value and each event
+//! line may end with the value it carries (`2026-12-08 15:00 paid A`); every run is listed with its value.
 //! A GET form: nothing is stored or sent, so a run can be bookmarked.
 
 use std::collections::BTreeMap;
@@ -33,6 +35,8 @@ pub struct BranchChoice {
 /// One step as the page lists it.
 pub struct StepRow {
     pub n: usize,
+    /// The run: `#1`, or `#1 · A` with its key value.
+    pub run: String,
     pub local: String,
     pub wake: String,
     pub node: String,
@@ -53,6 +57,9 @@ struct TestPage {
     start: String,
     caps: bool,
     events: String,
+    /// The journey's key property, if it is keyed, and the value the customer enters with.
+    keyed_by: Option<String>,
+    entry_key: String,
     branches: Vec<BranchChoice>,
     ran: Option<Ran>,
     error: Option<String>,
@@ -122,8 +129,13 @@ fn rows(tr: Tr, g: &JourneyGraph, v: &SimulationView) -> Vec<StepRow> {
                     }
                 })
                 .collect();
+            let run = match &st.entry_key {
+                Some(k) => format!("#{} · {k}", st.entry_seq),
+                None => format!("#{}", st.entry_seq),
+            };
             StepRow {
                 n: i + 1,
+                run,
                 local: st.local.clone(),
                 wake: wake_text(tr, &st.wake),
                 node: format!("{} · {}", kind(&st.node), st.node),
@@ -134,15 +146,16 @@ fn rows(tr: Tr, g: &JourneyGraph, v: &SimulationView) -> Vec<StepRow> {
         .collect()
 }
 
-/// `YYYY-MM-DD HH:MM name` per line.
+/// `YYYY-MM-DD HH:MM name [key value]` per line.
 fn events(text: &str, offset: chrono::FixedOffset) -> Result<Vec<SimEvent>, String> {
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let mut parts = l.split_whitespace();
             let (d, t, name) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            let key = parts.next().map(str::to_string);
             match (crate::console::tasks::local_time(&format!("{d} {t}"), offset), name.is_empty()) {
-                (Some(at), false) => Ok(SimEvent { at, name: name.to_string() }),
+                (Some(at), false) if parts.next().is_none() => Ok(SimEvent { at, name: name.to_string(), key }),
                 _ => Err(l.trim().to_string()),
             }
         })
@@ -194,6 +207,8 @@ pub async fn show(
         start: start_text.clone(),
         caps: get(&q, "caps") == "on",
         events: get(&q, "events").to_string(),
+        keyed_by: g.entry_key().map(str::to_string),
+        entry_key: get(&q, "entry_key").to_string(),
         branches,
         ran: None,
         error: None,
@@ -210,6 +225,7 @@ pub async fn show(
     let chosen: BTreeMap<String, bool> =
         page.branches.iter().filter(|b| b.choice != "auto").map(|b| (b.node.clone(), b.choice == "yes")).collect();
     input.branches = chosen;
+    input.entry_key = Some(page.entry_key.clone()).filter(|k| !k.is_empty());
     if !page.customer.is_empty() {
         input.customer_id = Some(parse_id(&page.customer)?);
     }

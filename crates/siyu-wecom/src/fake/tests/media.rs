@@ -1,5 +1,5 @@
-//! Temporary media (`media/upload`): the client's multipart upload against the fake (the contract), and the
-//! fake's errcodes for a wrong type, name, content or size.
+//! Temporary media (`media/upload`): the client's multipart upload of images, videos and files against the
+//! fake (the contract), and the fake's errcodes for a wrong type, name, content or size.
 
 use std::sync::Arc;
 
@@ -83,6 +83,35 @@ async fn uploads_of_a_wrong_type_name_content_or_size_get_wecoms_errcodes() {
     let mut exact = PNG.to_vec();
     exact.resize(10 << 20, 0);
     assert_eq!(errcode(&raw_upload(&h, "image", "media", "exact.png", &exact).await), 0, "10 MB is allowed");
+}
+
+#[tokio::test]
+async fn videos_must_be_mp4_of_at_most_10_mb_and_files_of_any_type_at_most_20_mb() {
+    let h = Harness::start(FakeConfig::default()).await;
+    let (client, creds) = client(&h);
+    let mp4 = b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom".to_vec();
+    let file = MediaFile { file_name: "开箱.mp4", content_type: "video/mp4", bytes: &mp4 };
+    let uploaded = client.upload_media(&creds, MediaType::Video, &file).await.unwrap();
+    assert_eq!(uploaded.kind, "video");
+    let stored = h.fake.media(CORP, &uploaded.media_id).unwrap().unwrap();
+    assert_eq!((stored.kind.as_str(), stored.file_name.as_str()), ("video", "开箱.mp4"));
+    assert_eq!(errcode(&raw_upload(&h, "video", "media", "clip.mov", &mp4).await), 40005, "a name not .mp4");
+    let mov = b"\0\0\0\x14ftypqt  \0\0\x02\0".to_vec();
+    assert_eq!(errcode(&raw_upload(&h, "video", "media", "clip.mp4", &mov).await), 40004, "QuickTime is no MP4");
+    let mut exact = mp4.clone();
+    exact.resize(10 << 20, 0);
+    assert_eq!(errcode(&raw_upload(&h, "video", "media", "exact.mp4", &exact).await), 0, "10 MB is allowed");
+
+    let doc = MediaFile { file_name: "价目表.xlsx", content_type: "application/zip", bytes: b"PK\x03\x04 sheet" };
+    let uploaded = client.upload_media(&creds, MediaType::File, &doc).await.unwrap();
+    assert_eq!(h.fake.media(CORP, &uploaded.media_id).unwrap().unwrap().file_name, "价目表.xlsx");
+    let mut big = vec![b'x'; 20 << 20];
+    assert_eq!(errcode(&raw_upload(&h, "file", "media", "big.bin", &big).await), 0, "20 MB is allowed");
+    big.push(b'x');
+    assert_eq!(errcode(&raw_upload(&h, "file", "media", "big.bin", &big).await), 40006, "a file over 20 MB");
+    let over = MediaFile { file_name: "big.bin", content_type: "application/octet-stream", bytes: &big };
+    let refused = client.upload_media(&creds, MediaType::File, &over).await.unwrap_err();
+    assert!(matches!(refused, WecomError::Invalid(_)), "the client refuses it before calling: {refused}");
 }
 
 #[tokio::test]
