@@ -275,10 +275,7 @@ impl Customers<'_> {
             }
         }
         if let Some(text) = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            let like = match self.0.kind() {
-                BackendKind::Sqlite => " LIKE ",
-                BackendKind::Postgres => " ILIKE ",
-            };
+            let like = crate::sql::ilike(self.0.kind());
             let pattern = crate::sql::contains_pattern(text);
             sql.push(" AND (c.name").push(like).bind(Arg::Text(pattern.clone())).push(" ESCAPE '\\'");
             sql.push(" OR c.remark").push(like).bind(Arg::Text(pattern)).push(" ESCAPE '\\'");

@@ -10,6 +10,15 @@ pub(crate) fn contains_pattern(s: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// ` LIKE ` that ignores case on both databases, for a [`contains_pattern`] (SQLite's `LIKE` already ignores
+/// ASCII case; PostgreSQL needs `ILIKE`).
+pub(crate) fn ilike(kind: crate::BackendKind) -> &'static str {
+    match kind {
+        crate::BackendKind::Sqlite => " LIKE ",
+        crate::BackendKind::Postgres => " ILIKE ",
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) enum Arg {
     Uuid(Uuid),

@@ -281,7 +281,7 @@ impl Archive<'_> {
         let mut filter = conversation_filter(tenant, q);
         if let Some(text) = q.text.as_deref().filter(|t| !t.trim().is_empty()) {
             filter.push(" AND v.id IN (SELECT conversation_id FROM archive_messages m WHERE m.tenant_id = v.tenant_id AND m.body");
-            filter.push(like(self.0));
+            filter.push(crate::sql::ilike(self.0.kind()));
             filter.bind(Arg::Text(contains_pattern(text.trim()))).push(" ESCAPE '\\')");
         }
         let count =
@@ -379,7 +379,7 @@ impl Archive<'_> {
         q: &ConversationQuery,
     ) -> Result<(Vec<MessageRow>, i64), StoreError> {
         let mut filter = Sql::new(" FROM archive_messages m WHERE m.tenant_id = ");
-        filter.bind(Arg::Uuid(tenant.0)).push(" AND m.body").push(like(self.0));
+        filter.bind(Arg::Uuid(tenant.0)).push(" AND m.body").push(crate::sql::ilike(self.0.kind()));
         filter.bind(Arg::Text(contains_pattern(text))).push(" ESCAPE '\\'");
         if q.kind.is_some() || q.staff_userid.is_some() || q.customer.is_some() {
             filter.push(" AND m.conversation_id IN (SELECT v.id FROM archive_conversations v WHERE v.tenant_id = ");
@@ -425,13 +425,5 @@ impl Archive<'_> {
         let mut rows = on_pool!(self.0, p => dyn_query_as!(MessageRow, sql).fetch_all(p).await)?;
         rows.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
         Ok(rows)
-    }
-}
-
-/// A case-insensitive `LIKE` on both databases (SQLite's `LIKE` already ignores ASCII case).
-fn like(store: &crate::Store) -> &'static str {
-    match store.kind() {
-        crate::BackendKind::Sqlite => " LIKE ",
-        crate::BackendKind::Postgres => " ILIKE ",
     }
 }
