@@ -15,8 +15,9 @@
 //!
 //! One Aho-Corasick automaton over the normalised rules, with leftmost-longest semantics: at each position
 //! the longest rule wins (rules 微信 and 加微信: `加微信吧` gives 加微信), and hits do not overlap.
-//! The normalising pass also looks each pair of consecutive characters up among the rules' first pairs
-//! (`prefilter`): a text with none of them skips the automaton, which otherwise starts at the first one.
+//! A first pass over the text, building nothing, looks for a two-character rule or the first three
+//! characters of a longer one (`prefilter`): most messages have neither and stop there. The others are
+//! normalised, and the automaton starts at the first pair of characters that begins a rule.
 //!
 //! # Hits inside longer words
 //!
@@ -161,6 +162,9 @@ impl Scanner {
         let Some(automaton) = &self.automaton else {
             return Vec::new();
         };
+        if !self.prefilter.may_match(text) {
+            return Vec::new();
+        }
         BUFFER.with(|buffer| match buffer.try_borrow_mut() {
             Ok(mut buffer) => self.scan_with(automaton, text, &mut buffer),
             Err(_) => self.scan_with(automaton, text, &mut Normalized::default()),

@@ -14,9 +14,15 @@ use jieba_rs::Jieba;
 pub const MAX_USER_WORD_CHARS: usize = 32;
 
 /// A jieba segmenter. Cheap to clone (the dictionary is shared).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Segmenter {
     jieba: Arc<Jieba>,
+}
+
+impl std::fmt::Debug for Segmenter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Segmenter").finish_non_exhaustive()
+    }
 }
 
 fn default_jieba() -> &'static Arc<Jieba> {
@@ -62,24 +68,18 @@ impl Segmenter {
     /// Precise-mode words of `text`, in order, covering it exactly (whitespace and punctuation included as
     /// their own tokens).
     pub fn cut<'a>(&self, text: &'a str) -> Vec<&'a str> {
-        self.jieba.cut(text, true)
+        self.jieba.cut(text, true).into_iter().map(|token| token.word).collect()
     }
 
     /// Search-mode words: the precise words plus the dictionary words inside long ones
     /// (中华人民共和国 → 中华, 华人, 人民, 共和, 共和国, 中华人民共和国).
     pub fn cut_for_search<'a>(&self, text: &'a str) -> Vec<&'a str> {
-        self.jieba.cut_for_search(text, true)
+        self.jieba.cut_for_search(text, true).into_iter().map(|token| token.word).collect()
     }
 
     /// Byte ranges of the precise-mode words of `text`.
     pub fn spans(&self, text: &str) -> Vec<Range<usize>> {
-        self.cut(text)
-            .into_iter()
-            .map(|word| {
-                let start = word.as_ptr() as usize - text.as_ptr() as usize;
-                start..start + word.len()
-            })
-            .collect()
+        self.jieba.cut(text, true).into_iter().map(|token| token.byte_start..token.byte_end).collect()
     }
 
     /// Whether the dictionary holds `word`.

@@ -245,7 +245,6 @@ impl Store {
         Ok(())
     }
 
-    /// Cheap liveness probe for `/readyz`.
     /// Refreshes the planner's statistics (`ANALYZE`), as autovacuum does for any table past its first
     /// few rows; benchmarks call it after seeding a fresh database, so plans are those of a database in use.
     pub async fn analyze(&self) -> Result<(), StoreError> {
@@ -253,6 +252,7 @@ impl Store {
         Ok(())
     }
 
+    /// Cheap liveness probe for `/readyz`.
     pub async fn ping(&self) -> Result<(), StoreError> {
         on_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ()))?;
         Ok(())

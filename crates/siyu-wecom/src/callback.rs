@@ -4,6 +4,7 @@
 //! change types are kept as `Other` values rather than rejected; only text that is not XML, or that lacks the
 //! `ToUserName`, `CreateTime` or `MsgType` header, is a [`ParseError`].
 
+mod flat;
 mod parse;
 
 use std::fmt;
@@ -272,7 +273,13 @@ impl Callback {
     /// type) when there is no change type.
     pub fn kind(&self) -> String {
         let (event, change) = (self.event.event_name(), self.event.change_type());
-        if change.is_empty() { event.to_owned() } else { format!("{event}/{change}") }
+        let mut kind = String::with_capacity(event.len() + 1 + change.len());
+        kind.push_str(event);
+        if !change.is_empty() {
+            kind.push('/');
+            kind.push_str(change);
+        }
+        kind
     }
 
     /// A stable key for dropping WeCom's retries (which repeat the plaintext): hex sha1 over the corp, event,
@@ -327,7 +334,12 @@ impl Callback {
             CallbackEvent::MsgAuditNotify => {}
             CallbackEvent::Other { msg_type, .. } => key.str(msg_type),
         }
-        hex::encode(key.0.finalize())
+        let mut hex = [0u8; 40];
+        match hex::encode_to_slice(key.0.finalize(), &mut hex) {
+            Ok(()) => hex.iter().map(|&b| char::from(b)).collect(),
+            // Unreachable: a SHA-1 is 20 bytes, 40 hex digits.
+            Err(_) => String::new(),
+        }
     }
 }
 

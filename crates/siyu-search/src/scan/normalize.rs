@@ -72,6 +72,47 @@ fn classify(c: char) -> Class {
     }
 }
 
+/// The class, UTF-8 length and code point of the character starting at byte `i` of `original` (a character
+/// boundary below its length).
+#[inline(always)]
+fn char_at(original: &str, i: usize) -> (Class, usize, u32) {
+    let bytes = original.as_bytes();
+    let b = bytes.get(i).copied().unwrap_or(0);
+    // Chinese characters U+4E00–U+9FFF (lead bytes E4 with B8–BF next, and E5–E9), the bulk of a Chinese
+    // chat, are kept without going through `classify`.
+    if (0xE5..=0xE9).contains(&b) || (b == 0xE4 && bytes.get(i + 1) >= Some(&0xB8)) {
+        let tail = |k: usize| bytes.get(i + k).map_or(0, |&t| u32::from(t & 0x3F));
+        (Class::Keep, 3, (u32::from(b & 0x0F) << 12) | (tail(1) << 6) | tail(2))
+    } else if b < 0x80 {
+        (ascii_class(b), 1, u32::from(b))
+    } else {
+        match original.get(i..).and_then(|rest| rest.chars().next()) {
+            Some(c) => (classify(c), c.len_utf8(), u32::from(c)),
+            None => (Class::Keep, 1, 0),
+        }
+    }
+}
+
+/// Calls `f` with each character of the normalised text of `original` (its code point), in order, without
+/// building the text; stops and returns `true` as soon as `f` does.
+#[inline]
+pub fn any_kept(original: &str, mut f: impl FnMut(u32) -> bool) -> bool {
+    let mut i = 0;
+    while i < original.len() {
+        let (class, len, code) = char_at(original, i);
+        i += len;
+        let code = match class {
+            Class::Keep => code,
+            Class::Fold(a) => u32::from(a),
+            Class::Drop => continue,
+        };
+        if f(code) {
+            return true;
+        }
+    }
+    false
+}
+
 /// A run of the normalised text: from byte `norm` on, up to the next segment.
 #[derive(Debug, Clone, Copy)]
 struct Segment {
@@ -121,20 +162,7 @@ impl Normalized {
         let mut previous: Option<(u32, usize)> = None;
         let mut i = 0;
         while i < bytes.len() {
-            let b = bytes[i];
-            // Chinese characters U+4E00–U+9FFF (lead bytes E4 with B8–BF next, and E5–E9), the bulk of a
-            // Chinese chat, are kept without going through `classify`.
-            let (class, len, code) = if (0xE5..=0xE9).contains(&b) || (b == 0xE4 && bytes.get(i + 1) >= Some(&0xB8)) {
-                let tail = |k: usize| bytes.get(i + k).map_or(0, |&t| u32::from(t & 0x3F));
-                (Class::Keep, 3, (u32::from(b & 0x0F) << 12) | (tail(1) << 6) | tail(2))
-            } else if b < 0x80 {
-                (ascii_class(b), 1, u32::from(b))
-            } else {
-                match original.get(i..).and_then(|rest| rest.chars().next()) {
-                    Some(c) => (classify(c), c.len_utf8(), u32::from(c)),
-                    None => (Class::Keep, 1, 0),
-                }
-            };
+            let (class, len, code) = char_at(original, i);
             let norm = match class {
                 Class::Keep => {
                     let norm = self.text.len() + (i - copy);

@@ -1,5 +1,6 @@
-//! One pass over the decrypted XML with quick-xml: the root's children become named fields, `MemChangeList`'s
-//! `Item` children a list; anything else is skipped.
+//! One pass over the decrypted XML: the root's children become named fields, `MemChangeList`'s `Item`
+//! children a list; anything else is skipped. WeCom's flat documents take the fast path of [`super::flat`];
+//! whatever it declines is read with quick-xml.
 
 use quick_xml::Reader;
 use quick_xml::escape::resolve_predefined_entity;
@@ -12,43 +13,46 @@ use super::{
 
 /// Parses a decrypted callback (`reference/wecom.md` §6).
 pub fn parse(xml: &str) -> Result<Callback, ParseError> {
-    let fields = Fields::read(xml)?;
+    let fields = match super::flat::read(xml) {
+        Some(fields) => fields,
+        None => Fields::read(xml)?,
+    };
     fields.into_callback()
 }
 
 /// The root's known children, as raw text.
-#[derive(Default)]
-struct Fields {
-    to_user_name: Option<String>,
-    create_time: Option<String>,
-    msg_type: Option<String>,
-    event: Option<String>,
-    change_type: Option<String>,
-    agent_id: Option<String>,
-    user_id: Option<String>,
-    external_user_id: Option<String>,
-    state: Option<String>,
-    welcome_code: Option<String>,
-    source: Option<String>,
-    fail_reason: Option<String>,
-    chat_id: Option<String>,
-    update_detail: Option<String>,
-    join_scene: Option<String>,
-    quit_scene: Option<String>,
-    mem_change_cnt: Option<String>,
-    mem_change_list: Vec<String>,
-    last_mem_ver: Option<String>,
-    cur_mem_ver: Option<String>,
-    id: Option<String>,
-    tag_type: Option<String>,
-    strategy_id: Option<String>,
-    new_user_id: Option<String>,
-    name: Option<String>,
-    department: Option<String>,
-    main_department: Option<String>,
-    position: Option<String>,
-    status: Option<String>,
-    parent_id: Option<String>,
+#[derive(Default, Debug, PartialEq, Eq)]
+pub(super) struct Fields {
+    pub(super) to_user_name: Option<String>,
+    pub(super) create_time: Option<String>,
+    pub(super) msg_type: Option<String>,
+    pub(super) event: Option<String>,
+    pub(super) change_type: Option<String>,
+    pub(super) agent_id: Option<String>,
+    pub(super) user_id: Option<String>,
+    pub(super) external_user_id: Option<String>,
+    pub(super) state: Option<String>,
+    pub(super) welcome_code: Option<String>,
+    pub(super) source: Option<String>,
+    pub(super) fail_reason: Option<String>,
+    pub(super) chat_id: Option<String>,
+    pub(super) update_detail: Option<String>,
+    pub(super) join_scene: Option<String>,
+    pub(super) quit_scene: Option<String>,
+    pub(super) mem_change_cnt: Option<String>,
+    pub(super) mem_change_list: Vec<String>,
+    pub(super) last_mem_ver: Option<String>,
+    pub(super) cur_mem_ver: Option<String>,
+    pub(super) id: Option<String>,
+    pub(super) tag_type: Option<String>,
+    pub(super) strategy_id: Option<String>,
+    pub(super) new_user_id: Option<String>,
+    pub(super) name: Option<String>,
+    pub(super) department: Option<String>,
+    pub(super) main_department: Option<String>,
+    pub(super) position: Option<String>,
+    pub(super) status: Option<String>,
+    pub(super) parent_id: Option<String>,
 }
 
 /// Where the text being read goes.
@@ -65,7 +69,7 @@ enum Target {
 }
 
 impl Fields {
-    fn slot(&mut self, name: &str) -> Option<&mut Option<String>> {
+    pub(super) fn slot(&mut self, name: &str) -> Option<&mut Option<String>> {
         Some(match name {
             "ToUserName" => &mut self.to_user_name,
             "CreateTime" => &mut self.create_time,
@@ -100,7 +104,7 @@ impl Fields {
         })
     }
 
-    fn read(xml: &str) -> Result<Self, ParseError> {
+    pub(super) fn read(xml: &str) -> Result<Self, ParseError> {
         let mut fields = Self::default();
         let mut reader = Reader::from_str(xml);
         let mut depth = 0usize;

@@ -278,3 +278,82 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn wecoms_own_documents_take_the_fast_path_and_read_as_the_general_parser_reads_them() {
+    for xml in [ADD_EXAMPLE.to_owned(), with_header(CHAT_DEL_MEMBER), format!("\n {ADD_EXAMPLE}\n")] {
+        let fast = super::flat::read(&xml).expect("a flat WeCom document takes the fast path");
+        assert_eq!(Some(fast), super::parse::Fields::read(&xml).ok());
+    }
+    for declined in [
+        ADD_EXAMPLE.replace("<State>", "<State a=\"1\">"),
+        ADD_EXAMPLE.replace("\n", "\r\n"),
+        ADD_EXAMPLE.replace("<![CDATA[qr-42]]>", "qr&amp;42"),
+        ADD_EXAMPLE.replace("<xml>", "<?xml version=\"1.0\"?><xml>"),
+        ADD_EXAMPLE.replace("<xml>", "<root>").replace("</xml>", "</root>"),
+        ADD_EXAMPLE.replace("</UserID>", "</UserId>"),
+    ] {
+        assert_eq!(super::flat::read(&declined), None, "{declined}");
+    }
+}
+
+/// One child of a generated document: mostly what WeCom sends, sometimes what it never does.
+fn child() -> impl Strategy<Value = String> {
+    let name = prop_oneof![
+        Just("ToUserName"),
+        Just("CreateTime"),
+        Just("MsgType"),
+        Just("Event"),
+        Just("ChangeType"),
+        Just("UserID"),
+        Just("State"),
+        Just("AgentID"),
+        Just("Unknown"),
+        Just("Item")
+    ];
+    let text = "[a-z0-9 \t\n\r&;<>\\]\\[!_/\u{3000}中]{0,8}";
+    prop_oneof![
+        (name.clone(), text).prop_map(|(n, t)| format!("<{n}><![CDATA[{t}]]></{n}>")),
+        (name.clone(), text).prop_map(|(n, t)| format!("<{n}>{t}</{n}>")),
+        (name.clone(), text, text).prop_map(|(n, a, b)| format!("<{n}>{a}<![CDATA[{b}]]>{a}</{n}>")),
+        (name, text).prop_map(|(n, t)| format!("<{n}/>{t}")),
+        proptest::collection::vec(text, 0..3).prop_map(|items| {
+            let items: String = items.iter().map(|t| format!("<Item><![CDATA[{t}]]></Item>\n")).collect();
+            format!("<MemChangeList>\n{items}</MemChangeList>")
+        }),
+        "[ \t\n\r]{1,3}",
+        "[a-z<>/&;#!\\[\\]]{0,6}",
+    ]
+}
+
+proptest! {
+    #[test]
+    fn the_fast_path_reads_what_the_general_parser_reads_or_declines(
+        lead in "[ \n\r]{0,2}",
+        children in proptest::collection::vec(child(), 0..12),
+        tail in "(</xml>)?[a-z<>]{0,4}",
+    ) {
+        let xml = format!("{lead}<xml>{}{tail}", children.concat());
+        if let Some(fast) = super::flat::read(&xml) {
+            prop_assert_eq!(Some(fast), super::parse::Fields::read(&xml).ok());
+        }
+    }
+
+    #[test]
+    fn every_flat_document_takes_the_fast_path(
+        children in proptest::collection::vec(
+            prop_oneof![
+                ("[A-Z][A-Za-z]{0,8}", "[^<&\r]{0,8}").prop_map(|(n, t)| format!("<{n}>{}</{n}>", t.replace("]]>", ""))),
+                ("[A-Z][A-Za-z]{0,8}", "[^\r]{0,8}")
+                    .prop_map(|(n, t)| format!("<{n}><![CDATA[{}]]></{n}>", t.replace("]]>", ""))),
+                "[ \t\n]{1,3}",
+            ],
+            0..12,
+        ),
+    ) {
+        let xml = format!("<xml>{}</xml>", children.concat());
+        let fast = super::flat::read(&xml);
+        prop_assert!(fast.is_some(), "{}", xml);
+        prop_assert_eq!(fast, super::parse::Fields::read(&xml).ok());
+    }
+}

@@ -71,11 +71,18 @@ pub fn node_fields(tr: Tr, g: &JourneyGraph, errors: &FieldErrors) -> NodeFields
 }
 
 /// Applies the posted node fields to `g`: a select's `skip`/`defer`, a key's trimmed text (empty: no key).
-/// Nodes without a posted field keep what the JSON says; a value the form cannot take is left out and
-/// reported at its field.
+/// A field is applied only when the operator changed it since it was drawn: each comes with a hidden
+/// `shown.<field>` holding the value it was drawn with, and a field still showing that value leaves the
+/// JSON as it is (so JSON typed just before publishing, within the preview's delay, is not overwritten by
+/// a select drawn from the older JSON). Nodes without a posted field keep what the JSON says; a value the
+/// form cannot take is left out and reported at its field.
 pub fn apply(tr: Tr, g: &mut JourneyGraph, posted: &[(String, String)]) -> FieldErrors {
     let mut errors = FieldErrors::new();
+    let shown = |name: &str| posted.iter().find(|(k, _)| k.strip_prefix("shown.") == Some(name)).map(|(_, v)| v.trim());
     for (name, value) in posted {
+        if name.starts_with("shown.") || shown(name) == Some(value.trim()) {
+            continue;
+        }
         let Some((field, id)) = name.split_once('.') else { continue };
         let Some(node) = g.nodes.iter_mut().find(|n| n.id == id) else { continue };
         match (field, &mut node.kind) {
@@ -138,5 +145,29 @@ mod tests {
         assert_eq!(g.entry_key(), Some("order_id"), "the bad key left the graph as it was");
         assert!(apply(tr, &mut g, &posted("skip", "")).is_empty());
         assert_eq!((g.entry_key(), node_fields(tr, &g, &errors).caps[0].defer), (None, false));
+    }
+
+    #[test]
+    fn a_field_still_showing_the_value_it_was_drawn_with_leaves_the_json_as_typed() {
+        let tr = Tr(Lang::Zh);
+        let mut g = graph();
+        // Drawn from the JSON as skip / no key; the operator then typed defer and a key into the JSON and
+        // published before the fields were redrawn.
+        if let NodeKind::Send { on_cap, .. } = &mut g.nodes[1].kind {
+            *on_cap = OnCap::Defer;
+        }
+        if let NodeKind::Trigger { trigger: Trigger::Event { key, .. } } = &mut g.nodes[0].kind {
+            *key = Some("order_id".into());
+        }
+        let stale = [("on_cap.s", "skip"), ("shown.on_cap.s", "skip"), ("key.t", ""), ("shown.key.t", "")];
+        let posted: Vec<(String, String)> = stale.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        assert!(apply(tr, &mut g, &posted).is_empty());
+        assert_eq!((g.entry_key(), node_fields(tr, &g, &FieldErrors::new()).caps[0].defer), (Some("order_id"), true));
+        // A field the operator changed since it was drawn still wins.
+        let changed =
+            [("on_cap.s", "skip"), ("shown.on_cap.s", "defer"), ("key.t", "sku"), ("shown.key.t", "order_id")];
+        let posted: Vec<(String, String)> = changed.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        assert!(apply(tr, &mut g, &posted).is_empty());
+        assert_eq!((g.entry_key(), node_fields(tr, &g, &FieldErrors::new()).caps[0].defer), (Some("sku"), false));
     }
 }

@@ -179,11 +179,13 @@ pyahocorasick's leftmost-longest `iter_long`, with {patterns} patterns.
   `*`, `、`, an emoji or a zero-width space inside, or full-width or uppercase ASCII). Generated from the
   seed once and reused; both sides read the same two files and time only the passes over the loaded lines.
 - **siyu `Scanner::scan`**: the patterns as non-strict `WordRule`s, a tenant segmenter with {tenant};
-  `scan` on every line, as the session-archive alert engine calls it: one normalising pass (full-width
-  folding, lowercasing, filler characters dropped, the offset map) that also looks up each pair of
-  consecutive characters among the rules' first pairs, so most lines stop there; then leftmost-longest
-  Aho-Corasick over the normalised line from the first candidate pair, and for each candidate hit the jieba
-  check of the words around it. One thread. The same with every rule strict shows the jieba check's cost.
+  `scan` on every line, as the session-archive alert engine calls it: a first pass over the line, building
+  nothing, that classifies each character as the normalisation does (full-width folding, lowercasing,
+  filler characters dropped) and looks for a two-character rule or a longer rule's first three characters
+  (hashed bit tables in the L1 cache, then the exact lists), so most lines stop there; then the
+  normalising pass with its offset map, leftmost-longest Aho-Corasick over the normalised line from the
+  first pair that begins a rule, and for each candidate hit the jieba check of the words around it. One
+  thread. The same with every rule strict shows the jieba check's cost.
 - **siyu bare**: `aho_corasick::AhoCorasick` (`MatchKind::LeftmostLongest`) `find_iter` over each line as
   written: the same semantics as the peer, for context.
 - **pyahocorasick**: `{SCRIPT_PATH}` ({peer_env}): `Automaton.add_word` for each pattern,
