@@ -11,24 +11,23 @@ use crate::App;
 use crate::error::AppResult;
 
 impl App {
-    /// Delivers pending outbox rows of every tenant; returns how many were handled.
+    /// Delivers a batch of pending outbox rows of each tenant that has some; returns how many were handled
+    /// (callers call again while it is more than 0).
     pub async fn dispatch_outbox(&self) -> AppResult<u64> {
         let mut done = 0;
         for tenant in self.store.journeys().tenants_with_outbox(self.now(), 100).await? {
-            loop {
-                let items = self.store.journeys().pending_outbox(tenant, self.now(), BATCH).await?;
-                if items.is_empty() {
-                    break;
+            // One batch per tenant per call: a backlog of deliveries (a mass of sends all due at once) must not
+            // hold up the worker's other steps, journeys falling due above all. The worker calls again at once
+            // while this returns more than 0.
+            let items = self.store.journeys().pending_outbox(tenant, self.now(), BATCH).await?;
+            for item in &items {
+                // One item's failure is recorded on that item only; its neighbours still go.
+                if let Err(e) = self.deliver(tenant, item).await {
+                    tracing::warn!(error = ?e, outbox = %item.id, "outbox delivery failed");
+                    let result = json!({"error": e.code().name(), "message": e.to_string()});
+                    self.finish_delivery(tenant, item, "failed", &result, self.now()).await?;
                 }
-                for item in &items {
-                    // One item's failure is recorded on that item only; its neighbours still go.
-                    if let Err(e) = self.deliver(tenant, item).await {
-                        tracing::warn!(error = ?e, outbox = %item.id, "outbox delivery failed");
-                        let result = json!({"error": e.code().name(), "message": e.to_string()});
-                        self.finish_delivery(tenant, item, "failed", &result, self.now()).await?;
-                    }
-                    done += 1;
-                }
+                done += 1;
             }
         }
         Ok(done)
