@@ -10,8 +10,8 @@
 //! that builds nothing: a match of a rule of three or more characters starts with the rule's first three
 //! characters, so it looks up pairs in a 2¹⁶-bit table small enough to stay in the L1 cache, and only a pair
 //! that begins a rule makes it check the next character for a rule's first three (or the pair for a
-//! two-character rule). Order numbers full of 52…, 66… and 13… begin no rule's first three characters
-//! (520, 666, 1314 are whole rules only in the right company), so most messages stop here.
+//! two-character rule). Order numbers are full of 52…, 66… and 13…, the first pairs of rules like 520, 666
+//! and 1314, but far fewer hold a rule's first three characters, so most messages stop here.
 
 use super::normalize::any_kept;
 
@@ -23,8 +23,8 @@ pub struct Prefilter {
     table: Vec<u64>,
     /// `(first << 32) | second`, and `(c << 32) | SINGLE` for one-character rules; sorted.
     exact: Vec<u64>,
-    /// [`QUICK_BITS`] bits each: the two-character rules, the first pairs of the longer rules and their
-    /// first three characters, hashed.
+    /// Hashed bit tables: the two-character rules and the first pairs of the longer rules
+    /// ([`QUICK_BITS`] bits each), and the longer rules' first three characters ([`TRIPLE_BITS`] bits).
     quick_whole: Vec<u64>,
     quick_long: Vec<u64>,
     quick_triples: Vec<u64>,
