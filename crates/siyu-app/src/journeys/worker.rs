@@ -52,7 +52,9 @@ impl CustomerView for View {
 }
 
 impl App {
-    /// Steps every due run of every active tenant, a batch at a time; returns how many steps were written.
+    /// Steps a batch of due runs of each active tenant that has some; returns how many steps were written
+    /// (callers call again while it is more than 0). One batch per tenant per call: a burst of runs falling
+    /// due at once in one brand does not hold up the other brands' runs, or the outbox, while it drains.
     pub async fn run_due_journeys(&self) -> AppResult<u64> {
         let mut written = 0;
         // Every active tenant's due runs: a claim probes the head of each bucket's due index, so looking at a
@@ -62,71 +64,65 @@ impl App {
                 continue;
             }
             let tenant = t.id;
-            // Read once per tenant (and only when something is due), not per batch or per customer.
-            let mut per_tenant: Option<(FixedOffset, Catalog)> = None;
-            loop {
-                let now = self.now();
-                let claimed = self.store.journeys().claim_due(tenant, now, now + LEASE, BATCH).await?;
-                if claimed.is_empty() {
-                    break;
-                }
-                if per_tenant.is_none() {
-                    per_tenant = Some((self.tenant_offset(tenant).await?, self.segment_catalog(tenant, None).await?));
-                }
-                let Some((offset, catalog)) = per_tenant.as_ref() else { break };
-                let offset = *offset;
-                let mut graphs: HashMap<(JourneyId, i64), JourneyGraph> = HashMap::new();
-                // One read of the batch's opt-outs, today's sends and stage entries, not several per customer.
-                let customers: Vec<CustomerId> = claimed.iter().map(|c| c.instance.customer).collect();
-                let facts = self.store.journeys().step_context(tenant, &customers, local_midnight(now, offset)).await?;
-                let mut writes = Vec::with_capacity(claimed.len());
-                // Sends this batch has already decided, so two journeys of one customer in one batch share the
-                // day's allowance too.
-                let mut decided: HashMap<(CustomerId, String), i64> = HashMap::new();
-                for c in claimed {
-                    let key = (c.instance.journey, c.version);
-                    if let std::collections::hash_map::Entry::Vacant(slot) = graphs.entry(key) {
-                        slot.insert(self.store.journeys().version(tenant, key.0, key.1).await?);
-                    }
-                    let Some(g) = graphs.get(&key) else { continue };
-                    let customer = c.instance.customer;
-                    let branches = self.step_branches(tenant, customer, g, offset, catalog, now).await?;
-                    let allowance = CHANNELS
-                        .iter()
-                        .map(|ch| {
-                            (
-                                ch.to_string(),
-                                DAILY_CAP
-                                    - facts.sends.get(&(customer, ch.to_string())).copied().unwrap_or(0)
-                                    - decided.get(&(customer, ch.to_string())).copied().unwrap_or(0),
-                            )
-                        })
-                        .collect();
-                    let view = View {
-                        offset,
-                        branches,
-                        opted_out: facts.opted_out.contains(&customer),
-                        stage_entered_at: facts.stage_entered_at.get(&customer).copied(),
-                        allowance: std::cell::RefCell::new(allowance),
-                    };
-                    let wake = c.resume_event.as_deref().map_or(Wake::Clock, Wake::Event);
-                    let (instance, effects) = step(g, c.instance.clone(), &view, now, wake);
-                    let before = &c.instance;
-                    if instance.defer_count > 0
-                        && (instance.node != before.node || instance.defer_count > before.defer_count)
-                    {
-                        // Held at a send by quiet hours or a frequency cap (`on_cap: defer`): it goes later.
-                        metrics::counter!("siyu_journey_sends_deferred_total").increment(1);
-                    }
-                    for e in &effects {
-                        if let Action::Send { channel, .. } = &e.action {
-                            *decided.entry((customer, channel.clone())).or_default() += 1;
-                        }
-                    }
-                    writes.push(StepWrite { claimed: c, instance, effects });
-                }
-                written += self.store.journeys().write_steps(tenant, &writes, now).await?.written;
+            let now = self.now();
+            let claimed = self.store.journeys().claim_due(tenant, now, now + LEASE, BATCH).await?;
+            if claimed.is_empty() {
+                continue;
             }
+            // Read once per batch (and only when something is due), not per customer.
+            let (offset, catalog) = (self.tenant_offset(tenant).await?, self.segment_catalog(tenant, None).await?);
+            let catalog = &catalog;
+            let mut graphs: HashMap<(JourneyId, i64), JourneyGraph> = HashMap::new();
+            // One read of the batch's opt-outs, today's sends and stage entries, not several per customer.
+            let customers: Vec<CustomerId> = claimed.iter().map(|c| c.instance.customer).collect();
+            let facts = self.store.journeys().step_context(tenant, &customers, local_midnight(now, offset)).await?;
+            let mut writes = Vec::with_capacity(claimed.len());
+            // Sends this batch has already decided, so two journeys of one customer in one batch share the
+            // day's allowance too.
+            let mut decided: HashMap<(CustomerId, String), i64> = HashMap::new();
+            for c in claimed {
+                let key = (c.instance.journey, c.version);
+                if let std::collections::hash_map::Entry::Vacant(slot) = graphs.entry(key) {
+                    slot.insert(self.store.journeys().version(tenant, key.0, key.1).await?);
+                }
+                let Some(g) = graphs.get(&key) else { continue };
+                let customer = c.instance.customer;
+                let branches = self.step_branches(tenant, customer, g, offset, catalog, now).await?;
+                let allowance = CHANNELS
+                    .iter()
+                    .map(|ch| {
+                        (
+                            ch.to_string(),
+                            DAILY_CAP
+                                - facts.sends.get(&(customer, ch.to_string())).copied().unwrap_or(0)
+                                - decided.get(&(customer, ch.to_string())).copied().unwrap_or(0),
+                        )
+                    })
+                    .collect();
+                let view = View {
+                    offset,
+                    branches,
+                    opted_out: facts.opted_out.contains(&customer),
+                    stage_entered_at: facts.stage_entered_at.get(&customer).copied(),
+                    allowance: std::cell::RefCell::new(allowance),
+                };
+                let wake = c.resume_event.as_deref().map_or(Wake::Clock, Wake::Event);
+                let (instance, effects) = step(g, c.instance.clone(), &view, now, wake);
+                let before = &c.instance;
+                if instance.defer_count > 0
+                    && (instance.node != before.node || instance.defer_count > before.defer_count)
+                {
+                    // Held at a send by quiet hours or a frequency cap (`on_cap: defer`): it goes later.
+                    metrics::counter!("siyu_journey_sends_deferred_total").increment(1);
+                }
+                for e in &effects {
+                    if let Action::Send { channel, .. } = &e.action {
+                        *decided.entry((customer, channel.clone())).or_default() += 1;
+                    }
+                }
+                writes.push(StepWrite { claimed: c, instance, effects });
+            }
+            written += self.store.journeys().write_steps(tenant, &writes, now).await?.written;
         }
         Ok(written)
     }

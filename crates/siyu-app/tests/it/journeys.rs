@@ -18,6 +18,7 @@ crate::on_both_backends!(
     a_published_journey_moves_each_customer_on_their_own_clock_and_the_sandbox_gets_each_message_once,
     sends_wait_out_quiet_hours_and_respect_opt_outs_and_the_daily_cap,
     a_graph_with_problems_is_refused_with_each_problem_on_its_node,
+    a_burst_in_one_brand_is_stepped_a_batch_per_call_so_another_brands_due_run_is_not_held_up,
 );
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -287,4 +288,53 @@ async fn a_graph_with_problems_is_refused_with_each_problem_on_its_node(ctx: Ctx
     let err = ctx.app.create_journey(ctx.owner.tenant, "打标签", &g, None).await.unwrap_err();
     let siyu_app::AppError::InvalidDefinition(errors) = err else { panic!("expected invalid_definition") };
     assert_eq!((errors[0].path.as_str(), errors[0].code.as_str()), ("/nodes/1", "rule_tag_is_automatic"));
+}
+
+async fn a_burst_in_one_brand_is_stepped_a_batch_per_call_so_another_brands_due_run_is_not_held_up(ctx: Ctx) {
+    // 12:00 in Shanghai.
+    let (app, _clock) = ctx.clocked(at("2026-12-07T04:00:00Z"));
+    let one_send: JourneyGraph = serde_json::from_value(json!({"nodes": [
+        {"id": "t", "type": "trigger", "trigger": {"on": "manual"}, "next": {"next": "s"}},
+        {"id": "s", "type": "send", "channel": "sandbox", "template": "你好"}
+    ]}))
+    .unwrap();
+    let busy = ctx.owner.tenant;
+    let burst = app.create_journey(busy, "大促", &one_send, None).await.unwrap();
+    for i in 0..150 {
+        let input = NewCustomerInput { name: format!("顾客{i}"), ..Default::default() };
+        let c = app.create_customer(&ctx.owner, input).await.unwrap().id;
+        app.enrol_in_journey(busy, burst, c).await.unwrap();
+    }
+    let brand = app.create_tenant("别的品牌").await.unwrap();
+    let account = app.create_account("other-owner", "店主", "correct horse battery", false).await.unwrap();
+    let member = app.add_membership(brand.id, &account, siyu_domain::access::Role::Owner, None, None).await.unwrap();
+    let other = siyu_app::Actor::for_member(&app.store, &member, siyu_app::actor::Via::System).await.unwrap();
+    let quiet = app.create_journey(brand.id, "欢迎", &one_send, None).await.unwrap();
+    let lone =
+        app.create_customer(&other, NewCustomerInput { name: "独自".into(), ..Default::default() }).await.unwrap();
+    app.enrol_in_journey(brand.id, quiet, lone.id).await.unwrap();
+
+    // One call: at most a batch of the burst (a claim takes up to 100) and the other brand's run.
+    let first = app.run_due_journeys().await.unwrap();
+    assert!((2..=100 + 1).contains(&first), "{first} steps in the first call");
+    let (_, pending) = app.store.journeys().bench_open_work(brand.id, quiet).await.unwrap();
+    assert_eq!(pending, 1, "the other brand's send is in its outbox after the first call");
+    // The rest of the burst on the next calls, then nothing: every run stepped once.
+    let mut total = first;
+    loop {
+        let n = app.run_due_journeys().await.unwrap();
+        assert!(n <= 100, "{n} steps in one call");
+        if n == 0 {
+            break;
+        }
+        total += n;
+    }
+    assert_eq!(total, 150 + 1);
+    // The outbox likewise: a batch per brand per call, every message once.
+    assert_eq!(app.dispatch_outbox().await.unwrap(), 100 + 1);
+    assert_eq!(bodies(&app, brand.id, lone.id).await, ["你好"], "delivered in the first call");
+    assert_eq!(app.dispatch_outbox().await.unwrap(), 50);
+    assert_eq!(app.dispatch_outbox().await.unwrap(), 0);
+    assert_eq!(bodies(&app, brand.id, lone.id).await, ["你好"]);
+    assert_eq!(app.store.journeys().bench_open_work(busy, burst).await.unwrap(), (0, 0));
 }
