@@ -71,7 +71,6 @@ impl App {
             }
             // Read once per batch (and only when something is due), not per customer.
             let (offset, catalog) = (self.tenant_offset(tenant).await?, self.segment_catalog(tenant, None).await?);
-            let catalog = &catalog;
             let mut graphs: HashMap<(JourneyId, i64), JourneyGraph> = HashMap::new();
             // One read of the batch's opt-outs, today's sends and stage entries, not several per customer.
             let customers: Vec<CustomerId> = claimed.iter().map(|c| c.instance.customer).collect();
@@ -87,7 +86,7 @@ impl App {
                 }
                 let Some(g) = graphs.get(&key) else { continue };
                 let customer = c.instance.customer;
-                let branches = self.step_branches(tenant, customer, g, offset, catalog, now).await?;
+                let branches = self.step_branches(tenant, customer, g, offset, &catalog, now).await?;
                 let allowance = CHANNELS
                     .iter()
                     .map(|ch| {
