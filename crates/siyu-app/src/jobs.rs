@@ -76,6 +76,8 @@ impl App {
                 self.finish_link_opens().await?;
                 self.send_staff_notices().await?;
                 self.push_tags_to_wecom().await?;
+                // Results of journeys' WeCom sends that are due a look.
+                self.poll_wecom_sends().await?;
                 // Cached WeCom media ids past their expiry.
                 self.sweep_wecom_media().await?;
                 return Ok(n);

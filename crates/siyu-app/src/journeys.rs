@@ -5,9 +5,10 @@
 //! about its customer (the tenant's offset, branch conditions evaluated in memory, whether a marketing
 //! message may go: no withdrawn consent and under the daily cap per channel), runs the pure
 //! `journey::step::step` and writes the batch back with its ledger and outbox rows. `dispatch_outbox`
-//! delivers pending rows: the `sandbox` channel records the rendered message once per dedupe key; tag
+//! delivers pending rows: the `sandbox` channel records the rendered message once per dedupe key; the
+//! `wecom` channel sends it 1:1 from the customer's owner in WeCom and polls its result ([`wecom`]); tag
 //! changes go through the tag store (history and timeline, reason `journey`); enrolments start the other
-//! journey. Stage changes, tasks and webhooks are refused at publish until their channels land.
+//! journey; stage moves, staff tasks and signed webhooks ([`webhook`]) have their own deliveries.
 
 use chrono::Duration;
 use siyu_domain::id::{CustomerId, JourneyId, SegmentId, TagId, TenantId, UserId};
@@ -23,6 +24,7 @@ use crate::App;
 use crate::error::{AppError, AppResult};
 
 mod access;
+mod attachments;
 mod dates;
 mod deliveries;
 mod dispatch;
@@ -33,6 +35,7 @@ pub mod simulate;
 pub mod templates;
 pub mod versions;
 pub mod webhook;
+pub mod wecom;
 mod worker;
 
 pub use access::{JourneyView, NewJourney, SandboxMessage};
@@ -44,8 +47,9 @@ pub const BATCH: i64 = 100;
 pub(crate) const LEASE: Duration = Duration::seconds(60);
 /// Marketing messages per customer, channel and local calendar day.
 pub const DAILY_CAP: i64 = 1;
-/// The channels that deliver today.
-pub const CHANNELS: [&str; 1] = ["sandbox"];
+/// The channels that deliver today: `sandbox` records the message; `wecom` sends it 1:1 from the customer's
+/// owning staff member ([`wecom`]).
+pub const CHANNELS: [&str; 2] = ["sandbox", wecom::CHANNEL];
 /// What a graph may refer to in one tenant.
 struct TenantCatalog {
     tags: Vec<TagId>,
@@ -108,7 +112,22 @@ impl App {
         let segment_catalog = self.segment_catalog(tenant, None).await?;
         let rule_tags = self.rule_tags(tenant).await?;
         let fields = self.store.fields().list(tenant).await?;
+        let wecom_connected = self.store.wecom().corps(tenant).await?.iter().any(|c| c.active);
         for n in &g.nodes {
+            if let NodeKind::Send { attachments, .. } = &n.kind {
+                errors.extend(self.attachment_errors(tenant, &n.id, attachments).await?);
+            }
+            if let NodeKind::Send { channel, .. } = &n.kind
+                && channel == wecom::CHANNEL
+                && !wecom_connected
+            {
+                // Refused now rather than failing every send: the brand has no WeCom corp to send from.
+                errors.push(GraphError {
+                    node: Some(n.id.clone()),
+                    code: "wecom_not_connected".into(),
+                    detail: channel.clone(),
+                });
+            }
             if let NodeKind::Trigger { trigger: Trigger::DateProperty { field, .. } } = &n.kind {
                 let date_field =
                     fields.iter().any(|f| &f.key == field && f.kind == siyu_domain::field::FieldKind::Date);

@@ -74,6 +74,18 @@ pub(crate) fn open_of(r: OpenRow) -> LinkOpen {
     }
 }
 
+/// A link to mint: its target and title, the staff member and customer it is for, the tag an open gives,
+/// whether it shows the landing page, and who made it (`None`: a journey).
+pub(crate) struct Mint<'a> {
+    pub target: &'a LinkTarget,
+    pub title: &'a str,
+    pub staff: UserId,
+    pub customer: Option<CustomerId>,
+    pub open_tag: Option<siyu_domain::id::TagId>,
+    pub show_page: bool,
+    pub created_by: Option<UserId>,
+}
+
 /// The key a (target, staff, customer) triple's one link is unique by.
 pub(crate) fn triple_key(target: &LinkTarget, staff: UserId, customer: Option<CustomerId>) -> String {
     hex::encode(Sha256::digest(target.triple(staff, customer).as_bytes()))
@@ -149,11 +161,26 @@ impl App {
                 title = name;
             }
         }
-        let triple = triple_key(&target, staff.user_id, input.customer_id);
-        let key = self.tenant_link_key(actor.tenant).await?;
-        let url = match &target {
-            LinkTarget::Url(u) => Some(u.as_str()),
-            LinkTarget::Material(_) => None,
+        let mint = Mint {
+            target: &target,
+            title: &title,
+            staff: staff.user_id,
+            customer: input.customer_id,
+            open_tag: input.open_tag_id,
+            show_page: input.show_page,
+            created_by: Some(actor.user),
+        };
+        self.mint_link_row(actor.tenant, &mint).await
+    }
+
+    /// Mints the link of (target, staff, customer) with no access checks (the caller made them), or returns
+    /// the one minted before; says whether the link is new.
+    pub(crate) async fn mint_link_row(&self, tenant: TenantId, m: &Mint<'_>) -> AppResult<(Link, bool)> {
+        let triple = triple_key(m.target, m.staff, m.customer);
+        let key = self.tenant_link_key(tenant).await?;
+        let (material, url) = match m.target {
+            LinkTarget::Material(id) => (Some(*id), None),
+            LinkTarget::Url(u) => (None, Some(u.as_str())),
         };
         for _ in 0..4 {
             let code = link::code(&key, rand::rngs::OsRng.next_u64());
@@ -164,14 +191,14 @@ impl App {
                 triple_key: &triple,
                 material_id: material,
                 url,
-                title: &title,
-                staff_id: staff.user_id.0,
-                customer_id: input.customer_id.map(|c| c.0),
-                open_tag_id: input.open_tag_id.map(|t| t.0),
-                show_page: input.show_page,
-                created_by: Some(actor.user.0),
+                title: m.title,
+                staff_id: m.staff.0,
+                customer_id: m.customer.map(|c| c.0),
+                open_tag_id: m.open_tag.map(|t| t.0),
+                show_page: m.show_page,
+                created_by: m.created_by.map(|u| u.0),
             };
-            match self.store.links().mint(actor.tenant, &row, self.now()).await {
+            match self.store.links().mint(tenant, &row, self.now()).await {
                 Err(e) if e.is_conflict_on("code") => continue,
                 other => {
                     let link = link_of(other?);

@@ -36,6 +36,9 @@ pub mod kinds {
     pub const MESSAGE_SENT: &str = "message_sent";
     /// A journey's message or webhook failed for good (payload: journey, node, channel, dedupe_key, error).
     pub const MESSAGE_FAILED: &str = "message_failed";
+    /// WeCom reported a journey's message received by the customer (the staff member confirmed it; payload:
+    /// journey, node, channel, dedupe_key, msgid).
+    pub const MESSAGE_DELIVERED: &str = "message_delivered";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -26,10 +26,12 @@ mod instances;
 mod metrics;
 pub mod seed;
 mod versions;
+mod wecom_sends;
 
 pub use deliveries::DeadLetter;
 pub use instances::{Claimed, StepWrite, WriteReport};
 pub use metrics::{GroupFacts, JourneyFacts, NodeFacts};
+pub use wecom_sends::{NewPoll, SendPoll};
 
 /// Buckets instances are spread over (claims take the due ones of any bucket, oldest first).
 pub const BUCKETS: i64 = 64;

@@ -37,7 +37,9 @@
     try { graph = JSON.parse(area.value); } catch (e) { return; }
     (graph.nodes || []).forEach(function (n) {
       if (n.id !== id) return;
-      if (field === "on_cap") {
+      if (field === "channel") {
+        n.channel = value;
+      } else if (field === "on_cap") {
         if (value === "defer") n.on_cap = "defer"; else delete n.on_cap;
       } else if (field === "key" && n.trigger) {
         value = value.trim();

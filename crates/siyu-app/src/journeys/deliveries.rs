@@ -57,12 +57,18 @@ pub(crate) fn delivery_event(
     if let Some(e) = error {
         payload["error"] = json!(e);
     }
+    let kind = if error.is_some() { kinds::MESSAGE_FAILED } else { kinds::MESSAGE_SENT };
+    message_event(item.customer_id, kind, payload, at)
+}
+
+/// A journey message's timeline entry of `kind` (`message_sent`, `message_delivered`, `message_failed`).
+pub(crate) fn message_event(customer: CustomerId, kind: &str, payload: Value, at: DateTime<Utc>) -> TimelineEntry {
     TimelineEntry {
         id: TimelineId::new(),
-        customer_id: item.customer_id,
+        customer_id: customer,
         occurred_at: at,
         source: "journey".into(),
-        kind: if error.is_some() { kinds::MESSAGE_FAILED } else { kinds::MESSAGE_SENT }.into(),
+        kind: kind.into(),
         actor_id: None,
         payload,
     }

@@ -1,6 +1,7 @@
 //! The dispatcher over the outbox: one delivery per dedupe key, one item's failure recorded on that item.
 
 use serde_json::json;
+use siyu_domain::customer::Customer;
 use siyu_domain::id::{TagId, TenantId};
 use siyu_domain::journey::step::Action;
 use siyu_store::journeys::OutboxItem;
@@ -9,6 +10,12 @@ use siyu_store::tags::{ChangeContext, TagChange};
 use super::BATCH;
 use crate::App;
 use crate::error::AppResult;
+
+/// A send node's template rendered for the customer (what a message may say about them: `name`, `gender`).
+pub(crate) fn render_message(template: &str, c: &Customer) -> Result<String, String> {
+    let env = minijinja::Environment::new();
+    env.render_str(template, json!({"name": c.name, "gender": c.gender.as_str()})).map_err(|e| e.to_string())
+}
 
 impl App {
     /// Delivers a batch of pending outbox rows of each tenant that has some; returns how many were handled
@@ -37,7 +44,10 @@ impl App {
         let now = self.now();
         let journeys = self.store.journeys();
         match &item.action {
-            Action::Send { channel, template, .. } => {
+            Action::Send { channel, template, attachments } if channel == super::wecom::CHANNEL => {
+                self.deliver_wecom(tenant, item, template, attachments).await?
+            }
+            Action::Send { channel, template, attachments } => {
                 let c = match self.store.customers().get(tenant, item.customer_id).await {
                     Ok(c) => c,
                     // Merged into another customer or gone: nothing to deliver, and the row must not stay due.
@@ -47,15 +57,13 @@ impl App {
                     }
                     Err(e) => return Err(e.into()),
                 };
-                let env = minijinja::Environment::new();
-                match env.render_str(template, json!({"name": c.name, "gender": c.gender.as_str()})) {
-                    Ok(body) => {
+                match render_message(template, &c) {
+                    Ok(text) => {
+                        let body = self.sandbox_body(tenant, &text, attachments).await?;
                         let event = super::deliveries::delivery_event(item, channel, None, now);
                         journeys.deliver_to_sandbox_with_event(tenant, item, channel, &body, &event, now).await?
                     }
-                    Err(e) => {
-                        self.finish_delivery(tenant, item, "failed", &json!({"error": e.to_string()}), now).await?
-                    }
+                    Err(e) => self.finish_delivery(tenant, item, "failed", &json!({"error": e}), now).await?,
                 }
             }
             Action::Tag { add, remove } => {

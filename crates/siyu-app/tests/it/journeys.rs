@@ -249,7 +249,7 @@ async fn sends_wait_out_quiet_hours_and_respect_opt_outs_and_the_daily_cap(ctx: 
 async fn a_graph_with_problems_is_refused_with_each_problem_on_its_node(ctx: Ctx) {
     let g: JourneyGraph = serde_json::from_value(json!({"nodes": [
         {"id": "t", "type": "trigger", "trigger": {"on": "manual"}, "next": {"next": "s"}},
-        {"id": "s", "type": "send", "channel": "wecom", "template": "{{ name", "next": {"next": "call"}},
+        {"id": "s", "type": "send", "channel": "sms", "template": "{{ name", "next": {"next": "call"}},
         {"id": "call", "type": "task", "title": "回访", "due_in_hours": 24},
         {"id": "lost", "type": "exit"}
     ]}))

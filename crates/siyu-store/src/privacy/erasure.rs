@@ -171,6 +171,11 @@ pub const ERASURE_STEPS: &[ErasureStep] = &[
     // Journeys: the person's runs stop and leave no trace of what they were sent.
     both("journey_instances", "DELETE FROM journey_instances WHERE tenant_id = $1 AND customer_id = $2"),
     both("journey_steps", "DELETE FROM journey_steps WHERE tenant_id = $1 AND customer_id = $2"),
+    both(
+        "wecom_send_polls",
+        "DELETE FROM wecom_send_polls WHERE tenant_id = $1 AND outbox_id IN \
+         (SELECT id FROM outbox WHERE tenant_id = $1 AND customer_id = $2)",
+    ),
     both("outbox", "DELETE FROM outbox WHERE tenant_id = $1 AND customer_id = $2"),
     both("sandbox_messages", "DELETE FROM sandbox_messages WHERE tenant_id = $1 AND customer_id = $2"),
     // App messages about their tasks (they name the person), then the tasks (titles may say what was

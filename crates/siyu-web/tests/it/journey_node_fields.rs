@@ -1,6 +1,6 @@
-//! The journey editor's node settings: a send node's cap policy ("超频时：跳过 / 顺延到次日") and an event
-//! trigger's key property as form controls that round-trip into the stored graph, with problems inline at
-//! their field; and test mode with keyed events (one run per order).
+//! The journey editor's node settings: a send node's channel and cap policy ("超频时：跳过 / 顺延到次日") and
+//! an event trigger's key property as form controls that round-trip into the stored graph, with problems
+//! inline at their field; and test mode with keyed events (one run per order).
 
 use serde_json::{Value, json};
 
@@ -177,4 +177,44 @@ fn enc(s: &str) -> String {
             b => format!("%{b:02X}"),
         })
         .collect()
+}
+
+#[tokio::test]
+async fn a_send_nodes_channel_is_chosen_in_the_form_and_wecom_is_refused_at_its_field_until_a_corp_is_connected() {
+    let t = spawn_app().await;
+    let f = t.tenant("花漾美妆").await;
+    let console = t.console(&f.owner.username).await;
+    let (_, form) = get(&console, &t, "/console/journeys/new").await;
+    let channel = field(&form, "channel.hello");
+    assert!(
+        channel.contains("<option value=\"sandbox\" selected>沙盒") && channel.contains("企业微信 1 对 1"),
+        "{channel}"
+    );
+    let token = csrf(&form);
+    let post_with = |channel: &'static str| {
+        let form =
+            [("_csrf", token.clone()), ("name", "渠道".into()), ("graph", ORDER.into()), ("channel.s", channel.into())];
+        let (console, t) = (console.clone(), &t);
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            post(&console, t, "/console/journeys", &form).await
+        }
+    };
+    // No WeCom corp yet: the choice is refused at its field, and kept.
+    let (s, _, html) = post_with("wecom").await;
+    assert_eq!(s, 400);
+    let at = field(&html, "channel.s");
+    assert!(at.contains("尚未连接企业微信") && at.contains("<option value=\"wecom\" selected>"), "{html}");
+    // A channel siyu does not have is refused too.
+    let (s, _, html) = post_with("sms").await;
+    assert_eq!(s, 400);
+    assert!(field(&html, "channel.s").contains("未知的发送渠道"), "{html}");
+    let (_, list) = t.api("GET", "/api/v1/journeys", &f.token, None).await;
+    assert_eq!(list.as_array().map(Vec::len), Some(0), "{list}");
+    // The sandbox, chosen in the form, is stored.
+    let (s, location, html) = post_with("sandbox").await;
+    assert_eq!(s, 303, "{html}");
+    let id = location.trim_start_matches("/console/journeys/").split('?').next().unwrap().to_string();
+    let (_, d) = t.api("GET", &format!("/api/v1/journeys/{id}"), &f.token, None).await;
+    assert_eq!(node(&d["graph"], "s")["channel"], "sandbox");
 }

@@ -16,6 +16,7 @@ mod journey_node_fields;
 mod journey_versions;
 mod journeys_api;
 mod journeys_console;
+mod journeys_wecom;
 mod links;
 mod mall_orders;
 mod materials;

@@ -24,7 +24,7 @@ use crate::wecom_callbacks::{CORP, connect, start_fake, sync};
 const TEXT: &str = "双十二会员日，全场8折";
 
 /// `n` customers, each a friend of zhangsan or lisi in the fake and in siyu (external_userid and follow).
-async fn seed(app: &App, f: &Fixture, fake: &FakeHandle, corp: uuid::Uuid, n: usize) {
+pub(crate) async fn seed(app: &App, f: &Fixture, fake: &FakeHandle, corp: uuid::Uuid, n: usize) {
     let staff: HashMap<String, siyu_domain::id::UserId> = app
         .store
         .wecom()

@@ -119,7 +119,7 @@ pub fn describe(tr: Tr, e: &TimelineEntry, names: &HashMap<UserId, String>) -> (
             let reason = s(p, "reason").split(':').next().unwrap_or_default();
             format!("{from} → {} · {}", s(p, "to"), label(tr, "stages.reason", reason))
         }
-        kinds::MESSAGE_SENT | kinds::MESSAGE_FAILED => {
+        kinds::MESSAGE_SENT | kinds::MESSAGE_DELIVERED | kinds::MESSAGE_FAILED => {
             let mut parts = vec![s(p, "channel").to_string(), s(p, "node").to_string()];
             parts.extend(p.get("error").map(|e| e.as_str().map_or_else(|| e.to_string(), str::to_string)));
             parts.into_iter().filter(|x| !x.is_empty()).collect::<Vec<_>>().join(" · ")

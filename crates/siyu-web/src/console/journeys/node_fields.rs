@@ -1,24 +1,30 @@
 //! The node settings beside the journey editor's canvas: what would otherwise mean editing the graph's
-//! JSON by hand. Every send node gets a select for its frequency-cap policy (`on_cap`: skip, or defer to
-//! the customer's next local day) and every event trigger a text field for its key property (`key`, e.g.
-//! `order_id`: one run per value). The fields are drawn from the graph on every preview; a change is
-//! written into the JSON by `journey_canvas.js`, and on publish the posted fields are applied to the graph
-//! (they win over the JSON), so the page works without script too. Problems show at their field: a value
-//! the form cannot take, and the publish checks of a key (`bad_key`, `mixed_keys`).
+//! JSON by hand. Every send node gets a select for its channel (`channel`: the sandbox, or WeCom 1:1) and
+//! one for its frequency-cap policy (`on_cap`: skip, or defer to the customer's next local day); every
+//! event trigger a text field for its key property (`key`, e.g. `order_id`: one run per value). The fields
+//! are drawn from the graph on every preview; a change is written into the JSON by `journey_canvas.js`, and
+//! on publish the posted fields are applied to the graph (they win over the JSON), so the page works
+//! without script too. Problems show at their field: a value the form cannot take, and the publish checks
+//! of a key (`bad_key`, `mixed_keys`).
 
 use std::collections::BTreeMap;
 
 use siyu_app::AppError;
+use siyu_app::journeys::CHANNELS;
 use siyu_domain::journey::{JourneyGraph, NodeKind, OnCap, Trigger};
 
 use super::canvas::summary;
 use super::problem_text;
 use crate::i18n::Tr;
 
-/// The cap policy select of one send node (`on_cap.<node>`).
+/// The channel and cap policy selects of one send node (`channel.<node>`, `on_cap.<node>`).
 pub struct CapField {
     pub node: String,
     pub summary: String,
+    pub channel: String,
+    /// The channels to choose from: (name, label).
+    pub channels: Vec<(String, String)>,
+    pub channel_error: Option<String>,
     pub defer: bool,
     pub error: Option<String>,
 }
@@ -52,9 +58,12 @@ pub fn node_fields(tr: Tr, g: &JourneyGraph, errors: &FieldErrors) -> NodeFields
     let mut out = NodeFields::default();
     for n in &g.nodes {
         match &n.kind {
-            NodeKind::Send { on_cap, .. } => out.caps.push(CapField {
+            NodeKind::Send { on_cap, channel, .. } => out.caps.push(CapField {
                 node: n.id.clone(),
                 summary: summary(tr, n),
+                channel: channel.clone(),
+                channels: channel_choices(tr, channel),
+                channel_error: errors.get(&format!("channel.{}", n.id)).cloned(),
                 defer: *on_cap == OnCap::Defer,
                 error: errors.get(&format!("on_cap.{}", n.id)).cloned(),
             }),
@@ -66,6 +75,17 @@ pub fn node_fields(tr: Tr, g: &JourneyGraph, errors: &FieldErrors) -> NodeFields
             }),
             _ => {}
         }
+    }
+    out
+}
+
+/// The channels a send node may choose, labelled, with the node's own first if it is not one of them (so
+/// the select shows what the JSON says).
+fn channel_choices(tr: Tr, current: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> =
+        CHANNELS.iter().map(|c| (c.to_string(), tr.t(&format!("journeys.fields.channel.{c}")).to_string())).collect();
+    if !CHANNELS.contains(&current) {
+        out.insert(0, (current.to_string(), current.to_string()));
     }
     out
 }
@@ -93,6 +113,13 @@ pub fn apply(tr: Tr, g: &mut JourneyGraph, posted: &[(String, String)]) -> Field
                     errors.insert(name.clone(), format!("{}（{other}）", tr.t("journeys.fields.bad_on_cap")));
                 }
             },
+            ("channel", NodeKind::Send { channel, .. }) => {
+                if CHANNELS.contains(&value.trim()) {
+                    *channel = value.trim().to_string();
+                } else {
+                    errors.insert(name.clone(), problem_text(tr, "unknown_channel", value.trim()));
+                }
+            }
             ("key", NodeKind::Trigger { trigger: Trigger::Event { key, .. } }) => {
                 let text = value.trim();
                 if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -107,14 +134,18 @@ pub fn apply(tr: Tr, g: &mut JourneyGraph, posted: &[(String, String)]) -> Field
     errors
 }
 
-/// The publish problems that belong to a node field (a trigger's key), by field name.
+/// The publish problems that belong to a node field (a trigger's key, a send's channel), by field name.
 pub fn field_errors(tr: Tr, g: &JourneyGraph, e: &AppError) -> FieldErrors {
     let AppError::InvalidDefinition(list) = e else { return FieldErrors::new() };
     list.iter()
-        .filter(|d| matches!(d.code.as_str(), "bad_key" | "mixed_keys"))
         .filter_map(|d| {
+            let field = match d.code.as_str() {
+                "bad_key" | "mixed_keys" => "key",
+                "unknown_channel" | "wecom_not_connected" => "channel",
+                _ => return None,
+            };
             let i = d.path.strip_prefix("/nodes/")?.split('/').next()?.parse::<usize>().ok()?;
-            Some((format!("key.{}", g.nodes.get(i)?.id), problem_text(tr, &d.code, &d.detail)))
+            Some((format!("{field}.{}", g.nodes.get(i)?.id), problem_text(tr, &d.code, &d.detail)))
         })
         .collect()
 }

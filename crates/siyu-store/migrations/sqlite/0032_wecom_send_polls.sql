@@ -1,0 +1,18 @@
+-- Journey sends on the `wecom` channel: one `add_msg_template` per customer, from the staff member who owns
+-- the customer, which that member still confirms in WeCom. Each template WeCom accepted is polled for its
+-- result (`get_groupmsg_send_result`) until it is final (sent, not a friend, over the customer's monthly
+-- limit) or the window ends; the result comes back to the customer's timeline. The row goes once final.
+-- SQLite dialect.
+
+CREATE TABLE wecom_send_polls (
+    tenant_id        BLOB NOT NULL REFERENCES tenants (tenant_id),
+    outbox_id        BLOB NOT NULL,
+    corp_row_id      BLOB NOT NULL,
+    msgid            TEXT NOT NULL,
+    sender           TEXT NOT NULL,
+    external_userid  TEXT NOT NULL,
+    sent_at          TEXT NOT NULL,
+    next_poll_at     TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, outbox_id)
+);
+CREATE INDEX wecom_send_polls_due ON wecom_send_polls (tenant_id, next_poll_at);
