@@ -10,6 +10,8 @@
 //! changes go through the tag store (history and timeline, reason `journey`); enrolments start the other
 //! journey; stage moves, staff tasks and signed webhooks ([`webhook`]) have their own deliveries.
 
+use std::collections::HashMap;
+
 use chrono::Duration;
 use siyu_domain::id::{CustomerId, JourneyId, SegmentId, TagId, TenantId, UserId};
 use siyu_domain::journey::signal::listened_events;
@@ -25,6 +27,7 @@ use crate::error::{AppError, AppResult};
 
 mod access;
 mod attachments;
+mod channels;
 mod dates;
 mod deliveries;
 mod dispatch;
@@ -47,8 +50,8 @@ pub const BATCH: i64 = 100;
 pub(crate) const LEASE: Duration = Duration::seconds(60);
 /// Marketing messages per customer, channel and local calendar day.
 pub const DAILY_CAP: i64 = 1;
-/// The channels that deliver today: `sandbox` records the message; `wecom` sends it 1:1 from the customer's
-/// owning staff member ([`wecom`]).
+/// The channels that deliver today (the names of the channels behind the `channels` trait): `sandbox`
+/// records the message; `wecom` sends it 1:1 from the customer's owning staff member ([`wecom`]).
 pub const CHANNELS: [&str; 2] = ["sandbox", wecom::CHANNEL];
 /// What a graph may refer to in one tenant.
 struct TenantCatalog {
@@ -64,7 +67,7 @@ impl GraphCatalog for TenantCatalog {
         self.env.template_from_str(source).map(|_| ()).map_err(|e| e.to_string())
     }
     fn has_channel(&self, channel: &str) -> bool {
-        CHANNELS.contains(&channel)
+        channels::find(channel).is_some()
     }
     fn has_tag(&self, tag: TagId) -> bool {
         self.tags.contains(&tag)
@@ -112,21 +115,25 @@ impl App {
         let segment_catalog = self.segment_catalog(tenant, None).await?;
         let rule_tags = self.rule_tags(tenant).await?;
         let fields = self.store.fields().list(tenant).await?;
-        let wecom_connected = self.store.wecom().corps(tenant).await?.iter().any(|c| c.active);
+        // Each channel the graph sends on, asked once whether the brand can use it now.
+        let mut unavailable: HashMap<&str, Option<&'static str>> = HashMap::new();
         for n in &g.nodes {
-            if let NodeKind::Send { attachments, .. } = &n.kind {
-                errors.extend(self.attachment_errors(tenant, &n.id, attachments).await?);
-            }
             if let NodeKind::Send { channel, .. } = &n.kind
-                && channel == wecom::CHANNEL
-                && !wecom_connected
+                && !unavailable.contains_key(channel.as_str())
+                && let Some(ch) = channels::find(channel)
             {
-                // Refused now rather than failing every send: the brand has no WeCom corp to send from.
-                errors.push(GraphError {
-                    node: Some(n.id.clone()),
-                    code: "wecom_not_connected".into(),
-                    detail: channel.clone(),
-                });
+                unavailable.insert(channel, ch.unavailable(self, tenant).await?);
+            }
+        }
+        for n in &g.nodes {
+            if let NodeKind::Send { attachments, channel, .. } = &n.kind {
+                errors.extend(self.attachment_errors(tenant, &n.id, attachments).await?);
+                if let Some(Some(code)) = unavailable.get(channel.as_str()) {
+                    // Refused now rather than failing every send (e.g. no WeCom corp to send from).
+                    let problem =
+                        GraphError { node: Some(n.id.clone()), code: (*code).into(), detail: channel.clone() };
+                    errors.push(problem);
+                }
             }
             if let NodeKind::Trigger { trigger: Trigger::DateProperty { field, .. } } = &n.kind {
                 let date_field =

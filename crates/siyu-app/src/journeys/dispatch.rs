@@ -8,6 +8,7 @@ use siyu_store::journeys::OutboxItem;
 use siyu_store::tags::{ChangeContext, TagChange};
 
 use super::BATCH;
+use super::channels::Message;
 use crate::App;
 use crate::error::AppResult;
 
@@ -44,28 +45,14 @@ impl App {
         let now = self.now();
         let journeys = self.store.journeys();
         match &item.action {
-            Action::Send { channel, template, attachments } if channel == super::wecom::CHANNEL => {
-                self.deliver_wecom(tenant, item, template, attachments).await?
-            }
-            Action::Send { channel, template, attachments } => {
-                let c = match self.store.customers().get(tenant, item.customer_id).await {
-                    Ok(c) => c,
-                    // Merged into another customer or gone: nothing to deliver, and the row must not stay due.
-                    Err(siyu_store::StoreError::NotFound) => {
-                        let result = json!({"error": "customer_gone"});
-                        return Ok(journeys.finish_outbox(tenant, item.id, "failed", &result, now).await?);
-                    }
-                    Err(e) => return Err(e.into()),
-                };
-                match render_message(template, &c) {
-                    Ok(text) => {
-                        let body = self.sandbox_body(tenant, &text, attachments).await?;
-                        let event = super::deliveries::delivery_event(item, channel, None, now);
-                        journeys.deliver_to_sandbox_with_event(tenant, item, channel, &body, &event, now).await?
-                    }
-                    Err(e) => self.finish_delivery(tenant, item, "failed", &json!({"error": e}), now).await?,
+            Action::Send { channel, template, attachments } => match super::channels::find(channel) {
+                Some(ch) => ch.deliver(self, tenant, item, Message { template, attachments }).await?,
+                None => {
+                    // Published before the channel went away: nothing can deliver it.
+                    let result = json!({"error": "channel_not_available", "channel": channel});
+                    self.finish_delivery(tenant, item, "failed", &result, now).await?
                 }
-            }
+            },
             Action::Tag { add, remove } => {
                 let tags = self.store.tags().all_tags(tenant).await?;
                 let name = |id: &TagId| tags.iter().find(|t| t.id == *id).map(|t| t.name.clone());
