@@ -67,8 +67,8 @@ struct Calling {
 
 /// What the rest of an attempt comes to.
 enum Next {
-    /// WeCom holds the template.
-    Sent(String),
+    /// WeCom holds the template (the call and its msgid).
+    Sent(Calling, String),
     /// Nothing to send to: fail the row with this error.
     Fail(Value),
     /// The customer is gone.
@@ -93,21 +93,20 @@ impl App {
         };
         let (_, _, noted) = journeys.outbox_status(tenant, item.id).await?;
         let calling: Option<Calling> = noted.as_ref().and_then(|r| serde_json::from_value(r["calling"].clone()).ok());
-        let (call, next) = match calling {
+        let next = match calling {
             Some(call) => match self.find_wecom_send(tenant, &call).await {
-                Ok(Some(msgid)) => (Some(call), Next::Sent(msgid)),
+                Ok(Some(msgid)) => Next::Sent(call, msgid),
                 Ok(None) => self.send_wecom(tenant, item, (template, attachments)).await?,
                 Err(e) => {
                     let result = json!({"calling": call, "error": e.to_string()});
-                    (None, Next::Later { at: now + wait_after(&e), result, counts: false })
+                    Next::Later { at: now + wait_after(&e), result, counts: false }
                 }
             },
             None => self.send_wecom(tenant, item, (template, attachments)).await?,
         };
         let tried = attempts + 1;
         match next {
-            Next::Sent(msgid) => {
-                let Some(call) = call else { return Ok(()) };
+            Next::Sent(call, msgid) => {
                 let at = self.now();
                 let result = json!({"msgid": msgid, "corp": call.corp, "sender": call.sender, "attempts": tried});
                 let mut event = delivery_event(item, CHANNEL, None, at);
@@ -145,24 +144,24 @@ impl App {
         }
     }
 
-    /// Renders the message and sends it; the call's note (when one went out) and what came of it.
+    /// Renders the message and sends it; what came of it.
     async fn send_wecom(
         &self,
         tenant: TenantId,
         item: &OutboxItem,
         (template, attachments): (&str, &[String]),
-    ) -> AppResult<(Option<Calling>, Next)> {
+    ) -> AppResult<Next> {
         let c = match self.store.customers().get(tenant, item.customer_id).await {
             Ok(c) => c,
-            Err(siyu_store::StoreError::NotFound) => return Ok((None, Next::Gone)),
+            Err(siyu_store::StoreError::NotFound) => return Ok(Next::Gone),
             Err(e) => return Err(e.into()),
         };
         let Some(route) = self.wecom_route(tenant, item.customer_id).await? else {
-            return Ok((None, Next::Fail(json!({"error": "no_wecom_contact"}))));
+            return Ok(Next::Fail(json!({"error": "no_wecom_contact"})));
         };
         let mut text = match super::dispatch::render_message(template, &c) {
             Ok(text) => text,
-            Err(e) => return Ok((None, Next::Fail(json!({"error": e})))),
+            Err(e) => return Ok(Next::Fail(json!({"error": e}))),
         };
         let mut cards = Vec::new();
         for carried in self.wecom_carried(tenant, attachments, route.staff, item.customer_id).await? {
@@ -172,11 +171,11 @@ impl App {
             }
         }
         if text.trim().is_empty() && cards.is_empty() {
-            return Ok((None, Next::Fail(json!({"error": "empty_message"}))));
+            return Ok(Next::Fail(json!({"error": "empty_message"})));
         }
         let handle = match self.corp_handle(tenant, route.corp).await {
             Ok(h) => h,
-            Err(e) => return Ok((None, Next::Fail(json!({"error": "wecom_not_connected", "message": e.to_string()})))),
+            Err(e) => return Ok(Next::Fail(json!({"error": "wecom_not_connected", "message": e.to_string()}))),
         };
         let now = self.now();
         let call =
@@ -195,7 +194,7 @@ impl App {
             Ok(r) if r.fail_list.contains(&call.external_userid) => {
                 Next::Fail(json!({"error": "not_reachable", "msgid": r.msgid}))
             }
-            Ok(r) => Next::Sent(r.msgid),
+            Ok(r) => Next::Sent(call, r.msgid),
             // No answer: WeCom may hold the template. The note stays, so the next attempt looks first.
             Err(e @ WecomError::Transport { .. }) => Next::Later {
                 at: now + Duration::seconds(10),
@@ -217,7 +216,7 @@ impl App {
                 }
             },
         };
-        Ok((Some(call), next))
+        Ok(next)
     }
 
     /// The template WeCom holds for a noted call, if it went through: by the same sender, with the same
