@@ -67,15 +67,7 @@ impl Channel for Sandbox {
     fn deliver<'a>(&'a self, app: &'a App, tenant: TenantId, item: &'a OutboxItem, m: Message<'a>) -> Pending<'a, ()> {
         Box::pin(async move {
             let (journeys, now) = (app.store.journeys(), app.now());
-            let c = match app.store.customers().get(tenant, item.customer_id).await {
-                Ok(c) => c,
-                // Merged into another customer or gone: nothing to deliver, and the row must not stay due.
-                Err(siyu_store::StoreError::NotFound) => {
-                    let result = json!({"error": "customer_gone"});
-                    return Ok(journeys.finish_outbox(tenant, item.id, "failed", &result, now).await?);
-                }
-                Err(e) => return Err(e.into()),
-            };
+            let Some(c) = app.delivery_customer(tenant, item).await? else { return Ok(()) };
             match render_message(m.template, &c) {
                 Ok(text) => {
                     let body = app.sandbox_body(tenant, &text, m.attachments).await?;

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use siyu_domain::access::Permission;
+use siyu_domain::customer::Customer;
 use siyu_domain::id::{CustomerId, JourneyId, TenantId, TimelineId};
 use siyu_domain::journey::step::Action;
 use siyu_domain::timeline::{TimelineEntry, kinds};
@@ -99,6 +100,20 @@ impl App {
             None => journeys.finish_outbox(tenant, item.id, status, result, at).await?,
         }
         Ok(())
+    }
+
+    /// The customer an outbox row is for; `None` when they were merged into another customer or erased, with
+    /// the row failed as `customer_gone` (nothing to deliver, and the row must not stay due).
+    pub(crate) async fn delivery_customer(&self, tenant: TenantId, item: &OutboxItem) -> AppResult<Option<Customer>> {
+        match self.store.customers().get(tenant, item.customer_id).await {
+            Ok(c) => Ok(Some(c)),
+            Err(siyu_store::StoreError::NotFound) => {
+                let result = json!({"error": "customer_gone"});
+                self.store.journeys().finish_outbox(tenant, item.id, "failed", &result, self.now()).await?;
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Failed deliveries, most recent first (`journeys_manage`).

@@ -149,14 +149,7 @@ impl App {
         let Some(attempts) = journeys.claim_outbox(tenant, item.id, now, now + CLAIM).await? else {
             return Ok(());
         };
-        let c = match self.store.customers().get(tenant, item.customer_id).await {
-            Ok(c) => c,
-            Err(siyu_store::StoreError::NotFound) => {
-                let result = json!({"error": "customer_gone"});
-                return Ok(journeys.finish_outbox(tenant, item.id, "failed", &result, now).await?);
-            }
-            Err(e) => return Err(e.into()),
-        };
+        let Some(c) = self.delivery_customer(tenant, item).await? else { return Ok(()) };
         let body = json!({
             "journey": item.journey_id,
             "node": item.node,
