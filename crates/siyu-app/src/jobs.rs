@@ -146,8 +146,63 @@ impl App {
         Ok(jobs.into_iter().filter(|j| all || j.created_by == Some(actor.user)).collect())
     }
 
-    /// The worker loop: runs due jobs until `shutdown` fires; the job in hand is finished first.
+    /// The worker: runs due work until `shutdown` fires; what is in hand is finished first. Journeys run in a
+    /// loop of their own beside the jobs', so a long job (an import, a sync) never holds up a run falling due
+    /// or a message waiting in the outbox.
     pub async fn work(&self, shutdown: tokio_util::sync::CancellationToken) {
+        tokio::join!(self.work_jobs(shutdown.clone()), self.work_journeys(shutdown));
+        tracing::info!("worker stopped");
+    }
+
+    /// The journeys' loop: signals (they enrol, wake and end runs), due runs, then their outbox, while any
+    /// has work; every 30 s the time-driven stage rules and date triggers and the results of WeCom sends.
+    async fn work_journeys(&self, shutdown: tokio_util::sync::CancellationToken) {
+        let idle = std::time::Duration::from_millis(self.settings.worker.poll_ms);
+        let mut last_sweep: Option<std::time::Instant> = None;
+        loop {
+            if shutdown.is_cancelled() {
+                break;
+            }
+            match self.process_signals().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = ?e, "journey signal step failed"),
+            }
+            match self.run_due_journeys().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = ?e, "journey step failed"),
+            }
+            match self.dispatch_outbox().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = ?e, "outbox dispatch failed"),
+            }
+            if last_sweep.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(30)) {
+                last_sweep = Some(std::time::Instant::now());
+                // Date-property triggers, once per journey and local day.
+                if let Err(e) = self.scan_date_triggers().await {
+                    tracing::error!(error = ?e, "date trigger scan failed");
+                }
+                // Stage rules that fire on time (silence, stalls) and first stages for new customers.
+                if let Err(e) = self.sweep_all_stages().await {
+                    tracing::error!(error = ?e, "stage sweep failed");
+                }
+                // Results of journeys' WeCom sends that are due a look.
+                if let Err(e) = self.poll_wecom_sends().await {
+                    tracing::error!(error = ?e, "polling WeCom send results failed");
+                }
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(idle) => {}
+            }
+        }
+    }
+
+    /// The jobs' loop: due jobs, WeCom callbacks left over, identity resolution, segment re-evaluation, and
+    /// the periodic sweeps.
+    async fn work_jobs(&self, shutdown: tokio_util::sync::CancellationToken) {
         let idle = std::time::Duration::from_millis(self.settings.worker.poll_ms);
         let mut last_sweep: Option<std::time::Instant> = None;
         let mut last_housekeeping: Option<std::time::Instant> = None;
@@ -178,22 +233,6 @@ impl App {
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = ?e, "segment re-evaluation step failed"),
             }
-            // Journeys: signals first (they enrol, wake and end runs), then due runs, then their outbox.
-            match self.process_signals().await {
-                Ok(n) if n > 0 => continue,
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = ?e, "journey signal step failed"),
-            }
-            match self.run_due_journeys().await {
-                Ok(n) if n > 0 => continue,
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = ?e, "journey step failed"),
-            }
-            match self.dispatch_outbox().await {
-                Ok(n) if n > 0 => continue,
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = ?e, "outbox dispatch failed"),
-            }
             // Segments are due every few minutes: looking every 30 s is plenty.
             if last_sweep.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(30)) {
                 last_sweep = Some(std::time::Instant::now());
@@ -203,10 +242,6 @@ impl App {
                 // Scheduled audience files (each due every few hours at the most often).
                 if let Err(e) = self.sweep_audience_syncs().await {
                     tracing::error!(error = ?e, "audience sync sweep failed");
-                }
-                // Date-property triggers, once per journey and local day.
-                if let Err(e) = self.scan_date_triggers().await {
-                    tracing::error!(error = ?e, "date trigger scan failed");
                 }
                 // Tag changes made in siyu, marked in WeCom.
                 if let Err(e) = self.push_tags_to_wecom().await {
@@ -241,10 +276,6 @@ impl App {
                 if let Err(e) = self.rotate_group_codes().await {
                     tracing::error!(error = ?e, "group code roll-over failed");
                 }
-                // Stage rules that fire on time (silence, stalls) and first stages for new customers.
-                if let Err(e) = self.sweep_all_stages().await {
-                    tracing::error!(error = ?e, "stage sweep failed");
-                }
                 // RFM and CLV per tenant once a day (each tenant when its last run is a day old).
                 if let Err(e) = self.sweep_values(false).await {
                     tracing::error!(error = ?e, "RFM / CLV sweep failed");
@@ -262,6 +293,5 @@ impl App {
                 _ = tokio::time::sleep(idle) => {}
             }
         }
-        tracing::info!("worker stopped");
     }
 }

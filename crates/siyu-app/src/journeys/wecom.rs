@@ -73,6 +73,9 @@ enum Next {
     Fail(Value),
     /// The customer is gone.
     Gone,
+    /// The call (or the lookup after it) got no answer: WeCom may hold the template; the note stays, so the
+    /// next attempt looks first.
+    Unanswered(Calling, String),
     /// Try again at the time, leaving this result on the row; `counts` when it is a failed attempt.
     Later { at: DateTime<Utc>, result: Value, counts: bool },
 }
@@ -93,12 +96,14 @@ impl App {
         };
         let (_, _, noted) = journeys.outbox_status(tenant, item.id).await?;
         let calling: Option<Calling> = noted.as_ref().and_then(|r| serde_json::from_value(r["calling"].clone()).ok());
+        let unanswered = noted.as_ref().and_then(|r| r["unanswered"].as_i64()).unwrap_or(0);
         let next = match calling {
             Some(call) => match self.find_wecom_send(tenant, &call).await {
                 Ok(Some(msgid)) => Next::Sent(call, msgid),
                 Ok(None) => self.send_wecom(tenant, item, (template, attachments)).await?,
+                Err(e @ WecomError::Transport { .. }) => Next::Unanswered(call, e.to_string()),
                 Err(e) => {
-                    let result = json!({"calling": call, "error": e.to_string()});
+                    let result = json!({"calling": call, "error": e.to_string(), "unanswered": unanswered});
                     Next::Later { at: now + wait_after(&e), result, counts: false }
                 }
             },
@@ -128,6 +133,12 @@ impl App {
             Next::Fail(mut result) => {
                 result["attempts"] = json!(tried);
                 self.finish_delivery(tenant, item, "failed", &result, self.now()).await
+            }
+            Next::Unanswered(call, error) => {
+                // Not a failed attempt (WeCom may hold the template), but waited on longer each time.
+                let n = unanswered + 1;
+                let result = json!({"calling": call, "error": error, "unanswered": n});
+                Ok(journeys.defer_outbox(tenant, item.id, now + unanswered_wait(n), &result).await?)
             }
             Next::Later { at, result, counts: false } => {
                 Ok(journeys.defer_outbox(tenant, item.id, at, &result).await?)
@@ -196,11 +207,7 @@ impl App {
             }
             Ok(r) => Next::Sent(call, r.msgid),
             // No answer: WeCom may hold the template. The note stays, so the next attempt looks first.
-            Err(e @ WecomError::Transport { .. }) => Next::Later {
-                at: now + Duration::seconds(10),
-                result: json!({"calling": call, "error": e.to_string()}),
-                counts: false,
-            },
+            Err(e @ WecomError::Transport { .. }) => Next::Unanswered(call, e.to_string()),
             Err(e) => match e.class() {
                 // Nothing was created: our budget or WeCom's window is spent, or WeCom was busy.
                 ErrorClass::RateLimited => {
@@ -374,6 +381,12 @@ fn next_poll(sent_at: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
     now + ((now - sent_at) / 4).clamp(POLL_EVERY, Duration::hours(6))
 }
 
+/// The wait after the `n`th call or lookup in a row that got no answer: 10 s, doubling, at most 30 minutes
+/// (an unreachable WeCom is not asked every 10 s for ever).
+fn unanswered_wait(n: i64) -> Duration {
+    (Duration::seconds(10) * 2_i32.pow(n.clamp(1, 12) as u32 - 1)).min(Duration::minutes(30))
+}
+
 /// The wait before trying again after `e`.
 fn wait_after(e: &WecomError) -> Duration {
     match e {
@@ -411,5 +424,10 @@ mod tests {
             asks += 1;
         }
         assert!(asks < 40, "{asks}");
+    }
+
+    #[test]
+    fn an_unanswered_call_is_tried_again_after_10_s_doubling_up_to_30_minutes() {
+        assert_eq!([1, 2, 3, 9, 40].map(|n| unanswered_wait(n).num_seconds()), [10, 20, 40, 1_800, 1_800]);
     }
 }
