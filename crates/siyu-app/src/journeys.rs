@@ -50,9 +50,11 @@ pub const BATCH: i64 = 100;
 pub(crate) const LEASE: Duration = Duration::seconds(60);
 /// Marketing messages per customer, channel and local calendar day.
 pub const DAILY_CAP: i64 = 1;
-/// The channels that deliver today (the names of the channels behind the `channels` trait): `sandbox`
-/// records the message; `wecom` sends it 1:1 from the customer's owning staff member ([`wecom`]).
-pub const CHANNELS: [&str; 2] = ["sandbox", wecom::CHANNEL];
+/// The names of the channels a send node may use: `sandbox` records the message; `wecom` sends it 1:1 from
+/// the customer's owning staff member ([`wecom`]).
+pub fn channel_names() -> impl Iterator<Item = &'static str> {
+    channels::ALL.iter().map(|c| c.name())
+}
 /// What a graph may refer to in one tenant.
 struct TenantCatalog {
     tags: Vec<TagId>,

@@ -1,7 +1,6 @@
 //! The dispatcher over the outbox: one delivery per dedupe key, one item's failure recorded on that item.
 
 use serde_json::json;
-use siyu_domain::customer::Customer;
 use siyu_domain::id::{TagId, TenantId};
 use siyu_domain::journey::step::Action;
 use siyu_store::journeys::OutboxItem;
@@ -11,12 +10,6 @@ use super::BATCH;
 use super::channels::Message;
 use crate::App;
 use crate::error::AppResult;
-
-/// A send node's template rendered for the customer (what a message may say about them: `name`, `gender`).
-pub(crate) fn render_message(template: &str, c: &Customer) -> Result<String, String> {
-    let env = minijinja::Environment::new();
-    env.render_str(template, json!({"name": c.name, "gender": c.gender.as_str()})).map_err(|e| e.to_string())
-}
 
 impl App {
     /// Delivers a batch of pending outbox rows of each tenant that has some; returns how many were handled

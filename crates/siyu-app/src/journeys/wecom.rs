@@ -71,8 +71,8 @@ enum Next {
     Sent(Calling, String),
     /// Nothing to send to: fail the row with this error.
     Fail(Value),
-    /// The customer is gone.
-    Gone,
+    /// The row is finished already (the customer was merged away or erased).
+    Done,
     /// The call (or the lookup after it) got no answer: WeCom may hold the template; the note stays, so the
     /// next attempt looks first.
     Unanswered(Calling, String),
@@ -98,7 +98,7 @@ impl App {
         let calling: Option<Calling> = noted.as_ref().and_then(|r| serde_json::from_value(r["calling"].clone()).ok());
         let unanswered = noted.as_ref().and_then(|r| r["unanswered"].as_i64()).unwrap_or(0);
         let next = match calling {
-            Some(call) => match self.find_wecom_send(tenant, &call).await {
+            Some(call) => match self.find_wecom_send(tenant, &call).await? {
                 Ok(Some(msgid)) => Next::Sent(call, msgid),
                 Ok(None) => self.send_wecom(tenant, item, (template, attachments)).await?,
                 Err(e @ WecomError::Transport { .. }) => Next::Unanswered(call, e.to_string()),
@@ -125,11 +125,7 @@ impl App {
                 };
                 Ok(journeys.finish_wecom_send(tenant, item.id, &result, &event, &poll, at).await?)
             }
-            Next::Gone => {
-                // Merged into another customer or erased: nothing to deliver, nothing to tell a timeline.
-                let result = json!({"error": "customer_gone"});
-                Ok(journeys.finish_outbox(tenant, item.id, "failed", &result, self.now()).await?)
-            }
+            Next::Done => Ok(()),
             Next::Fail(mut result) => {
                 result["attempts"] = json!(tried);
                 self.finish_delivery(tenant, item, "failed", &result, self.now()).await
@@ -162,15 +158,11 @@ impl App {
         item: &OutboxItem,
         (template, attachments): (&str, &[String]),
     ) -> AppResult<Next> {
-        let c = match self.store.customers().get(tenant, item.customer_id).await {
-            Ok(c) => c,
-            Err(siyu_store::StoreError::NotFound) => return Ok(Next::Gone),
-            Err(e) => return Err(e.into()),
-        };
+        let Some(c) = self.delivery_customer(tenant, item).await? else { return Ok(Next::Done) };
         let Some(route) = self.wecom_route(tenant, item.customer_id).await? else {
             return Ok(Next::Fail(json!({"error": "no_wecom_contact"})));
         };
-        let mut text = match super::dispatch::render_message(template, &c) {
+        let mut text = match super::channels::render_message(template, &c) {
             Ok(text) => text,
             Err(e) => return Ok(Next::Fail(json!({"error": e}))),
         };
@@ -227,11 +219,12 @@ impl App {
     }
 
     /// The template WeCom holds for a noted call, if it went through: by the same sender, with the same
-    /// text, created since the note, whose only recipient is the customer, and not another send's.
-    async fn find_wecom_send(&self, tenant: TenantId, call: &Calling) -> Result<Option<String>, WecomError> {
+    /// text, created since the note, whose only recipient is the customer, and not another send's. The
+    /// outer error is ours (the database); the inner one WeCom's.
+    async fn find_wecom_send(&self, tenant: TenantId, call: &Calling) -> AppResult<Result<Option<String>, WecomError>> {
         let Ok(handle) = self.corp_handle(tenant, call.corp).await else {
             // The corp is gone (or its secrets are): nothing can be looked up or sent there any more.
-            return Ok(None);
+            return Ok(Ok(None));
         };
         let mut cursor = String::new();
         loop {
@@ -244,26 +237,34 @@ impl App {
                 cursor: cursor.clone(),
                 limit: 100,
             };
-            let page = handle.client.get_groupmsg_list_v2(&handle.contact, &request).await?;
+            let page = match handle.client.get_groupmsg_list_v2(&handle.contact, &request).await {
+                Ok(page) => page,
+                Err(e) => return Ok(Err(e)),
+            };
             for msg in page.group_msg_list {
                 let text = msg.text.as_ref().map(|t| t.content.as_str()).unwrap_or_default();
                 if text != call.text {
                     continue;
                 }
-                let known = self.store.journeys().is_known_send(tenant, &msg.msgid).await;
-                if known.map_err(|e| WecomError::Transport { path: "store".into(), message: e.to_string() })? {
+                if self.store.journeys().is_known_send(tenant, &msg.msgid).await? {
                     continue;
                 }
-                let sent =
-                    handle.client.get_groupmsg_send_result(&handle.contact, &msg.msgid, &call.sender, "", 2).await?;
+                let sent = match handle
+                    .client
+                    .get_groupmsg_send_result(&handle.contact, &msg.msgid, &call.sender, "", 2)
+                    .await
+                {
+                    Ok(sent) => sent,
+                    Err(e) => return Ok(Err(e)),
+                };
                 if let [only] = sent.send_list.as_slice()
                     && only.external_userid == call.external_userid
                 {
-                    return Ok(Some(msg.msgid));
+                    return Ok(Ok(Some(msg.msgid)));
                 }
             }
             if page.next_cursor.is_empty() {
-                return Ok(None);
+                return Ok(Ok(None));
             }
             cursor = page.next_cursor;
         }

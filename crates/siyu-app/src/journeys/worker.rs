@@ -11,7 +11,7 @@ use siyu_domain::segment::{Catalog, check};
 use siyu_domain::tenancy::TenantStatus;
 use siyu_store::journeys::StepWrite;
 
-use super::{BATCH, CHANNELS, DAILY_CAP, LEASE};
+use super::{BATCH, DAILY_CAP, LEASE, channel_names};
 use crate::App;
 use crate::error::AppResult;
 
@@ -87,8 +87,7 @@ impl App {
                 let Some(g) = graphs.get(&key) else { continue };
                 let customer = c.instance.customer;
                 let branches = self.step_branches(tenant, customer, g, offset, &catalog, now).await?;
-                let allowance = CHANNELS
-                    .iter()
+                let allowance = channel_names()
                     .map(|ch| {
                         (
                             ch.to_string(),

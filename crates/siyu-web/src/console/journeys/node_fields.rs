@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use siyu_app::AppError;
-use siyu_app::journeys::CHANNELS;
+use siyu_app::journeys::channel_names;
 use siyu_domain::journey::{JourneyGraph, NodeKind, OnCap, Trigger};
 
 use super::canvas::summary;
@@ -83,8 +83,8 @@ pub fn node_fields(tr: Tr, g: &JourneyGraph, errors: &FieldErrors) -> NodeFields
 /// the select shows what the JSON says).
 fn channel_choices(tr: Tr, current: &str) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> =
-        CHANNELS.iter().map(|c| (c.to_string(), tr.t(&format!("journeys.fields.channel.{c}")).to_string())).collect();
-    if !CHANNELS.contains(&current) {
+        channel_names().map(|c| (c.to_string(), tr.t(&format!("journeys.fields.channel.{c}")).to_string())).collect();
+    if !channel_names().any(|c| c == current) {
         out.insert(0, (current.to_string(), current.to_string()));
     }
     out
@@ -114,7 +114,7 @@ pub fn apply(tr: Tr, g: &mut JourneyGraph, posted: &[(String, String)]) -> Field
                 }
             },
             ("channel", NodeKind::Send { channel, .. }) => {
-                if CHANNELS.contains(&value.trim()) {
+                if channel_names().any(|c| c == value.trim()) {
                     *channel = value.trim().to_string();
                 } else {
                     errors.insert(name.clone(), problem_text(tr, "unknown_channel", value.trim()));
