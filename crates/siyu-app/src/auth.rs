@@ -21,6 +21,11 @@ use crate::audit::AuditEvent;
 use crate::error::{AppError, AppResult};
 use crate::{Actor, App};
 
+mod token_cache;
+
+use token_cache::Resolved;
+pub use token_cache::TokenCache;
+
 /// A valid console session with the account and its current tenant membership.
 #[derive(Debug, Clone)]
 pub struct SessionContext {
@@ -311,6 +316,7 @@ impl App {
     pub async fn revoke_token(&self, actor: &Actor, id: ApiTokenId) -> AppResult<()> {
         actor.require(Permission::TokensManage)?;
         self.store.tokens().revoke(actor.tenant, id, self.now()).await?;
+        self.token_cache.clear();
         let ev = AuditEvent {
             action: "token.revoke",
             object_type: "api_token",
@@ -322,22 +328,40 @@ impl App {
     }
 
     /// Resolves a bearer token into the actor of the member who created it, limited by the token's scopes.
+    /// The answer is kept for `security.token_cache_secs` (see [`TokenCache`]).
     pub async fn token_actor(&self, token: &str, ip: Option<String>, ua: Option<String>) -> AppResult<Actor> {
         let tenant = tenant_in(token, "syk_").ok_or(AppError::Unauthenticated)?;
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let now = self.now();
+        let resolved = match self.token_cache.get(&digest, now) {
+            Some(r) if r.actor.tenant == tenant => r,
+            _ => {
+                let resolved = self.resolve_token(tenant, &digest).await?;
+                let ttl = Duration::seconds(self.settings.security.token_cache_secs);
+                self.token_cache.put(digest, resolved.clone(), now, ttl);
+                resolved
+            }
+        };
+        // Written at most once a minute, so hot paths stay read-only.
+        if resolved.last_used_at.is_none_or(|t| t < now - Duration::minutes(1)) {
+            self.store.tokens().touch(tenant, resolved.token, now).await?;
+            self.token_cache.used(&digest, now);
+        }
+        Ok(resolved.actor.with_origin(ip, ua))
+    }
+
+    async fn resolve_token(&self, tenant: TenantId, digest: &[u8; 32]) -> AppResult<Resolved> {
         let (api_token, tenant_active, member) =
-            self.store.tokens().authenticate(tenant, &sha256(token)).await?.ok_or(AppError::Unauthenticated)?;
+            self.store.tokens().authenticate(tenant, digest).await?.ok_or(AppError::Unauthenticated)?;
         if !tenant_active {
             return Err(AppError::TenantSuspended);
         }
         if !member.active {
             return Err(AppError::Unauthenticated);
         }
-        // The row just read says whether a write is due (at most once a minute): hot paths stay read-only.
-        let now = self.now();
-        if api_token.last_used_at.is_none_or(|t| t < now - Duration::minutes(1)) {
-            self.store.tokens().touch(tenant, api_token.id, now).await?;
-        }
+        let (token, last_used_at) = (api_token.id, api_token.last_used_at);
         let via = Via::Token { id: api_token.id, name: api_token.name, scopes: api_token.scopes };
-        Ok(Actor::for_member(&self.store, &member, via).await?.with_origin(ip, ua))
+        let actor = Actor::for_member(&self.store, &member, via).await?;
+        Ok(Resolved { actor, token, last_used_at })
     }
 }

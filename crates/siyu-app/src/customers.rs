@@ -11,7 +11,7 @@ use siyu_domain::identity::{Identity, IdentityKind, NewIdentity};
 use siyu_domain::page::{Cursor, Page, PageRequest};
 use siyu_domain::phone::Phone;
 use siyu_domain::timeline::{TimelineEntry, kinds};
-use siyu_store::customers::{CustomerQuery, NewCustomerRecord};
+use siyu_store::customers::{CustomerQuery, ListDecorations, NewCustomerRecord};
 use siyu_store::identities::IdentityRecord;
 use siyu_store::tags::ChangeContext;
 
@@ -294,10 +294,9 @@ impl App {
     ) -> AppResult<Page<CustomerSummary>> {
         actor.require(Permission::CustomersRead)?;
         let q = self.customer_query(actor, filter).await?;
-        let rows = self.store.customers().list(actor.tenant, &q, page).await?;
+        let (rows, found) = self.store.customers().list_page(actor.tenant, &q, page, IdentityKind::Phone).await?;
         let page = Page::from_overfetch(rows, page.limit, |c: &Customer| Cursor { at: c.created_at, id: c.id.0 });
-        let items = self.summaries(actor, page.items).await?;
-        Ok(Page { items, next_cursor: page.next_cursor })
+        Ok(Page { items: summarise(actor, page.items, found), next_cursor: page.next_cursor })
     }
 
     /// New customers per China day over the last `days` days (oldest first, zero-filled), within scope.
@@ -329,23 +328,29 @@ impl App {
     pub async fn summaries(&self, actor: &Actor, customers: Vec<Customer>) -> AppResult<Vec<CustomerSummary>> {
         let ids: Vec<CustomerId> = customers.iter().map(|c| c.id).collect();
         let found = self.store.customers().decorations(actor.tenant, IdentityKind::Phone, &ids).await?;
-        let mut phones: HashMap<CustomerId, String> = HashMap::new();
-        for r in found.identities {
-            phones.entry(r.identity.customer_id).or_insert(r.identity.display);
-        }
-        let mut tags: HashMap<CustomerId, Vec<TagRef>> = HashMap::new();
-        for (c, tag, group) in found.tags {
-            if let Some(r) = tag_ref(actor, tag, &group) {
-                tags.entry(c).or_default().push(r);
-            }
-        }
-        Ok(customers
-            .into_iter()
-            .map(|c| CustomerSummary {
-                phone: phones.remove(&c.id),
-                tags: tags.remove(&c.id).unwrap_or_default(),
-                customer: c,
-            })
-            .collect())
+        Ok(summarise(actor, customers, found))
     }
+}
+
+/// The customers with their masked phones and the tag names `actor` may see, from `found` (which may hold
+/// more customers than these: a list page's extra row).
+fn summarise(actor: &Actor, customers: Vec<Customer>, found: ListDecorations) -> Vec<CustomerSummary> {
+    let mut phones: HashMap<CustomerId, String> = HashMap::new();
+    for r in found.identities {
+        phones.entry(r.identity.customer_id).or_insert(r.identity.display);
+    }
+    let mut tags: HashMap<CustomerId, Vec<TagRef>> = HashMap::new();
+    for (c, tag, group) in found.tags {
+        if let Some(r) = tag_ref(actor, tag, &group) {
+            tags.entry(c).or_default().push(r);
+        }
+    }
+    customers
+        .into_iter()
+        .map(|c| CustomerSummary {
+            phone: phones.remove(&c.id),
+            tags: tags.remove(&c.id).unwrap_or_default(),
+            customer: c,
+        })
+        .collect()
 }

@@ -63,6 +63,8 @@ pub struct App {
     pub wecom: Arc<wecom::Clients>,
     /// Compiled session-archive rules per tenant.
     pub rule_sets: Arc<archive::RuleSets>,
+    /// Bearer tokens resolved in the last few seconds (`security.token_cache_secs`).
+    pub token_cache: Arc<auth::TokenCache>,
     /// The tenants' full-text indexes of archived chats (a cache of the database).
     pub search: Arc<search::Indexes>,
     /// Where material files and thumbnails are kept (`storage.backend`).
@@ -95,6 +97,7 @@ impl App {
             ingest: Arc::default(),
             wecom: Arc::default(),
             rule_sets: Arc::default(),
+            token_cache: Arc::default(),
             search: Arc::new(search),
             blobs,
         })

@@ -57,6 +57,8 @@ pub struct SecuritySettings {
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
     pub idempotency_hours: i64,
+    /// Seconds a node keeps what a bearer token resolved to (0: resolve on every request).
+    pub token_cache_secs: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -207,6 +209,10 @@ impl Settings {
             "database.url must start with sqlite: or postgres://"
         );
         anyhow::ensure!(self.security.session_idle_minutes > 0, "security.session_idle_minutes must be positive");
+        anyhow::ensure!(
+            (0..=300).contains(&self.security.token_cache_secs),
+            "security.token_cache_secs must be between 0 and 300"
+        );
         anyhow::ensure!(self.security.session_absolute_hours > 0, "security.session_absolute_hours must be positive");
         anyhow::ensure!(self.security.login_max_failures > 0, "security.login_max_failures must be positive");
         anyhow::ensure!(self.worker.batch_size > 0, "worker.batch_size must be positive");

@@ -57,6 +57,7 @@ impl App {
             return Err(AppError::Forbidden);
         }
         self.store.tenants().set_status(tenant, status).await?;
+        self.token_cache.clear();
         let ev = AuditEvent {
             action: "tenant.status",
             object_type: "tenant",
@@ -152,6 +153,7 @@ impl App {
             created_at: self.now(),
         };
         self.store.members().insert(&member).await?;
+        self.token_cache.clear();
         Ok(member)
     }
 
@@ -237,6 +239,7 @@ impl App {
             m.active = a;
         }
         self.store.members().update(&m).await?;
+        self.token_cache.clear();
         let ev = AuditEvent {
             action: "member.update",
             object_type: "member",
@@ -279,6 +282,7 @@ impl App {
             created_at: self.now(),
         };
         self.store.departments().insert(actor.tenant, &d).await?;
+        self.token_cache.clear();
         let ev = AuditEvent {
             action: "department.create",
             object_type: "department",
@@ -310,6 +314,7 @@ impl App {
         d.name = text::required("name", name, 64)?;
         d.parent_id = parent;
         self.store.departments().update(actor.tenant, &d).await?;
+        self.token_cache.clear();
         let ev = AuditEvent {
             action: "department.update",
             object_type: "department",
@@ -323,6 +328,7 @@ impl App {
     pub async fn delete_department(&self, actor: &Actor, id: DepartmentId) -> AppResult<()> {
         actor.require(Permission::UsersManage)?;
         self.store.departments().delete(actor.tenant, id).await?;
+        self.token_cache.clear();
         let ev = AuditEvent {
             action: "department.delete",
             object_type: "department",

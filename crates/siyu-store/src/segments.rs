@@ -21,6 +21,8 @@ mod compile;
 pub(crate) mod dirty;
 mod facts;
 mod membership;
+#[cfg(test)]
+mod plans;
 mod population;
 pub mod rule_tag;
 

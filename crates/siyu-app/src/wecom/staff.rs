@@ -43,6 +43,7 @@ impl App {
             } else {
                 self.store.departments().insert(tenant, &dept).await?;
             }
+            self.token_cache.clear();
             let link = DepartmentLink {
                 dept_id: d.id,
                 department: id,
@@ -96,6 +97,7 @@ impl App {
                 member.department_id = department.or(member.department_id);
                 member.active = active;
                 self.store.members().update(&member).await?;
+                self.token_cache.clear();
                 s.user_id
             }
             None => {
@@ -138,6 +140,7 @@ impl App {
                         Err(e) if !e.is_conflict_on("members") => return Err(e.into()),
                         _ => {}
                     }
+                    self.token_cache.clear();
                 }
                 id
             }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod aggregates;
+mod api_tokens;
 mod audience_syncs;
 mod identity;
 mod identity_props;

@@ -4,14 +4,15 @@
 use siyu_domain::customer::{Customer, Follow, Note};
 use siyu_domain::id::{CustomerId, TenantId};
 use siyu_domain::identity::IdentityKind;
+use siyu_domain::page::PageRequest;
 use siyu_domain::tag::{Tag, TagGroup};
 
-use super::{CustomerRow, Customers, SELECT};
+use super::{CustomerQuery, CustomerRow, Customers, SELECT, push_newest_first};
 use crate::error::OptionExt;
 use crate::follows::NamedFollow;
 use crate::identities::{IdentityRecord, IdentityRow};
 use crate::notes::NamedNote;
-use crate::reader::read_together;
+use crate::reader::{fetch_all, read_together};
 use crate::sql::{Arg, Sql};
 use crate::tags::HeldTagRow;
 use crate::{StoreError, follows, identities, notes, tags};
@@ -68,6 +69,44 @@ impl Customers<'_> {
             follows: follows.into_iter().map(Into::into).collect(),
             notes: notes.into_iter().map(Into::into).collect(),
         })
+    }
+
+    /// A page of customers (newest first, `page.limit + 1` of them to tell whether more follow) with the
+    /// identities of one kind and the tags of the customers on it: on a SQLite file in one trip to the reader.
+    pub async fn list_page(
+        &self,
+        tenant: TenantId,
+        q: &CustomerQuery<'_>,
+        page: PageRequest,
+        kind: IdentityKind,
+    ) -> Result<(Vec<Customer>, ListDecorations), StoreError> {
+        let Some(reader) = &self.0.reader else {
+            let customers = self.list(tenant, q, page).await?;
+            let ids: Vec<CustomerId> = customers.iter().map(|c| c.id).collect();
+            return Ok((customers, self.decorations(tenant, kind, &ids).await?));
+        };
+        let mut sql = Sql::new(SELECT);
+        self.push_where(&mut sql, tenant, q);
+        push_newest_first(&mut sql, page);
+        let backend = self.0.kind();
+        let (rows, identities, tags) = reader
+            .run(move |conn| {
+                let rows: Vec<CustomerRow> = fetch_all(conn, &sql)?;
+                if rows.is_empty() {
+                    return Ok((rows, Vec::new(), Vec::new()));
+                }
+                let ids: Vec<CustomerId> = rows.iter().map(|r| CustomerId(r.id)).collect();
+                let identities: Vec<IdentityRow> =
+                    fetch_all(conn, &identities::of_customers_sql(backend, tenant, kind, &ids))?;
+                let tags: Vec<HeldTagRow> = fetch_all(conn, &tags::held_sql(tenant, &ids))?;
+                Ok((rows, identities, tags))
+            })
+            .await?;
+        let decorations = ListDecorations {
+            identities: identities.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?,
+            tags: tags.into_iter().map(Into::into).collect(),
+        };
+        Ok((rows.into_iter().map(Into::into).collect(), decorations))
     }
 
     /// The identities of one kind (e.g. phone) and the tags of a batch of customers, read together.

@@ -22,6 +22,13 @@ const GROUP: &str = "EXISTS (SELECT 1 FROM identities gi JOIN group_members gm O
      AND gm.member_key = gi.lookup WHERE gi.tenant_id = c.tenant_id AND gi.customer_id = c.id \
      AND gi.kind = 'external_userid' AND gm.member_type = 2 AND gm.group_id ";
 
+/// [`GROUP`] for SQLite: `+gi.kind` keeps the probe on `identities_customer`. Without statistics SQLite may
+/// take `identities_kind_lookup (tenant_id, kind)` instead, which reads every identity of the kind for each
+/// customer.
+const GROUP_SQLITE: &str = "EXISTS (SELECT 1 FROM identities gi JOIN group_members gm ON gm.tenant_id = gi.tenant_id \
+     AND gm.member_key = gi.lookup WHERE gi.tenant_id = c.tenant_id AND gi.customer_id = c.id \
+     AND +gi.kind = 'external_userid' AND gm.member_type = 2 AND gm.group_id ";
+
 /// Any / all / none of `ids` by the membership test `exists` (ending in the id column, before `= x` or
 /// `IN (…)`).
 fn any_all_none(sql: &mut Sql, exists: &str, mode: TagMatch, ids: &[Uuid]) {
@@ -49,15 +56,17 @@ impl Compiler {
     }
 
     pub(super) fn groups(&self, sql: &mut Sql, mode: TagMatch, groups: &[GroupId]) {
-        any_all_none(sql, GROUP, mode, &groups.iter().map(|g| g.0).collect::<Vec<_>>());
+        let exists = if self.pg() { GROUP } else { GROUP_SQLITE };
+        any_all_none(sql, exists, mode, &groups.iter().map(|g| g.0).collect::<Vec<_>>());
     }
 
     pub(super) fn identity(&self, sql: &mut Sql, kind: IdentityKind) {
-        sql.push(
-            "EXISTS (SELECT 1 FROM identities i WHERE i.tenant_id = c.tenant_id AND i.customer_id = c.id AND i.kind = ",
-        )
-        .bind(Arg::Text(kind.as_str().into()))
-        .push(")");
+        // `+i.kind` on SQLite, as in GROUP_SQLITE: with `i.kind`, SQLite read all of the tenant's phones for each
+        // customer ("has phone" over a million customers ran for over 20 minutes unfinished; now 1.4 s).
+        sql.push("EXISTS (SELECT 1 FROM identities i WHERE i.tenant_id = c.tenant_id AND i.customer_id = c.id AND ")
+            .push(if self.pg() { "i.kind = " } else { "+i.kind = " })
+            .bind(Arg::Text(kind.as_str().into()))
+            .push(")");
     }
 
     pub(super) fn follow(
