@@ -36,3 +36,21 @@ async fn being_in_a_customer_group_probes_each_customers_own_identities() {
     assert!(plan.contains("identities_customer (tenant_id=? AND customer_id=?)"), "{plan}");
     assert!(!plan.contains("identities_kind_lookup"), "{plan}");
 }
+
+async fn plan_of(sql: &str) -> String {
+    let db = TestDb::sqlite().await.unwrap();
+    let args = vec![crate::sql::Arg::Uuid(TenantId::new().0), crate::sql::Arg::Uuid(uuid::Uuid::now_v7())];
+    let sql = Sql::with(&format!("EXPLAIN QUERY PLAN {sql}"), args);
+    type Row = (i64, i64, i64, String);
+    let rows: Vec<Row> = crate::on_pool!(&db.store, p => dyn_query_as!(Row, sql).fetch_all(p).await).unwrap();
+    rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
+}
+
+#[tokio::test]
+async fn one_customers_facts_probe_their_own_identities() {
+    for sql in [super::facts::KINDS, super::facts::GROUPS_SQLITE] {
+        let plan = plan_of(sql).await;
+        assert!(plan.contains("identities_customer (tenant_id=? AND customer_id=?)"), "{sql}\n{plan}");
+        assert!(!plan.contains("identities_kind_lookup"), "{sql}\n{plan}");
+    }
+}
