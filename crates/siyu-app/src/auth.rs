@@ -336,9 +336,10 @@ impl App {
         let resolved = match self.token_cache.get(&digest, now) {
             Some(r) if r.actor.tenant == tenant => r,
             _ => {
+                let generation = self.token_cache.generation();
                 let resolved = self.resolve_token(tenant, &digest).await?;
                 let ttl = Duration::seconds(self.settings.security.token_cache_secs);
-                self.token_cache.put(digest, resolved.clone(), now, ttl);
+                self.token_cache.put(digest, resolved.clone(), generation, now, ttl);
                 resolved
             }
         };
