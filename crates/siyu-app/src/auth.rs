@@ -333,9 +333,10 @@ impl App {
         let tenant = tenant_in(token, "syk_").ok_or(AppError::Unauthenticated)?;
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let now = self.now();
+        // The digest covers the tenant written in the token, so an entry is always of that tenant.
         let resolved = match self.token_cache.get(&digest, now) {
-            Some(r) if r.actor.tenant == tenant => r,
-            _ => {
+            Some(r) => r,
+            None => {
                 let generation = self.token_cache.generation();
                 let resolved = self.resolve_token(tenant, &digest).await?;
                 let ttl = Duration::seconds(self.settings.security.token_cache_secs);

@@ -86,13 +86,8 @@ pub(crate) fn of_customers_sql(
 ) -> crate::sql::Sql {
     let mut sql = crate::sql::Sql::new(SELECT);
     sql.push(" WHERE tenant_id = ").bind(crate::sql::Arg::Uuid(tenant.0));
-    // `+kind` keeps SQLite (which plans by index shape when it has no statistics) on identities_customer
-    // instead of walking identities_lookup (tenant_id, kind): every phone of the tenant.
-    let kind_is = match backend {
-        crate::BackendKind::Sqlite => " AND +kind = ",
-        crate::BackendKind::Postgres => " AND kind = ",
-    };
-    sql.push(kind_is).bind(crate::sql::Arg::Text(kind.as_str().into()));
+    // Kept on identities_customer rather than every phone of the tenant (see `BackendKind::unindexed`).
+    sql.push(" AND ").push(backend.unindexed()).push("kind = ").bind(crate::sql::Arg::Text(kind.as_str().into()));
     sql.push(" AND customer_id IN ").bind_list(customers.iter().map(|c| c.0)).push(" ORDER BY created_at, id");
     sql
 }

@@ -72,6 +72,19 @@ pub enum BackendKind {
     Postgres,
 }
 
+impl BackendKind {
+    /// Put before a column compared with `=` so that SQLite does not pick an index for it (`+kind = $2`);
+    /// nothing on PostgreSQL, which has statistics. SQLite plans by index shape alone (siyu runs no
+    /// `ANALYZE`) and, given `tenant_id = … AND customer_id = … AND kind = …`, may walk the brand's
+    /// `(tenant_id, kind, …)` index instead of probing the customer's identities.
+    pub(crate) fn unindexed(self) -> &'static str {
+        match self {
+            Self::Sqlite => "+",
+            Self::Postgres => "",
+        }
+    }
+}
+
 #[derive(Clone)]
 pub(crate) enum Backend {
     Sqlite(SqlitePool),

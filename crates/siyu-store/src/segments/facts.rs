@@ -39,16 +39,18 @@ pub enum EventsSince {
 
 type PurchaseRow = (String, DateTime<Utc>, String, Option<String>, Option<String>, Option<String>);
 
-/// The groups of the customer's external_userids. No DISTINCT and, on SQLite, `+i.kind`: both made SQLite
-/// read the brand's identities by kind instead of probing the customer's own (15 s per customer at a
-/// million customers, in the demo's order seeding); duplicates are dropped in Rust.
-pub(super) const GROUPS: &str = "SELECT m.group_id FROM identities i JOIN group_members m \
-     ON m.tenant_id = i.tenant_id AND m.member_key = i.lookup WHERE i.tenant_id = $1 AND i.customer_id = $2 \
-     AND i.kind = 'external_userid' AND m.member_type = 2";
-pub(super) const GROUPS_SQLITE: &str = "SELECT m.group_id FROM identities i JOIN group_members m \
-     ON m.tenant_id = i.tenant_id AND m.member_key = i.lookup WHERE i.tenant_id = $1 AND i.customer_id = $2 \
-     AND +i.kind = 'external_userid' AND m.member_type = 2";
-/// The kinds of the customer's identities (deduplicated in Rust, see [`GROUPS`]).
+/// The groups of the customer's external_userids. No DISTINCT and an [`BackendKind::unindexed`] kind: with
+/// either, SQLite read the brand's identities by kind instead of probing the customer's own (15 s per
+/// customer at a million customers, in the demo's order seeding); duplicates are dropped in Rust.
+pub(super) fn groups_sql(kind: BackendKind) -> String {
+    format!(
+        "SELECT m.group_id FROM identities i JOIN group_members m ON m.tenant_id = i.tenant_id \
+         AND m.member_key = i.lookup WHERE i.tenant_id = $1 AND i.customer_id = $2 \
+         AND {}i.kind = 'external_userid' AND m.member_type = 2",
+        kind.unindexed()
+    )
+}
+/// The kinds of the customer's identities (deduplicated in Rust, see [`groups_sql`]).
 pub(super) const KINDS: &str = "SELECT kind FROM identities WHERE tenant_id = $1 AND customer_id = $2";
 
 impl Segments<'_> {
@@ -62,9 +64,8 @@ impl Segments<'_> {
         let both = || vec![t.clone(), c.clone()];
         let tags: Vec<(Uuid,)> = on_pool!(self.0, p => dyn_query_as!((Uuid,), Sql::with(
             "SELECT tag_id FROM customer_tags WHERE tenant_id = $1 AND customer_id = $2", both())).fetch_all(p).await)?;
-        let groups_sql = if self.0.kind() == BackendKind::Sqlite { GROUPS_SQLITE } else { GROUPS };
-        let mut groups: Vec<(Uuid,)> = on_pool!(self.0, p => dyn_query_as!((Uuid,), Sql::with(groups_sql, both()))
-            .fetch_all(p).await)?;
+        let groups_sql = Sql::with(&groups_sql(self.0.kind()), both());
+        let mut groups: Vec<(Uuid,)> = on_pool!(self.0, p => dyn_query_as!((Uuid,), groups_sql).fetch_all(p).await)?;
         groups.sort_unstable();
         groups.dedup();
         let mut kinds: Vec<(String,)> =

@@ -48,8 +48,8 @@ async fn plan_of(sql: &str) -> String {
 
 #[tokio::test]
 async fn one_customers_facts_probe_their_own_identities() {
-    for sql in [super::facts::KINDS, super::facts::GROUPS_SQLITE] {
-        let plan = plan_of(sql).await;
+    for sql in [super::facts::KINDS.to_string(), super::facts::groups_sql(crate::BackendKind::Sqlite)] {
+        let plan = plan_of(&sql).await;
         assert!(plan.contains("identities_customer (tenant_id=? AND customer_id=?)"), "{sql}\n{plan}");
         assert!(!plan.contains("identities_kind_lookup"), "{sql}\n{plan}");
     }

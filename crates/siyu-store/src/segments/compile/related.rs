@@ -9,6 +9,7 @@ use siyu_domain::segment::{CountOp, PropertyTest, PropertyValue, TagMatch};
 use uuid::Uuid;
 
 use super::Compiler;
+use crate::BackendKind;
 use crate::sql::{Arg, Sql};
 
 const PAID: &str = "('paid', 'shipped', 'received', 'partially_refunded')";
@@ -17,17 +18,16 @@ const TAG: &str = "EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.tenant_id = c
      AND ct.tag_id ";
 
 /// A customer is in a group when one of their external_userid identities is a customer member of it
-/// (`member_type = 2`; dismissed groups have no members).
-const GROUP: &str = "EXISTS (SELECT 1 FROM identities gi JOIN group_members gm ON gm.tenant_id = gi.tenant_id \
-     AND gm.member_key = gi.lookup WHERE gi.tenant_id = c.tenant_id AND gi.customer_id = c.id \
-     AND gi.kind = 'external_userid' AND gm.member_type = 2 AND gm.group_id ";
-
-/// [`GROUP`] for SQLite: `+gi.kind` keeps the probe on `identities_customer`. Without statistics SQLite may
-/// take `identities_kind_lookup (tenant_id, kind)` instead, which reads every identity of the kind for each
-/// customer.
-const GROUP_SQLITE: &str = "EXISTS (SELECT 1 FROM identities gi JOIN group_members gm ON gm.tenant_id = gi.tenant_id \
-     AND gm.member_key = gi.lookup WHERE gi.tenant_id = c.tenant_id AND gi.customer_id = c.id \
-     AND +gi.kind = 'external_userid' AND gm.member_type = 2 AND gm.group_id ";
+/// (`member_type = 2`; dismissed groups have no members). The kind is [`BackendKind::unindexed`]: the
+/// probe stays on the customer's own identities.
+fn group_exists(kind: BackendKind) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM identities gi JOIN group_members gm ON gm.tenant_id = gi.tenant_id \
+         AND gm.member_key = gi.lookup WHERE gi.tenant_id = c.tenant_id AND gi.customer_id = c.id \
+         AND {}gi.kind = 'external_userid' AND gm.member_type = 2 AND gm.group_id ",
+        kind.unindexed()
+    )
+}
 
 /// Any / all / none of `ids` by the membership test `exists` (ending in the id column, before `= x` or
 /// `IN (…)`).
@@ -56,15 +56,15 @@ impl Compiler {
     }
 
     pub(super) fn groups(&self, sql: &mut Sql, mode: TagMatch, groups: &[GroupId]) {
-        let exists = if self.pg() { GROUP } else { GROUP_SQLITE };
-        any_all_none(sql, exists, mode, &groups.iter().map(|g| g.0).collect::<Vec<_>>());
+        any_all_none(sql, &group_exists(self.kind), mode, &groups.iter().map(|g| g.0).collect::<Vec<_>>());
     }
 
     pub(super) fn identity(&self, sql: &mut Sql, kind: IdentityKind) {
-        // `+i.kind` on SQLite, as in GROUP_SQLITE: with `i.kind`, SQLite read all of the tenant's phones for each
-        // customer ("has phone" over a million customers ran for over 20 minutes unfinished; now 1.4 s).
+        // With a plain `i.kind`, SQLite read all of the tenant's phones for each customer ("has phone" over a
+        // million customers ran for over 20 minutes unfinished; now 1.4 s).
         sql.push("EXISTS (SELECT 1 FROM identities i WHERE i.tenant_id = c.tenant_id AND i.customer_id = c.id AND ")
-            .push(if self.pg() { "i.kind = " } else { "+i.kind = " })
+            .push(self.kind.unindexed())
+            .push("i.kind = ")
             .bind(Arg::Text(kind.as_str().into()))
             .push(")");
     }
