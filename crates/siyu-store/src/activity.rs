@@ -101,8 +101,7 @@ fn after(sql: &mut Sql, at: &str, id: &str, page: PageRequest) {
 }
 
 fn order_by(sql: &mut Sql, at: &str, id: &str, page: PageRequest) {
-    sql.push(" ORDER BY ").push(at).push(" DESC, ").push(id).push(" DESC LIMIT ");
-    sql.bind(Arg::Int(i64::from(page.limit) + 1));
+    sql.push(" ORDER BY ").push(at).push(" DESC, ").push(id).push(" DESC").limit(i64::from(page.limit) + 1);
 }
 
 /// `substr(kind, 1, n) = $p` for each prefix of the kind, and `kind LIKE '%merge%'` for merges.

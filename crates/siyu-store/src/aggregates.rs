@@ -359,7 +359,7 @@ impl Aggregates<'_> {
         if let Some(a) = after {
             sql.push(" AND id > ").bind(Arg::Uuid(a.0));
         }
-        sql.push(" ORDER BY id LIMIT ").bind(Arg::Int(i64::from(limit)));
+        sql.push(" ORDER BY id").limit(i64::from(limit));
         let rows: Vec<(Uuid,)> = self.0.read_all(sql).await?;
         Ok(rows.into_iter().map(|r| CustomerId(r.0)).collect())
     }

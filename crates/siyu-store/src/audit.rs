@@ -90,7 +90,7 @@ impl Audit<'_> {
         if let Some(before) = q.before {
             sql.push(" AND id < ").bind(Arg::Uuid(before.0));
         }
-        sql.push(" ORDER BY id DESC LIMIT ").bind(Arg::Int(i64::from(q.limit) + 1));
+        sql.push(" ORDER BY id DESC").limit(i64::from(q.limit) + 1);
         let rows: Vec<AuditRow> = on_pool!(self.0, p => dyn_query_as!(AuditRow, sql).fetch_all(p).await)?;
         Ok(rows.into_iter().map(Into::into).collect())
     }

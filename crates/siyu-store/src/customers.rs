@@ -131,7 +131,8 @@ impl Customers<'_> {
     }
 
     pub async fn get(&self, tenant: TenantId, id: CustomerId) -> Result<Customer, StoreError> {
-        let row: Option<CustomerRow> = self.0.read_optional(profile::get_sql(tenant, id)).await?;
+        let sql = profile::get_sql(tenant, id);
+        let (row,) = crate::reader::read_together!(self.0, optional CustomerRow = sql)?;
         Ok(row.found()?.into())
     }
 
@@ -218,7 +219,7 @@ impl Customers<'_> {
         if let Some(a) = after {
             sql.push(" AND c.id > ").bind(Arg::Uuid(a.0));
         }
-        sql.push(" ORDER BY c.id LIMIT ").bind(Arg::Int(i64::from(limit)));
+        sql.push(" ORDER BY c.id").limit(i64::from(limit));
         let rows: Vec<(Uuid,)> = on_pool!(self.0, p => dyn_query_as!((Uuid,), sql).fetch_all(p).await)?;
         Ok(rows.into_iter().map(|r| CustomerId(r.0)).collect())
     }
@@ -299,7 +300,7 @@ pub(crate) fn push_newest_first(sql: &mut Sql, page: PageRequest) {
         sql.push(" AND (c.created_at < ").bind(Arg::Time(at));
         sql.push(" OR (c.created_at = ").bind(Arg::Time(at)).push(" AND c.id < ").bind(Arg::Uuid(id)).push("))");
     }
-    sql.push(" ORDER BY c.created_at DESC, c.id DESC LIMIT ").bind(Arg::Int(i64::from(page.limit) + 1));
+    sql.push(" ORDER BY c.created_at DESC, c.id DESC").limit(i64::from(page.limit) + 1);
 }
 
 pub(crate) fn push_visibility(sql: &mut Sql, _tenant: TenantId, vis: &Visibility) {

@@ -133,7 +133,7 @@ fn latest_sql(select: &str, tenant: TenantId, source: Option<SourceId>, limit: u
         Some(s) => sql.push(" AND source_id = ").bind(Arg::Uuid(s.0)).push(" ORDER BY received_at DESC, id DESC"),
         None => sql.push(" ORDER BY id DESC"),
     };
-    sql.push(" LIMIT ").bind(Arg::Int(i64::from(limit)));
+    sql.limit(i64::from(limit));
     sql
 }
 
@@ -174,7 +174,7 @@ impl Events<'_> {
             sql.push(" AND (event_time < ").bind(Arg::Time(at));
             sql.push(" OR (event_time = ").bind(Arg::Time(at)).push(" AND id < ").bind(Arg::Uuid(id)).push("))");
         }
-        sql.push(" ORDER BY event_time DESC, id DESC LIMIT ").bind(Arg::Int(i64::from(page.limit) + 1));
+        sql.push(" ORDER BY event_time DESC, id DESC").limit(i64::from(page.limit) + 1);
         let rows: Vec<EventRow> = self.0.read_all(sql).await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }

@@ -246,7 +246,7 @@ impl Links<'_> {
                 sql.push(" OR (l.created_at = ").bind(Arg::Time(c.at)).push(" AND l.id < ").bind(Arg::Uuid(c.id));
                 sql.push("))");
             }
-            sql.push(" ORDER BY l.created_at DESC, l.id DESC LIMIT ").bind(Arg::Int(q.limit));
+            sql.push(" ORDER BY l.created_at DESC, l.id DESC").limit(q.limit);
             sql
         };
         Ok(on_pool!(self.0, p => dyn_query_as!(LinkRow, build()).fetch_all(p).await)?)
@@ -377,7 +377,7 @@ impl Links<'_> {
         let per_day = on_pool!(self.0, p => dyn_query_as!((String, i64), days).fetch_all(p).await)?;
         let ranked = " ORDER BY opens DESC, unique_customers DESC, id";
         let mut links = from(&format!("SELECT o.link_id AS id, MAX(l.title) AS name, {RADAR_FIGURES}"));
-        links.push(" GROUP BY o.link_id").push(ranked).push(" LIMIT ").bind(Arg::Int(q.top_links));
+        links.push(" GROUP BY o.link_id").push(ranked).limit(q.top_links);
         let links = on_pool!(self.0, p => dyn_query_as!(RadarGroupRow, links).fetch_all(p).await)?;
         let mut staff = from(&format!("SELECT o.staff_id AS id, MAX(a.display_name) AS name, {RADAR_FIGURES}"));
         staff.push(" GROUP BY o.staff_id").push(ranked);
@@ -399,7 +399,7 @@ impl Links<'_> {
             if let Some(since) = q.since {
                 sql.push(" AND o.opened_at >= ").bind(Arg::Time(since));
             }
-            sql.push(" ORDER BY o.opened_at DESC, o.id DESC LIMIT ").bind(Arg::Int(q.limit));
+            sql.push(" ORDER BY o.opened_at DESC, o.id DESC").limit(q.limit);
             sql
         };
         Ok(on_pool!(self.0, p => dyn_query_as!(OpenRow, build()).fetch_all(p).await)?)

@@ -326,7 +326,7 @@ impl Materials<'_> {
             sql.push(" AND (m.updated_at < ").bind(Arg::Time(at));
             sql.push(" OR (m.updated_at = ").bind(Arg::Time(at)).push(" AND m.id < ").bind(Arg::Uuid(id)).push("))");
         }
-        sql.push(" ORDER BY m.updated_at DESC, m.id DESC LIMIT ").bind(Arg::Int(f.limit));
+        sql.push(" ORDER BY m.updated_at DESC, m.id DESC").limit(f.limit);
         Ok(on_pool!(self.0, p => dyn_query_as!(MaterialRow, sql).fetch_all(p).await)?)
     }
 

@@ -348,7 +348,7 @@ impl Orders<'_> {
             sql.push(" AND (placed_at < ").bind(Arg::Time(at));
             sql.push(" OR (placed_at = ").bind(Arg::Time(at)).push(" AND id < ").bind(Arg::Uuid(id)).push("))");
         }
-        sql.push(" ORDER BY placed_at DESC, id DESC LIMIT ").bind(Arg::Int(i64::from(page.limit) + 1));
+        sql.push(" ORDER BY placed_at DESC, id DESC").limit(i64::from(page.limit) + 1);
         let rows: Vec<OrderRow> = self.0.read_all(sql).await?;
         rows.into_iter().map(TryInto::try_into).collect()
     }

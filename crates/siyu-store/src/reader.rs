@@ -5,13 +5,23 @@
 //! of indexed rows (see docs/benchmarks.md). The [`Reader`] keeps a few read-only rusqlite connections on
 //! the same file and runs a whole read closure (several statements) in one trip to tokio's blocking pool.
 //!
+//! Short reads (a profile, a list page, a bearer-token check: a few index probes) skip even that trip while
+//! the file is in memory: [`Reader::run_short`] runs them on the calling task, as a JSON encoding of the same
+//! page would run. Handing a read to the blocking pool and back costs about a fifth of such a request's CPU
+//! (two thread wake-ups). A short read that turns out slow (the file is not cached, a page comes from disk)
+//! sends the next [`COOL_OFF`] of short reads to the blocking pool, so a cold file stalls a worker thread
+//! once, not on every request.
+//!
 //! The SQL text, the bound [`Arg`]s and the row structs are the ones the sqlx path uses: rows declared with
 //! [`read_row!`] decode from either driver, values bind as sqlx would encode them (UUIDs as 16-byte blobs,
 //! times as RFC 3339 text), and `$n` placeholders bind by name. Writes never come here: the sqlx pool stays
 //! the only writer, and WAL lets these connections read the last committed state beside it.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::SecondsFormat;
 use rusqlite::{Connection, OpenFlags, Statement};
@@ -29,7 +39,18 @@ pub(crate) struct Reader {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
     permits: tokio::sync::Semaphore,
+    /// When this reader was made: the origin of `pooled_until`.
+    born: Instant,
+    /// Until when (ms after `born`) short reads go to the blocking pool, after a slow one.
+    pooled_until: AtomicU64,
+    /// How long a short read may take before the next ones go to the pool ([`SLOW`]; tests lower it).
+    slow: Duration,
 }
+
+/// A short read taking longer than this was probably waiting on the disk.
+pub(crate) const SLOW: Duration = Duration::from_millis(2);
+/// How long short reads stay on the blocking pool after a slow one.
+pub(crate) const COOL_OFF: Duration = Duration::from_secs(10);
 
 impl std::fmt::Debug for Reader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -45,7 +66,14 @@ impl Reader {
             return None;
         }
         let permits = tokio::sync::Semaphore::new(size.max(1));
-        Some(Arc::new(Self { path: path.to_path_buf(), idle: Mutex::new(Vec::new()), permits }))
+        Some(Arc::new(Self {
+            path: path.to_path_buf(),
+            idle: Mutex::new(Vec::new()),
+            permits,
+            born: Instant::now(),
+            pooled_until: AtomicU64::new(0),
+            slow: SLOW,
+        }))
     }
 
     fn open(&self) -> rusqlite::Result<Connection> {
@@ -72,24 +100,55 @@ impl Reader {
         }
     }
 
-    /// Runs `f` with a connection on the blocking pool. A connection whose closure failed is dropped rather
-    /// than reused, so a half-stepped statement never leaks into the next request.
+    /// Runs `f` with a connection on the blocking pool, in one read transaction (see [`Reader::with_connection`]).
     pub async fn run<T, F>(self: &Arc<Self>, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let _permit = self.permits.acquire().await.map_err(|_| StoreError::Read("reader closed".into()))?;
+        let _permit = self.permits.acquire().await.map_err(|_| closed())?;
         let me = Arc::clone(self);
-        let task = tokio::task::spawn_blocking(move || {
-            let conn = me.checkout()?;
-            let out = f(&conn);
-            if out.is_ok() {
-                me.checkin(conn);
-            }
-            out
-        });
+        let task = tokio::task::spawn_blocking(move || me.with_connection(f));
         task.await.map_err(|e| StoreError::Read(format!("reader task: {e}")))?
+    }
+
+    /// Runs a short read `f` (a few index probes and at most a page of rows) on the calling task, unless a
+    /// recent short read was slow: then on the blocking pool, like [`Reader::run`].
+    pub async fn run_short<T, F>(self: &Arc<Self>, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        if self.millis(Instant::now()) < self.pooled_until.load(Ordering::Relaxed) {
+            return self.run(f).await;
+        }
+        let _permit = self.permits.acquire().await.map_err(|_| closed())?;
+        let started = Instant::now();
+        let out = self.with_connection(f);
+        let took = started.elapsed();
+        if took > self.slow {
+            let until = self.millis(started + took + COOL_OFF);
+            self.pooled_until.fetch_max(until, Ordering::Relaxed);
+            tracing::debug!(took_us = took.as_micros() as u64, "slow short read: short reads go to the blocking pool");
+        }
+        out
+    }
+
+    fn millis(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.born).as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Runs `f` on an idle (or new) connection in one read transaction: its statements see one snapshot, and
+    /// the WAL read lock is taken once rather than per statement. A connection whose closure failed is
+    /// dropped rather than reused, so a half-stepped statement or an open transaction never leaks into the
+    /// next read.
+    fn with_connection<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let conn = self.checkout()?;
+        let out = in_snapshot(&conn, f);
+        if out.is_ok() {
+            self.checkin(conn);
+        }
+        out
     }
 
     /// Refuses further reads and forgets idle connections (on shutdown).
@@ -99,6 +158,14 @@ impl Reader {
             idle.clear();
         }
     }
+}
+
+/// `f` between `BEGIN` and `COMMIT` (a read transaction, as the connection only reads).
+fn in_snapshot<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    conn.prepare_cached("BEGIN")?.raw_execute()?;
+    let out = f(conn)?;
+    conn.prepare_cached("COMMIT")?.raw_execute()?;
+    Ok(out)
 }
 
 /// What a row type needs to be read on every backend and driver.
@@ -140,15 +207,15 @@ impl Store {
     }
 }
 
-/// Runs several read statements together and yields a tuple of their results: on a SQLite file in one
-/// trip to the [`Reader`], else one after another through sqlx. Each entry is `all Row = sql` (every row)
+/// Runs several short read statements together and yields a tuple of their results: on a SQLite file in
+/// one [`Reader::run_short`], else one after another through sqlx. Each entry is `all Row = sql` (every row)
 /// or `optional Row = sql` (the first row, if any), where `sql` is a variable holding an owned [`Sql`].
 macro_rules! read_together {
     ($store:expr, $($how:ident $row:ty = $sql:ident),+ $(,)?) => {{
         let store: &$crate::Store = $store;
         match &store.reader {
             Some(reader) => {
-                reader.run(move |conn| Ok(($($crate::reader::read_together!(@sync $how, conn, $row, $sql)?,)+))).await
+                reader.run_short(move |conn| Ok(($($crate::reader::read_together!(@sync $how, conn, $row, $sql)?,)+))).await
             }
             None => Ok::<_, $crate::StoreError>(($($crate::reader::read_together!(@async $how, store, $row, $sql)?,)+)),
         }
@@ -160,6 +227,10 @@ macro_rules! read_together {
 }
 pub(crate) use read_together;
 
+fn closed() -> StoreError {
+    StoreError::Read("reader closed".into())
+}
+
 fn poisoned() -> StoreError {
     StoreError::Read("reader pool lock poisoned".into())
 }
@@ -168,10 +239,12 @@ fn poisoned() -> StoreError {
 pub(crate) fn fetch_all<R: FromSqlite>(conn: &Connection, sql: &Sql) -> Result<Vec<R>, StoreError> {
     let mut stmt = conn.prepare_cached(&sql.text)?;
     bind(&mut stmt, &sql.args)?;
+    let mut columns = Vec::new();
+    R::columns(&stmt, &mut columns)?;
     let mut rows = stmt.raw_query();
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
-        out.push(R::from_sqlite(row)?);
+        out.push(R::from_sqlite(row, &mut columns.iter())?);
     }
     Ok(out)
 }
@@ -180,9 +253,11 @@ pub(crate) fn fetch_all<R: FromSqlite>(conn: &Connection, sql: &Sql) -> Result<V
 pub(crate) fn fetch_optional<R: FromSqlite>(conn: &Connection, sql: &Sql) -> Result<Option<R>, StoreError> {
     let mut stmt = conn.prepare_cached(&sql.text)?;
     bind(&mut stmt, &sql.args)?;
+    let mut columns = Vec::new();
+    R::columns(&stmt, &mut columns)?;
     let mut rows = stmt.raw_query();
     match rows.next()? {
-        Some(row) => Ok(Some(R::from_sqlite(row)?)),
+        Some(row) => Ok(Some(R::from_sqlite(row, &mut columns.iter())?)),
         None => Ok(None),
     }
 }
@@ -190,8 +265,11 @@ pub(crate) fn fetch_optional<R: FromSqlite>(conn: &Connection, sql: &Sql) -> Res
 /// Binds `$1..$n` by name, encoding each value the way sqlx's SQLite driver does.
 fn bind(stmt: &mut Statement<'_>, args: &[Arg]) -> Result<(), StoreError> {
     stmt.clear_bindings();
+    let mut name = String::with_capacity(8);
     for (i, arg) in args.iter().enumerate() {
-        let Some(index) = stmt.parameter_index(&format!("${}", i + 1))? else {
+        name.clear();
+        let _ = write!(name, "${}", i + 1);
+        let Some(index) = stmt.parameter_index(&name)? else {
             continue;
         };
         match arg {

@@ -64,6 +64,15 @@ impl Sql {
         self
     }
 
+    /// Appends ` LIMIT n` with `n` written into the text: SQLite (3.51) re-prepares a statement with a bound
+    /// LIMIT on every execution, which costs more than the query itself on a short page. `n` is an integer of
+    /// ours, never text, so writing it in is safe; each page size gets its own cached statement.
+    pub fn limit(&mut self, n: i64) -> &mut Self {
+        self.text.push_str(" LIMIT ");
+        self.text.push_str(&n.to_string());
+        self
+    }
+
     /// Appends `($a, $b, ...), ($c, $d, ...)`: the rows of a multi-row `INSERT ... VALUES`.
     pub fn values(&mut self, rows: impl IntoIterator<Item = Vec<Arg>>) -> &mut Self {
         for (i, row) in rows.into_iter().enumerate() {

@@ -220,7 +220,7 @@ impl StagesRepo<'_> {
         for e in except {
             sql.push(" AND s.stage <> ").bind(Arg::Text(e.clone()));
         }
-        sql.push(" AND c.erased_at IS NULL ORDER BY s.customer_id LIMIT ").bind(Arg::Int(limit));
+        sql.push(" AND c.erased_at IS NULL ORDER BY s.customer_id").limit(limit);
         let rows: Vec<(Uuid, String)> = on_pool!(self.0, p => dyn_query_as!((Uuid, String), sql).fetch_all(p).await)?;
         Ok(rows.into_iter().map(|(c, s)| (CustomerId(c), s)).collect())
     }

@@ -223,7 +223,7 @@ impl Tasks<'_> {
             sql.push(" AND (t.due_at > ").bind(Arg::Time(at));
             sql.push(" OR (t.due_at = ").bind(Arg::Time(at)).push(" AND t.id > ").bind(Arg::Uuid(id)).push("))");
         }
-        sql.push(" ORDER BY t.due_at, t.id LIMIT ").bind(Arg::Int(i64::from(page.limit) + 1));
+        sql.push(" ORDER BY t.due_at, t.id").limit(i64::from(page.limit) + 1);
         let rows: Vec<TaskRow> = on_pool!(self.0, p => dyn_query_as!(TaskRow, sql).fetch_all(p).await)?;
         rows.into_iter().map(TryInto::try_into).collect()
     }

@@ -68,7 +68,7 @@ impl Timeline<'_> {
             sql.push(" AND (occurred_at < ").bind(Arg::Time(at));
             sql.push(" OR (occurred_at = ").bind(Arg::Time(at)).push(" AND id < ").bind(Arg::Uuid(id)).push("))");
         }
-        sql.push(" ORDER BY occurred_at DESC, id DESC LIMIT ").bind(Arg::Int(i64::from(page.limit) + 1));
+        sql.push(" ORDER BY occurred_at DESC, id DESC").limit(i64::from(page.limit) + 1);
         let rows: Vec<EntryRow> = on_pool!(self.0, p => dyn_query_as!(EntryRow, sql).fetch_all(p).await)?;
         Ok(rows.into_iter().map(Into::into).collect())
     }

@@ -113,7 +113,7 @@ impl Tokens<'_> {
              WHERE t.tenant_id = $1 AND t.token_hash = $2 AND t.revoked_at IS NULL",
             vec![Arg::Uuid(tenant.0), Arg::Bytes(hash.to_vec())],
         );
-        let row: Option<Row> = self.0.read_optional(sql).await?;
+        let (row,) = crate::reader::read_together!(self.0, optional Row = sql)?;
         let Some(r) = row else { return Ok(None) };
         let corrupt = |what: &str| StoreError::Corrupt(what.to_string());
         let member = Member {

@@ -76,8 +76,7 @@ pub fn router(app: App) -> Router {
             get(|| async { asset("text/javascript; charset=utf-8", include_str!("../static/journey_canvas.js")) }),
         )
         .fallback(not_found)
-        .layer(middleware::from_fn(finish_errors))
-        .layer(middleware::from_fn(record_metrics))
+        .layer(middleware::from_fn(finish))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let rid = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
@@ -113,18 +112,35 @@ async fn not_found(req: Request) -> Response {
     }
 }
 
-/// Completes JSON error bodies with the request id (handlers do not know it).
-async fn finish_errors(req: Request, next: Next) -> Response {
-    let rid = error::request_id(req.headers());
-    let res = next.run(req).await;
-    if res.extensions().get::<ErrorMarker>().is_none() {
-        return res;
+/// Records the request's metrics and completes JSON error bodies with the request id (handlers do not know
+/// it). One layer for both, allocating nothing for a successful request beyond the metric labels.
+async fn finish(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = method_label(req.method());
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string());
+    let rid = req.headers().get("x-request-id").cloned();
+    let mut res = next.run(req).await;
+    let status = res.status();
+    if res.extensions().get::<ErrorMarker>().is_some() {
+        let rid = rid.as_ref().and_then(|v| v.to_str().ok()).unwrap_or("-");
+        res = with_request_id(res, rid).await;
     }
+    let route = route.map_or(metrics::SharedString::const_str("unmatched"), metrics::SharedString::from);
+    let status = status_label(status);
+    let counter_labels = [("method", method.clone()), ("route", route.clone()), ("status", status)];
+    metrics::counter!("siyu_http_requests_total", &counter_labels).increment(1);
+    metrics::histogram!("siyu_http_request_duration_seconds", &[("method", method), ("route", route)])
+        .record(start.elapsed().as_secs_f64());
+    res
+}
+
+/// `res`'s JSON error body with `request_id` filled in.
+async fn with_request_id(res: Response, rid: &str) -> Response {
     let (mut parts, body) = res.into_parts();
     let bytes = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
     let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
         Ok(mut v) => {
-            v["request_id"] = serde_json::Value::String(rid);
+            v["request_id"] = serde_json::Value::String(rid.to_string());
             serde_json::to_vec(&v).unwrap_or_else(|_| bytes.to_vec())
         }
         Err(_) => bytes.to_vec(),
@@ -133,17 +149,38 @@ async fn finish_errors(req: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from(body))
 }
 
-async fn record_metrics(req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let method = req.method().to_string();
-    let route =
-        req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
-    let res = next.run(req).await;
-    let status = res.status().as_u16().to_string();
-    metrics::counter!("siyu_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
-    metrics::histogram!("siyu_http_request_duration_seconds", "method" => method, "route" => route)
-        .record(start.elapsed().as_secs_f64());
-    res
+fn method_label(m: &axum::http::Method) -> metrics::SharedString {
+    match m.as_str() {
+        "GET" => metrics::SharedString::const_str("GET"),
+        "POST" => metrics::SharedString::const_str("POST"),
+        "PUT" => metrics::SharedString::const_str("PUT"),
+        "PATCH" => metrics::SharedString::const_str("PATCH"),
+        "DELETE" => metrics::SharedString::const_str("DELETE"),
+        other => metrics::SharedString::from(other.to_string()),
+    }
+}
+
+/// The status code as a label, without formatting the common ones.
+fn status_label(s: StatusCode) -> metrics::SharedString {
+    let common = match s.as_u16() {
+        200 => "200",
+        201 => "201",
+        204 => "204",
+        302 => "302",
+        303 => "303",
+        304 => "304",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        409 => "409",
+        422 => "422",
+        429 => "429",
+        500 => "500",
+        503 => "503",
+        _ => return metrics::SharedString::from(s.as_u16().to_string()),
+    };
+    metrics::SharedString::const_str(common)
 }
 
 /// Installs the global Prometheus recorder (once per process) and returns its handle.

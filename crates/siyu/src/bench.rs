@@ -167,6 +167,8 @@ async fn api(mut settings: Settings, a: ApiArgs) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let siyu_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let siyu_base = format!("http://{}", siyu_listener.local_addr()?);
+    // As `siyu serve` runs: with the Prometheus recorder taking every request's metrics.
+    let _metrics = siyu_web::install_metrics();
     let server = tokio::spawn(siyu_web::serve(siyu_listener, siyu_web::router(app.clone()), shutdown.clone()));
     let bare_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let bare_base = format!("http://{}", bare_listener.local_addr()?);

@@ -90,7 +90,7 @@ impl Customers<'_> {
         push_newest_first(&mut sql, page);
         let backend = self.0.kind();
         let (rows, identities, tags) = reader
-            .run(move |conn| {
+            .run_short(move |conn| {
                 let rows: Vec<CustomerRow> = fetch_all(conn, &sql)?;
                 if rows.is_empty() {
                     return Ok((rows, Vec::new(), Vec::new()));

@@ -115,3 +115,68 @@ fn in_memory_databases_get_no_reader() {
     assert!(Reader::for_file(std::path::Path::new(""), 4).is_none());
     assert!(Reader::for_file(std::path::Path::new("/tmp/siyu.db"), 4).is_some());
 }
+
+/// A reader on a fresh SQLite file; `slow` is how long a short read may take before the next go to the pool.
+fn file_reader(dir: &tempfile::TempDir, slow: std::time::Duration) -> std::sync::Arc<Reader> {
+    let path = dir.path().join("siyu.db");
+    Connection::open(&path).unwrap().execute_batch("CREATE TABLE t (n INTEGER); INSERT INTO t VALUES (7);").unwrap();
+    let reader = Reader::for_file(&path, 2).unwrap();
+    std::sync::Arc::new(Reader { slow, ..std::sync::Arc::into_inner(reader).unwrap() })
+}
+
+fn read_n_and_thread(c: &Connection) -> Result<(i64, std::thread::ThreadId), crate::StoreError> {
+    let (n,): (i64,) = fetch_optional(c, &Sql::new("SELECT n FROM t"))?.unwrap();
+    Ok((n, std::thread::current().id()))
+}
+
+#[tokio::test]
+async fn short_reads_run_on_the_calling_thread_while_they_are_fast() {
+    let dir = tempfile::tempdir().unwrap();
+    let reader = file_reader(&dir, super::SLOW);
+    let here = std::thread::current().id();
+    for _ in 0..3 {
+        assert_eq!(reader.run_short(read_n_and_thread).await.unwrap(), (7, here));
+    }
+    let (n, pooled) = reader.run(read_n_and_thread).await.unwrap();
+    assert_eq!(n, 7);
+    assert_ne!(pooled, here, "run always uses the blocking pool");
+}
+
+#[tokio::test]
+async fn after_a_slow_short_read_the_next_ones_go_to_the_blocking_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    // Every read is "slow": the first runs here and sends the next ones to the pool for the cool-off.
+    let reader = file_reader(&dir, std::time::Duration::ZERO);
+    let here = std::thread::current().id();
+    assert_eq!(reader.run_short(read_n_and_thread).await.unwrap(), (7, here));
+    for _ in 0..3 {
+        let (n, on) = reader.run_short(read_n_and_thread).await.unwrap();
+        assert_eq!(n, 7);
+        assert_ne!(on, here);
+    }
+}
+
+#[tokio::test]
+async fn a_reader_trip_sees_one_snapshot_and_leaves_no_transaction_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let reader = file_reader(&dir, super::SLOW);
+    let autocommit = reader.run_short(|c| Ok(c.is_autocommit())).await.unwrap();
+    assert!(!autocommit, "the closure runs inside a read transaction");
+    let idle = reader.idle.lock().unwrap().pop().unwrap();
+    assert!(idle.is_autocommit(), "the connection goes back with its transaction ended");
+}
+
+#[test]
+fn a_page_statement_is_prepared_once_not_on_every_execution() {
+    // SQLite 3.51 re-prepares a statement whose LIMIT is a bound value on each run: `Sql::limit` writes it in.
+    let c = db();
+    c.execute_batch("INSERT INTO t (n) VALUES (1), (2), (3)").unwrap();
+    let mut sql = Sql::new("SELECT n FROM t WHERE n > ");
+    sql.bind(Arg::Int(0)).push(" ORDER BY n DESC").limit(2);
+    for _ in 0..3 {
+        let rows: Vec<(i64,)> = fetch_all(&c, &sql).unwrap();
+        assert_eq!(rows, vec![(3,), (2,)]);
+    }
+    let stmt = c.prepare_cached(&sql.text).unwrap();
+    assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
+}

@@ -209,7 +209,7 @@ impl Segments<'_> {
         if let Some(a) = after {
             sql.push(" AND c.id > ").bind(Arg::Uuid(a.0));
         }
-        sql.push(" ORDER BY c.id LIMIT ").bind(Arg::Int(i64::from(limit)));
+        sql.push(" ORDER BY c.id").limit(i64::from(limit));
         let rows: Vec<(Uuid,)> = on_pool!(self.0, p => dyn_query_as!((Uuid,), sql).fetch_all(p).await)?;
         Ok(rows.into_iter().map(|r| CustomerId(r.0)).collect())
     }

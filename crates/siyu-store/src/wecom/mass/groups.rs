@@ -195,7 +195,7 @@ impl Wecom<'_> {
         if let Some(s) = status {
             sql.push(" AND g.status = ").bind(Arg::Text(s.into()));
         }
-        sql.push(" ORDER BY 4, 3 LIMIT ").bind(Arg::Int(limit));
+        sql.push(" ORDER BY 4, 3").limit(limit);
         let rows: Vec<RecipientRow> = on_pool!(self.0, p => dyn_query_as!(RecipientRow, sql).fetch_all(p).await)?;
         Ok(rows
             .into_iter()
