@@ -11,11 +11,6 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use siyu_app::AppError;
 
-/// The request id every response carries (set by the request-id layer).
-pub fn request_id(parts_headers: &axum::http::HeaderMap) -> String {
-    parts_headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_string()
-}
-
 /// The JSON error body.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
